@@ -1,0 +1,33 @@
+"""CDS Hooks 2.0 service for imaging decisions at order entry (Flask application factory)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from . import obslog
+from .config import Settings
+from .runtime import Runtime
+
+log = logging.getLogger("cds_service")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; content under hooks/ is loaded and validated here, so bad content fails fast."""
+    settings = settings or Settings.from_env()
+    obslog.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.url_map.strict_slashes = False  # a trailing slash must never turn a CORS preflight into a redirect
+    app.extensions["cds"] = Runtime.build(settings)
+
+    from .http import discovery, errors, guard, health, services
+
+    guard.install(app)
+    errors.install(app)
+    app.register_blueprint(discovery.bp)
+    app.register_blueprint(services.bp)
+    app.register_blueprint(health.bp)
+    if settings.auth_mode == "off":
+        log.warning("CDS_AUTH_MODE=off: CDS client JWTs are NOT checked; use only for local testing")
+    return app

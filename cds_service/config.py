@@ -1,0 +1,105 @@
+"""Settings read once from environment variables (documented in the README's table).
+
+Everything has an embedded default so `make serve` works on a fresh clone; invalid values fail
+at start-up with a message naming the variable rather than surfacing as a fault mid-request.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting is malformed; raised at start-up only."""
+
+
+def _float(env: dict, name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= minimum:
+        raise ConfigError(f"{name} must be greater than {minimum}")
+    return value
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    auth_mode: str = "required"
+    public_base_url: str | None = None
+    database_url: str = "sqlite:///instance/cds.sqlite3"
+    redis_url: str | None = None
+    trusted_clients_path: str | None = None
+    fhir_timeout_s: float = 3.0
+    fhir_deadline_s: float = 4.5
+    fhir_max_pages: int = 10
+    max_body_bytes: int = 5 * 1024 * 1024
+    cors_origins: tuple[str, ...] = ("*",)
+    validate_responses: bool = False
+    retention_days: int = 365
+    hooks_dir: Path = field(default=REPO_ROOT / "hooks")
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        auth_mode = env.get("CDS_AUTH_MODE", "required").strip().lower() or "required"
+        if auth_mode not in ("required", "off"):
+            raise ConfigError(f"CDS_AUTH_MODE must be 'required' or 'off', got {auth_mode!r}")
+        base = (env.get("CDS_PUBLIC_BASE_URL") or "").strip().rstrip("/") or None
+        if base and not base.startswith(("http://", "https://")):
+            raise ConfigError("CDS_PUBLIC_BASE_URL must be an absolute http(s) URL")
+        origins = tuple(o.strip().rstrip("/") for o in env.get("CDS_CORS_ORIGINS", "*").split(",") if o.strip())
+        values = dict(
+            auth_mode=auth_mode,
+            public_base_url=base,
+            database_url=env.get("CDS_DATABASE_URL") or cls.database_url,
+            redis_url=env.get("CDS_REDIS_URL") or None,
+            trusted_clients_path=env.get("CDS_TRUSTED_CLIENTS") or None,
+            fhir_timeout_s=_float(env, "CDS_FHIR_TIMEOUT_S", cls.fhir_timeout_s),
+            fhir_deadline_s=_float(env, "CDS_FHIR_DEADLINE_S", cls.fhir_deadline_s),
+            fhir_max_pages=_int(env, "CDS_FHIR_MAX_PAGES", cls.fhir_max_pages),
+            max_body_bytes=_int(env, "CDS_MAX_BODY_BYTES", cls.max_body_bytes),
+            cors_origins=origins or ("*",),
+            validate_responses=_bool(env, "CDS_VALIDATE_RESPONSES", cls.validate_responses),
+            retention_days=_int(env, "CDS_RETENTION_DAYS", cls.retention_days),
+            hooks_dir=Path(env.get("CDS_HOOKS_DIR") or REPO_ROOT / "hooks"),
+            log_level=(env.get("CDS_LOG_LEVEL") or "INFO").upper(),
+        )
+        values.update(overrides)
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {sorted(unknown)}")
+        return cls(**values)

@@ -1,0 +1,113 @@
+"""Loads the declarative content under hooks/ and refuses to start if any of it is wrong.
+
+Service definitions and JSON Schemas are data a clinical informaticist may edit; checking them
+once at start-up (schema, token rules, duplicate ids) turns a typo into a clear start-up error
+instead of a 500 in front of a clinician.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from .fhir.templates import TemplateError, check_template
+
+
+class ContentError(ValueError):
+    """Something under hooks/ is malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """One CDS service: its discovery entry plus how the engine should treat its orders."""
+
+    id: str
+    hook: str
+    discovery: dict
+    orders: str  # "selections" | "draftOrders" | "none"
+
+    @property
+    def prefetch(self) -> dict[str, str]:
+        return self.discovery["prefetch"]
+
+
+def read_json(path: Path):
+    try:
+        with path.open("rb") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise ContentError(f"{path}: {exc}") from None
+
+
+class Schemas:
+    """Compiled validators for every schema under hooks/schemas, resolvable by file name."""
+
+    def __init__(self, schema_dir: Path):
+        if not schema_dir.is_dir():
+            raise ContentError(f"{schema_dir}: schema folder not found")
+        self._docs: dict[str, dict] = {}
+        resources = []
+        for path in sorted(schema_dir.rglob("*.schema.json")):
+            doc = read_json(path)
+            try:
+                Draft202012Validator.check_schema(doc)
+            except Exception as exc:  # jsonschema.SchemaError
+                raise ContentError(f"{path}: invalid JSON Schema: {exc}") from None
+            name = path.relative_to(schema_dir).as_posix()
+            self._docs[name] = doc
+            if "$id" in doc:
+                resources.append((doc["$id"], Resource.from_contents(doc)))
+        self._registry = Registry().with_resources(resources)
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def names(self) -> list[str]:
+        return sorted(self._docs)
+
+    def validator(self, name: str) -> Draft202012Validator:
+        validator = self._validators.get(name)
+        if validator is None:
+            if name not in self._docs:
+                raise ContentError(f"schema {name!r} not found under hooks/schemas")
+            validator = Draft202012Validator(self._docs[name], registry=self._registry)
+            self._validators[name] = validator
+        return validator
+
+
+def load_services(service_dir: Path, schemas: Schemas) -> dict[str, Service]:
+    definition = schemas.validator("service-definition.schema.json")
+    services: dict[str, Service] = {}
+    for path in sorted(service_dir.glob("*.json")):
+        doc = read_json(path)
+        problems = sorted(definition.iter_errors(doc), key=lambda e: list(e.path))
+        if problems:
+            where = "/".join(str(p) for p in problems[0].path) or "(root)"
+            raise ContentError(f"{path}: {where}: {problems[0].message}")
+        entry = doc["discovery"]
+        for key, template in entry["prefetch"].items():
+            try:
+                check_template(template, entry["hook"])
+            except TemplateError as exc:
+                raise ContentError(f"{path}: prefetch {key!r}: {exc}") from None
+        if entry["id"] in services:
+            raise ContentError(f"{path}: duplicate service id {entry['id']!r}")
+        if f"context/{entry['hook']}.schema.json" not in schemas.names():
+            raise ContentError(f"{path}: no context schema for hook {entry['hook']!r}")
+        services[entry["id"]] = Service(entry["id"], entry["hook"], entry, doc["orders"])
+    return services
+
+
+@dataclass(frozen=True)
+class Content:
+    services: dict[str, Service]
+    schemas: Schemas
+
+    @classmethod
+    def load(cls, hooks_dir: Path) -> "Content":
+        schemas = Schemas(hooks_dir / "schemas")
+        for required in ("request.schema.json", "response.schema.json"):
+            schemas.validator(required)
+        services = load_services(hooks_dir / "services", schemas)
+        return cls(services=services, schemas=schemas)

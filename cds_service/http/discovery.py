@@ -1,0 +1,13 @@
+"""GET {base}/cds-services: the discovery document, serialised once at start-up."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from . import json_response, runtime
+
+bp = Blueprint("discovery", __name__)
+
+
+@bp.get("/cds-services")
+def discovery():
+    return json_response(runtime().discovery_body)

@@ -1,0 +1,37 @@
+"""POST {base}/cds-services/{id}: one CDS Hooks invocation through the pipeline."""
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+
+from .. import pipeline
+from ..errors import CdsError
+from ..pipeline.exchange import Exchange
+from . import json_response, runtime
+
+bp = Blueprint("services", __name__)
+
+
+def require_json() -> bytes:
+    """The body as bytes, refusing non-JSON media types (415) before parsing anything."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raise CdsError(415, "Content-Type must be application/json")
+    return request.get_data(cache=False)
+
+
+@bp.post("/cds-services/<service_id>")
+def invoke(service_id: str):
+    rt = runtime()
+    service = rt.content.services.get(service_id)
+    if service is None:
+        raise CdsError(404, "unknown CDS service id", log_detail="unknown service")
+    raw = require_json()
+    g.log["service"] = service.id
+    exchange = Exchange(service=service, raw_body=raw, request_id=g.request_id, client=g.get("client"))
+    try:
+        body = pipeline.run(exchange, rt)
+    finally:
+        g.log["stagesMs"] = exchange.timings
+        if exchange.notes:
+            g.log.update(exchange.notes)
+    return json_response(body)

@@ -1,0 +1,27 @@
+"""The state one CDS request carries from stage to stage."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..content import Service
+
+
+@dataclass
+class Exchange:
+    service: Service
+    raw_body: bytes
+    request_id: str
+    client: Any = None            # the authenticated CDS client (auth.TrustedClient) or None when auth is off
+    body: dict = field(default_factory=dict)
+    prefetch: dict = field(default_factory=dict)   # key -> resource, or None for "no data"
+    record: Any = None            # parse.PatientRecord
+    evidence: Any = None          # evidence.Evidence
+    decisions: list = field(default_factory=list)  # decide.Decision items
+    response: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)      # facts for the log line: counts, pages, fetched keys
+
+    @property
+    def context(self) -> dict:
+        return self.body.get("context", {})

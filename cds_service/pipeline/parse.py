@@ -1,0 +1,116 @@
+"""Stage 4: the prefetch becomes an indexed record of this patient's resources.
+
+Indexing is cheap dict work; the full fhir.resources (R4B) model is built only for the few
+resources a later stage asks about (`record.model`), so a 10,000-resource prefetch costs one
+pass over plain dicts, not 10,000 model validations. Resources about another patient are
+dropped here, whatever the client sent.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from .exchange import Exchange
+
+log = logging.getLogger("cds_service.parse")
+
+
+def subject_id(resource: dict) -> str | None:
+    """The Patient id a resource is about (subject in R4, patient in DSTU2/AllergyIntolerance)."""
+    ref = resource.get("subject") or resource.get("patient")
+    if not isinstance(ref, dict):
+        return None
+    text = ref.get("reference")
+    if not isinstance(text, str) or "Patient/" not in text:
+        return None
+    tail = text.rsplit("Patient/", 1)[1]
+    return tail.split("/_history/", 1)[0] or None
+
+
+def resources_of(value) -> list[dict]:
+    """A prefetch value as a list of resources: a Bundle's entries, or the resource itself."""
+    if value is None:
+        return []
+    if value.get("resourceType") == "Bundle":
+        return [e["resource"] for e in value.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return [value]
+
+
+@dataclass
+class PatientRecord:
+    patient_id: str
+    patient: dict | None = None
+    by_type: dict[str, list[dict]] = field(default_factory=dict)
+    by_ref: dict[str, dict] = field(default_factory=dict)
+    drafts: list[dict] = field(default_factory=list)     # every draft order in context.draftOrders
+    judged: list[dict] = field(default_factory=list)     # the drafts this service judges
+    invalid: int = 0
+    _models: dict = field(default_factory=dict, repr=False)
+
+    def of_type(self, resource_type: str) -> list[dict]:
+        return self.by_type.get(resource_type, [])
+
+    def resolve(self, reference: dict | str | None) -> dict | None:
+        """Find a referenced resource among this patient's data ('Type/id', absolute or relative)."""
+        text = reference.get("reference") if isinstance(reference, dict) else reference
+        if not isinstance(text, str):
+            return None
+        parts = text.split("/_history/", 1)[0].rstrip("/").split("/")
+        return self.by_ref.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+
+    def model(self, resource: dict):
+        """The validated R4B model of `resource`, or None if it is not valid R4 (counted, logged)."""
+        key = id(resource)
+        if key not in self._models:
+            try:
+                cls = get_fhir_model_class(resource["resourceType"])
+                self._models[key] = cls.model_validate(resource)
+            except (KeyError, ValueError, ValidationError):
+                self.invalid += 1
+                self._models[key] = None
+        return self._models[key]
+
+
+def draft_orders(context: dict) -> list[dict]:
+    bundle = context.get("draftOrders") or {}
+    return [e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+
+
+def judged_orders(drafts: list[dict], context: dict, orders: str) -> list[dict]:
+    if orders == "draftOrders":
+        return list(drafts)
+    if orders != "selections":
+        return []
+    wanted = set(context.get("selections") or ())
+    return [d for d in drafts if f"{d.get('resourceType')}/{d.get('id')}" in wanted]
+
+
+def run(exchange: Exchange, runtime) -> None:
+    patient_id = exchange.context["patientId"]
+    record = PatientRecord(patient_id=patient_id)
+    dropped = 0
+    for value in exchange.prefetch.values():
+        for resource in resources_of(value):
+            rtype = resource.get("resourceType")
+            if not isinstance(rtype, str):
+                continue
+            if rtype == "Patient":
+                if resource.get("id") != patient_id:
+                    dropped += 1
+                    continue
+                record.patient = resource
+            elif subject_id(resource) != patient_id:
+                dropped += 1
+                continue
+            record.by_type.setdefault(rtype, []).append(resource)
+            if isinstance(resource.get("id"), str):
+                record.by_ref[f"{rtype}/{resource['id']}"] = resource
+    record.drafts = draft_orders(exchange.context)
+    record.judged = judged_orders(record.drafts, exchange.context, exchange.service.orders)
+    exchange.record = record
+    exchange.notes["resources"] = sum(len(v) for v in record.by_type.values())
+    if dropped:
+        exchange.notes["otherPatientDropped"] = dropped

@@ -1,0 +1,96 @@
+"""Stage 3: every declared prefetch key ends up with data, an authoritative "none", or a 412.
+
+Per key (CDS Hooks 2.0 §Prefetch Template): a resource or non-empty Bundle is used; `null` or an
+empty Bundle means "queried, nothing found"; an absent key, an OperationOutcome, or a Bundle that
+carries an error outcome is fetched from `fhirServer`. Pages behind `next` links are fetched too,
+because advice computed on half a chart (say, missing the CT on page two) is worse than none.
+All fetches for a request run concurrently under one deadline.
+"""
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from ..errors import CdsError
+from ..fhir.client import FetchFailed
+from ..fhir.templates import Unresolvable, expand
+from .exchange import Exchange
+
+MISSING = object()
+
+
+def _is_error_outcome(resource: dict) -> bool:
+    if resource.get("resourceType") != "OperationOutcome":
+        return False
+    issues = resource.get("issue") or ()
+    return not issues or any(issue.get("severity") in ("error", "fatal") for issue in issues)
+
+
+def classify(value) -> str:
+    """'none' (authoritative no data), 'use', 'paged' (use after following next), or 'fetch'."""
+    if value is MISSING:
+        return "fetch"
+    if value is None:
+        return "none"
+    kind = value.get("resourceType")
+    if kind == "OperationOutcome":
+        return "fetch"
+    if kind != "Bundle":
+        return "use"
+    entries = value.get("entry") or ()
+    if any(_is_error_outcome(entry.get("resource") or {}) for entry in entries):
+        return "fetch"
+    if any(link.get("relation") == "next" for link in value.get("link") or ()):
+        return "paged"
+    return "use" if entries else "none"
+
+
+def run(exchange: Exchange, runtime) -> None:
+    body = exchange.body
+    given = body.get("prefetch") or {}
+    base = body.get("fhirServer")
+    token = (body.get("fhirAuthorization") or {}).get("access_token")
+    if base and not runtime.may_contact(exchange.client, base):
+        base = None  # behave as if no server was named; the auth layer has logged why
+        exchange.notes["fhirServer"] = "refused"
+
+    resolved: dict = {}
+    pending: dict = {}  # key -> (method, first argument)
+    unobtainable: list[str] = []
+    for key, template in exchange.service.prefetch.items():
+        value = given.get(key, MISSING)
+        state = classify(value)
+        if state in ("use", "none"):
+            resolved[key] = value if state == "use" else None
+        elif base is None:
+            unobtainable.append(key)
+        elif state == "paged":
+            pending[key] = (runtime.fhir.complete_pages, value)
+        else:
+            try:
+                pending[key] = (runtime.fhir.read, expand(template, exchange.context))
+            except Unresolvable:
+                unobtainable.append(key)
+
+    if pending and not unobtainable:
+        deadline = time.monotonic() + runtime.settings.fhir_deadline_s
+        jobs = {key: partial(method, arg, base, token, deadline) for key, (method, arg) in pending.items()}
+        failures = {}
+        for key, result in runtime.fhir.gather(jobs, deadline).items():
+            if isinstance(result, FetchFailed):
+                failures[key] = result.reason
+            else:
+                resolved[key] = result.resource
+                if result.truncated:
+                    exchange.notes.setdefault("truncated", []).append(key)
+        exchange.notes["fetched"] = sorted(pending)
+        if failures:
+            exchange.notes["fetchFailures"] = failures
+            unobtainable.extend(failures)
+
+    if unobtainable:
+        keys = sorted(set(unobtainable))
+        why = "no usable fhirServer" if base is None else "the FHIR server did not return them"
+        raise CdsError(412, f"required prefetch data is missing and could not be fetched ({why}): {', '.join(keys)}",
+                       keys=keys, log_detail=f"missing prefetch ({why}): {', '.join(keys)}")
+    exchange.prefetch = resolved

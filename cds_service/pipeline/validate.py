@@ -1,0 +1,40 @@
+"""Stage 2: the body is JSON, an object, a CDS Hooks 2.0 request for this service's hook.
+
+Unknown members are ignored (CDS Hooks §Extensions); anything missing or mistyped is a 400 that
+names the first offending member, so an integrator can fix the call without reading our logs.
+"""
+from __future__ import annotations
+
+import orjson
+from jsonschema.exceptions import best_match
+
+from ..errors import CdsError
+from .exchange import Exchange
+
+
+def check(validator, document, prefix: str) -> None:
+    """Raise a 400 for the most relevant schema violation. The log gets the path, not the value."""
+    error = best_match(validator.iter_errors(document))
+    if error is None:
+        return
+    path = ".".join(str(p) for p in error.absolute_path)
+    where = ".".join(filter(None, (prefix, path))) or "request"
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    raise CdsError(400, f"{where}: {message}", log_detail=f"schema {error.validator} at {where}")
+
+
+def run(exchange: Exchange, runtime) -> None:
+    try:
+        body = orjson.loads(exchange.raw_body)
+    except orjson.JSONDecodeError:
+        raise CdsError(400, "request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise CdsError(400, "request body must be a JSON object")
+    schemas = runtime.content.schemas
+    check(schemas.validator("request.schema.json"), body, "")
+    service = exchange.service
+    if body["hook"] != service.hook:
+        raise CdsError(400, f"hook '{body['hook'][:64]}' does not match service '{service.id}' ({service.hook})",
+                       log_detail="hook mismatch")
+    check(schemas.validator(f"context/{service.hook}.schema.json"), body["context"], "context")
+    exchange.body = body

@@ -1,0 +1,50 @@
+"""Everything a worker process builds once and every request shares."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .auth import Authenticator, build_authenticator
+from .config import Settings
+from .content import Content
+from .fhir.client import FhirClient
+
+log = logging.getLogger("cds_service.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    content: Content
+    fhir: FhirClient
+    auth: Authenticator
+    discovery_body: bytes
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Runtime":
+        import orjson
+
+        content = Content.load(settings.hooks_dir)
+        discovery = {"services": [s.discovery for s in content.services.values()]}
+        return cls(
+            settings=settings,
+            content=content,
+            fhir=FhirClient(settings.fhir_timeout_s, settings.fhir_max_pages),
+            auth=build_authenticator(settings),
+            discovery_body=orjson.dumps(discovery),
+        )
+
+    def authenticate(self, authorization: str | None, audience: str):
+        """The trusted client behind the request's JWT; None when auth is off. Raises a 401 CdsError."""
+        if self.settings.auth_mode == "off":
+            return None
+        return self.auth.authenticate(authorization, audience)
+
+    def may_contact(self, client, fhir_server: str) -> bool:
+        """Only FHIR servers registered for the authenticated client are ever called (no SSRF)."""
+        if client is None:
+            return self.settings.auth_mode == "off"
+        allowed = client.allows_fhir_server(fhir_server)
+        if not allowed:
+            log.warning("fhirServer not registered for client; not contacted", extra={"iss": client.iss})
+        return allowed

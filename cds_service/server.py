@@ -1,0 +1,59 @@
+"""Production serving: the app factory under gunicorn, configured in code rather than a conf file.
+
+gthread workers keep connections alive (EHRs reuse connections) and let a request that waits on
+the FHIR server leave the worker's other threads free. Each worker builds its own app (no
+preload), so database connections and thread pools are never shared across fork.
+"""
+from __future__ import annotations
+
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+
+        return create_app()
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "keepalive": 30,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "max_requests": 0,
+        "limit_request_line": 8190,
+        "limit_request_fields": 100,
+        "accesslog": None,  # our JSON request log replaces it
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "cds-service",
+    }
+
+
+def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
+    from .config import ConfigError, Settings
+    from .content import Content, ContentError
+
+    try:  # fail in the parent, with a readable message, before forking workers
+        settings = Settings.from_env()
+        Content.load(settings.hooks_dir)
+    except (ConfigError, ContentError) as exc:
+        print(f"cds-service: configuration error: {exc}", file=sys.stderr)
+        return 2
+    _Gunicorn(gunicorn_options(host, port, workers, threads)).run()
+    return 0
