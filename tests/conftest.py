@@ -1,0 +1,48 @@
+"""Shared fixtures: the app on a real loopback HTTP server, and a FHIR server stand-in."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from cds_service import create_app
+from cds_service.config import Settings
+from tests.support.servers import FhirStandIn, LiveServer
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Build an app with auth off and a throwaway database unless a test says otherwise."""
+    def factory(env: dict | None = None, **overrides):
+        base = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3",
+                "CDS_VALIDATE_RESPONSES": "true"}
+        base.update(env or {})
+        return create_app(Settings.from_env(base, **overrides))
+    return factory
+
+
+@pytest.fixture
+def live(make_app):
+    """Start the app on loopback; yields a function (env=..., **overrides) -> base URL."""
+    servers = []
+
+    def start(env: dict | None = None, **overrides) -> str:
+        server = LiveServer(make_app(env, **overrides)).__enter__()
+        servers.append(server)
+        return server.url
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def fhir():
+    with FhirStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def http():
+    with requests.Session() as session:
+        session.trust_env = False
+        yield session

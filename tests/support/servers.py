@@ -1,0 +1,94 @@
+"""Real HTTP servers on loopback for tests: the service under test and a FHIR server stand-in."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from werkzeug.serving import make_server
+
+
+class LiveServer:
+    """Serves a Flask app on 127.0.0.1:<free port> in a background thread (threaded, keep-alive)."""
+
+    def __init__(self, app):
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._thread.join(5)
+
+
+class FhirStandIn:
+    """A FHIR server stand-in: serves canned JSON by path+query, demands a bearer token, records calls.
+
+    routes: "Patient/p1" or "Condition?patient=p1" -> dict body, or (status, body).
+    Unrouted searches return an empty searchset; unrouted reads return 404.
+    """
+
+    def __init__(self, token: str | None = "fhir-token-abc", delay_s: float = 0.0):
+        self.token = token
+        self.delay_s = delay_s
+        self.routes: dict[str, object] = {}
+        self.calls: list[dict] = []
+        self._lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_GET(self):
+                stand_in._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}/fhir"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        key = parts.path.removeprefix("/fhir/") + (f"?{parts.query}" if parts.query else "")
+        auth = handler.headers.get("Authorization")
+        with self._lock:
+            self.calls.append({"path": key, "authorization": auth, "at": time.monotonic()})
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if self.token is not None and auth != f"Bearer {self.token}":
+            status, body = 401, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "login"}]}
+        elif key in self.routes:
+            routed = self.routes[key]
+            status, body = routed if isinstance(routed, tuple) else (200, routed)
+        elif "?" in key:
+            status, body = 200, {"resourceType": "Bundle", "type": "searchset", "total": 0}
+        else:
+            status, body = 404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/fhir+json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [c["path"] for c in self.calls]
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
