@@ -17,7 +17,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     obslog.configure(settings.log_level)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # One byte over the limit: Werkzeug silently truncates a chunked body at MAX_CONTENT_LENGTH,
+    # so the extra byte lets require_json tell "exactly at the limit" from "over it" (413).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.url_map.strict_slashes = False  # a trailing slash must never turn a CORS preflight into a redirect
     app.extensions["cds"] = Runtime.build(settings)
 

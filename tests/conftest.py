@@ -46,3 +46,34 @@ def http():
     with requests.Session() as session:
         session.trust_env = False
         yield session
+
+
+@pytest.fixture
+def log_lines():
+    """Every JSON log line the service writes during the test, as parsed dicts plus raw text."""
+    import json
+    import logging
+
+    from cds_service.obslog import JsonFormatter
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(self.format(record))
+
+    handler = Collect()
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("cds_service")
+    logger.addHandler(handler)
+
+    class Lines(list):
+        @property
+        def text(self) -> str:
+            return "\n".join(lines)
+
+        def requests(self) -> list[dict]:
+            return [json.loads(line) for line in lines if json.loads(line).get("msg") == "request"]
+
+    yield Lines()
+    logger.removeHandler(handler)

@@ -16,7 +16,11 @@ def require_json() -> bytes:
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
         raise CdsError(415, "Content-Type must be application/json")
-    return request.get_data(cache=False)
+    data = request.get_data(cache=False)
+    limit = runtime().settings.max_body_bytes
+    if len(data) > limit:
+        raise CdsError(413, f"request body is larger than {limit} bytes", headers={"Connection": "close"})
+    return data
 
 
 @bp.post("/cds-services/<service_id>")
