@@ -1,0 +1,178 @@
+"""A thin, portable layer over SQLite (sqlite3) and PostgreSQL (psycopg 3).
+
+Callers write one SQL dialect with `?` placeholders; for PostgreSQL they are rewritten to
+psycopg's `%s`. Each thread gets its own connection (gunicorn gthread workers serve requests
+on several threads, and neither driver's connection may be used by two threads at once).
+SQLite runs in WAL mode with a busy timeout so that several worker processes can write the
+same file without "database is locked" errors.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlsplit
+
+from ..config import ConfigError
+
+SQLITE_BUSY_TIMEOUT_S = 10.0
+PG_CONNECT_TIMEOUT_S = 5
+
+
+class StorageError(RuntimeError):
+    """The database could not be reached or refused a statement; the message never carries values."""
+
+
+def _pg_placeholders(sql: str) -> str:
+    """`?` -> `%s` and `%` -> `%%`, leaving quoted literals and identifiers untouched."""
+    out, quote = [], None
+    for ch in sql:
+        if quote:
+            out.append("%%" if ch == "%" else ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def sqlite_path(url: str) -> Path:
+    """sqlite:///relative/to/cwd.db or sqlite:////absolute/path.db (the usual URL convention)."""
+    rest = url[len("sqlite:///"):]
+    if not rest or rest.startswith(":memory:") or "?" in rest:
+        raise ConfigError("CDS_DATABASE_URL: expected sqlite:///path/to/file.sqlite3 "
+                          "(an in-memory database cannot be shared by threads and workers)")
+    return Path(rest)
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            self.kind = "sqlite"
+            self.path = sqlite_path(url)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.kind = "postgresql"
+            self.path = None
+        else:
+            scheme = urlsplit(url).scheme or "(none)"
+            raise ConfigError(f"CDS_DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:/// or postgresql://")
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._all_lock = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------------
+    def _connect(self):
+        if self.kind == "sqlite":
+            # check_same_thread off only so close() may run from another thread; use stays per-thread
+            conn = sqlite3.connect(self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot connect to PostgreSQL ({type(exc).__name__})") from None
+
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self.kind == "postgresql" and (conn.closed or conn.broken):
+            conn = None
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _sql(self, sql: str) -> str:
+        return _pg_placeholders(sql) if self.kind == "postgresql" else sql
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        if self.kind == "sqlite":
+            return (sqlite3.Error,)
+        import psycopg
+
+        return (psycopg.Error,)
+
+    # -- statements ----------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence = ()) -> int:
+        """Run one statement in its own transaction; the number of rows it changed."""
+        with self._cursor() as cur:
+            cur.execute(self._sql(sql), tuple(params))
+            return cur.rowcount
+
+    def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with self._cursor() as cur:
+            cur.execute(self._sql(sql), tuple(params))
+            return list(cur.fetchall())
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        errors = self._errors()
+        conn = self._conn()
+        try:
+            cur = conn.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+        except errors as exc:
+            if getattr(self._local, "in_tx", False):
+                raise  # the transaction wrapper reports it once
+            raise StorageError(f"database statement failed ({type(exc).__name__})") from None
+
+    @contextmanager
+    def transaction(self, *, immediate: bool = False) -> Iterator["Database"]:
+        """All statements inside run in one transaction on this thread's connection.
+
+        immediate=True takes SQLite's write lock at once (BEGIN IMMEDIATE), so two processes
+        that read-then-write never both read the old state; PostgreSQL callers use advisory locks.
+        """
+        if getattr(self._local, "in_tx", False):
+            raise StorageError("nested transactions are not supported")
+        conn = self._conn()
+        errors = self._errors()
+        self._local.in_tx = True
+        try:
+            if self.kind == "sqlite":
+                conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                try:
+                    yield self
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            else:
+                with conn.transaction():
+                    yield self
+        except errors as exc:
+            raise StorageError(f"database transaction failed ({type(exc).__name__})") from None
+        finally:
+            self._local.in_tx = False
+
+    def close(self) -> None:
+        """Close every connection this Database opened (tests; shutdown)."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except Exception:  # closing is best effort
+                pass
+        self._local = threading.local()
