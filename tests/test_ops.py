@@ -1,0 +1,74 @@
+"""Operations: health, the per-request log line, response hygiene, container files."""
+import json
+from pathlib import Path
+
+import yaml
+
+from cds_service.pipeline.respond import prune
+from tests.support.builders import SERVICE_IDS, empty_prefetch, request
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz(live, http):
+    response = http.get(f"{live()}/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_one_json_log_line_per_request_with_stage_timings_and_no_secrets(live, http, fhir, log_lines):
+    url = live()
+    body = request("order-select", pid="patient-secret-id-42", fhirServer=fhir.url,
+                   fhirAuthorization={"access_token": "access-token-xyz", "token_type": "Bearer"})
+    fhir.token = "access-token-xyz"
+    http.post(f"{url}/cds-services/{SERVICE_IDS['order-select']}", json=body,
+              headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.e30.c2lnbmF0dXJl"})
+    http.post(f"{url}/cds-services/{SERVICE_IDS['order-select']}", json={"hook": 5})
+    lines = log_lines.requests()
+    assert len(lines) == 2
+    first = lines[0]
+    assert first["service"] == SERVICE_IDS["order-select"] and first["status"] == 200
+    assert set(first["stagesMs"]) == {"validate", "prefetch", "parse", "evidence", "decide", "render", "respond"}
+    assert first["requestId"] and first["ms"] >= 0 and len(first["fetched"]) == 7
+    assert lines[1]["status"] == 400 and "error" in lines[1]
+    for secret in ("patient-secret-id-42", "access-token-xyz", "eyJhbGciOiJFUzM4NCJ9"):
+        assert secret not in log_lines.text
+
+
+def test_prune_removes_every_empty_value():
+    dirty = {"cards": [{"summary": "s", "detail": "", "links": [], "source": {"label": "x", "topic": {}},
+                        "suggestions": [{"label": "l", "actions": [{"type": "update", "description": "d",
+                                         "resource": {"resourceType": "ServiceRequest", "code": {"coding": [{}]},
+                                                      "note": [None, {"text": "keep"}]}}]}]}],
+             "systemActions": []}
+    assert prune(dirty) == {"cards": [{"summary": "s", "source": {"label": "x"}, "suggestions": [
+        {"label": "l", "actions": [{"type": "update", "description": "d",
+                                    "resource": {"resourceType": "ServiceRequest", "note": [{"text": "keep"}]}}]}]}]}
+    assert prune({"cards": [], "flag": False, "n": 0}) == {"flag": False, "n": 0}
+
+
+def test_compose_runs_the_service_next_to_hapi_fhir():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    cds, fhir = compose["services"]["cds"], compose["services"]["fhir"]
+    assert cds["build"] == "." and "8080:8080" in cds["ports"]
+    assert cds["environment"]["CDS_AUTH_MODE"] == "required"
+    assert {"CDS_PUBLIC_BASE_URL", "CDS_TRUSTED_CLIENTS", "CDS_DATABASE_URL"} <= set(cds["environment"])
+    assert fhir["image"].startswith("hapiproject/hapi:") and fhir["environment"]["hapi.fhir.fhir_version"] == "R4"
+    mounted = [v.split(":")[0] for v in cds["volumes"] if v.startswith("./")]
+    for path in mounted:
+        assert (ROOT / path).exists(), f"compose mounts a file that is not in the repo: {path}"
+
+
+def test_dockerfile_serves_with_gunicorn_as_non_root():
+    text = (ROOT / "Dockerfile").read_text()
+    assert '"cds-service", "serve"' in text and "USER cds" in text and "CDS_AUTH_MODE=required" in text
+    assert "COPY hooks" in text and "CDS_HOOKS_DIR=/app/hooks" in text
+
+
+def test_readme_starts_with_the_two_commands_and_documents_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    commands = [line.strip() for line in readme.splitlines() if line.strip().startswith("make ")]
+    assert commands[:2] == ["make serve", "make test"]
+    settings_source = (ROOT / "cds_service" / "config.py").read_text()
+    import re
+    for name in sorted(set(re.findall(r'"(CDS_[A-Z_]+)"', settings_source))):
+        assert f"`{name}`" in readme, f"{name} is not documented in the README"
