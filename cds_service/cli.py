@@ -49,6 +49,42 @@ def _evaluate(args) -> int:
     return 0 if response.status_code == 200 else 1
 
 
+def _database():
+    from .config import Settings
+    from .storage import database_for
+
+    settings = Settings.from_env()
+    return settings, database_for(settings.database_url)
+
+
+def _report(args) -> int:
+    from .audit import report, report_render
+
+    _, db = _database()
+    data = report.build(db, args.since)
+    if args.format == "json":
+        out = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+    elif args.format == "html":
+        out = report_render.page(data)
+    else:
+        out = report_render.text(data)
+    if args.out:
+        Path(args.out).write_text(out, encoding="utf-8")
+    else:
+        sys.stdout.write(out)
+    return 0
+
+
+def _purge(args) -> int:
+    from .audit import report
+
+    settings, db = _database()
+    days = args.days if args.days is not None else settings.retention_days
+    removed = report.purge(db, days)
+    print(orjson.dumps({"retentionDays": days, "deleted": removed}).decode())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("request", help="path to a CDS Hooks request JSON file")
     evaluate.add_argument("--service", help="service id (default: the one service for the request's hook)")
     evaluate.set_defaults(func=_evaluate)
+    rep = sub.add_parser("report", help="cards shown, accepted and overridden, from the database")
+    rep.add_argument("--since", type=int, default=30, metavar="DAYS", help="look back this many days (default 30)")
+    rep.add_argument("--format", choices=("text", "json", "html"), default="text")
+    rep.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    rep.set_defaults(func=_report)
+    purge = sub.add_parser("purge", help="delete stored cards and feedback older than CDS_RETENTION_DAYS")
+    purge.add_argument("--days", type=int, help="override CDS_RETENTION_DAYS")
+    purge.set_defaults(func=_purge)
     return parser
 
 

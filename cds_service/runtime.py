@@ -8,6 +8,7 @@ from .auth import Authenticator, build_authenticator
 from .config import Settings
 from .content import Content
 from .fhir.client import FhirClient
+from .storage import Database, database_for
 
 log = logging.getLogger("cds_service.runtime")
 
@@ -18,6 +19,7 @@ class Runtime:
     content: Content
     fhir: FhirClient
     auth: Authenticator
+    database: Database
     discovery_body: bytes
 
     @classmethod
@@ -31,6 +33,7 @@ class Runtime:
             content=content,
             fhir=FhirClient(settings.fhir_timeout_s, settings.fhir_max_pages),
             auth=build_authenticator(settings),
+            database=database_for(settings.database_url),
             discovery_body=orjson.dumps(discovery),
         )
 

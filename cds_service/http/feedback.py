@@ -1,0 +1,39 @@
+"""POST {base}/cds-services/{id}/feedback: what the clinician did with our cards (CDS Hooks 2.0 §Feedback)."""
+from __future__ import annotations
+
+import orjson
+from flask import Blueprint, g
+
+from ..audit import feedback
+from ..errors import CdsError
+from ..pipeline.validate import check
+from ..storage import StorageError
+from . import json_response, runtime
+from .services import require_json
+
+bp = Blueprint("feedback", __name__)
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def receive(service_id: str):
+    rt = runtime()
+    if service_id not in rt.content.services:
+        raise CdsError(404, "unknown CDS service id", log_detail="unknown service")
+    g.log["service"] = service_id
+    try:
+        body = orjson.loads(require_json())
+    except orjson.JSONDecodeError:
+        raise CdsError(400, "request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise CdsError(400, "request body must be a JSON object")
+    check(rt.content.schemas.validator("feedback.schema.json"), body, "")
+    try:
+        rows = feedback.rows(service_id, body["feedback"])
+    except ValueError:
+        raise CdsError(400, "feedback.outcomeTimestamp: not a real date and time", log_detail="bad timestamp") from None
+    try:
+        added = feedback.store(rt.database, rows)
+    except StorageError as exc:
+        raise CdsError(503, "feedback could not be stored; retry later", log_detail=f"feedback store: {exc}") from None
+    g.log["feedback"] = {"items": len(body["feedback"]), "new": added}
+    return json_response({"received": len(body["feedback"]), "stored": added})
