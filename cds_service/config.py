@@ -70,6 +70,12 @@ class Settings:
     retention_days: int = 365
     hooks_dir: Path = field(default=REPO_ROOT / "hooks")
     log_level: str = "INFO"
+    jwt_leeway_s: int = 30
+    jwt_max_lifetime_s: int = 3600
+    jwks_ttl_s: float = 300.0
+    jwks_refresh_floor_s: float = 30.0
+    jwks_timeout_s: float = 3.0
+    allow_insecure_jku: bool = False
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -96,6 +102,12 @@ class Settings:
             retention_days=_int(env, "CDS_RETENTION_DAYS", cls.retention_days),
             hooks_dir=Path(env.get("CDS_HOOKS_DIR") or REPO_ROOT / "hooks"),
             log_level=(env.get("CDS_LOG_LEVEL") or "INFO").upper(),
+            jwt_leeway_s=_int(env, "CDS_JWT_LEEWAY_S", cls.jwt_leeway_s, minimum=0),
+            jwt_max_lifetime_s=_int(env, "CDS_JWT_MAX_LIFETIME_S", cls.jwt_max_lifetime_s),
+            jwks_ttl_s=_float(env, "CDS_JWKS_TTL_S", cls.jwks_ttl_s),
+            jwks_refresh_floor_s=_float(env, "CDS_JWKS_REFRESH_FLOOR_S", cls.jwks_refresh_floor_s),
+            jwks_timeout_s=_float(env, "CDS_JWKS_TIMEOUT_S", cls.jwks_timeout_s),
+            allow_insecure_jku=_bool(env, "CDS_ALLOW_INSECURE_JKU", cls.allow_insecure_jku),
         )
         values.update(overrides)
         known = {f.name for f in fields(cls)}

@@ -1,17 +1,61 @@
-"""Who may call us: CDS client authentication (CDS Hooks 2.0 §Trusting CDS Clients)."""
+"""Who may call us: CDS client authentication (CDS Hooks 2.0 §Trusting CDS Clients).
+
+Every call under /cds-services carries a JWT signed by a registered client; the guard hands
+its Authorization header and the endpoint URL here and gets back the `TrustedClient`, or a 401.
+"""
 from __future__ import annotations
+
+import logging
 
 from ..config import Settings
 from ..errors import CdsError
+from .clients import Registry, TrustedClient, TrustedClientsError, load_registry, normalise_base_url
+from .verify import Verifier
+
+log = logging.getLogger("cds_service.auth")
+
+__all__ = ["Authenticator", "TrustedClient", "TrustedClientsError", "build_authenticator", "normalise_base_url"]
 
 
 class Authenticator:
-    """Placeholder until JWT verification lands: with auth required, nobody is admitted."""
+    """Verifies client JWTs; logs who was admitted and why anyone was not, never the token."""
 
-    def authenticate(self, authorization: str | None, audience: str):
-        raise CdsError(401, "authentication required", headers={"WWW-Authenticate": 'Bearer realm="cds-services"'},
-                       log_detail="JWT verification not configured")
+    def __init__(self, registry: Registry, verifier: Verifier | None):
+        self.registry = registry
+        self._verifier = verifier
+
+    def authenticate(self, authorization: str | None, audience: str) -> TrustedClient:
+        if self._verifier is None:
+            raise CdsError(401, "authentication required", headers={"WWW-Authenticate": 'Bearer realm="cds-services"'},
+                           log_detail="auth: JWT verification is not set up (CDS_AUTH_MODE=off at start-up)")
+        client, _claims = self._verifier.verify(authorization, audience)
+        return client
 
 
 def build_authenticator(settings: Settings) -> Authenticator:
-    return Authenticator()
+    """Load and check the trusted clients; with auth required, also open the replay store.
+
+    With auth off the file is still checked when given (a bad file should fail before the day
+    auth is switched on) but no database or Redis connection is made.
+    """
+    if settings.trusted_clients_path:
+        registry = load_registry(settings.trusted_clients_path, settings)
+    else:
+        registry = Registry([])
+    if settings.auth_mode == "off":
+        return Authenticator(registry, None)
+    if not len(registry):
+        log.warning("no trusted CDS clients configured (CDS_TRUSTED_CLIENTS); every call will be refused with 401")
+    if settings.redis_url:
+        from .replay import RedisReplayGuard
+
+        replay = RedisReplayGuard(settings.redis_url)
+    else:
+        from ..storage import database_for
+        from .replay import DatabaseReplayGuard
+
+        replay = DatabaseReplayGuard(database_for(settings.database_url))
+    log.info("CDS client authentication on", extra={"trustedClients": len(registry),
+                                                    "replayStore": "redis" if settings.redis_url else "database"})
+    return Authenticator(registry, Verifier(registry, replay, leeway_s=settings.jwt_leeway_s,
+                                            max_lifetime_s=settings.jwt_max_lifetime_s))

@@ -1,0 +1,105 @@
+"""Test CDS clients: real ES384 / RS384 key pairs made at test time, token minting, a JWKS server.
+
+No key material is ever stored in the repository; every run generates fresh keys.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+DROP = object()  # pass as a claim or header value to leave it out of the token
+
+
+class Signer:
+    """One client key pair; `public_jwk` is what goes into the client's JWK Set."""
+
+    def __init__(self, alg: str = "ES384", kid: str | None = None):
+        self.alg = alg
+        self.kid = kid or f"{alg.lower()}-{uuid.uuid4().hex[:8]}"
+        if alg.startswith("ES"):
+            curve = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}[alg]
+            self.private_key = ec.generate_private_key(curve)
+            self.public_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private_key.public_key()))
+        else:
+            self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        self.public_jwk.update(kid=self.kid, use="sig", alg=alg)
+
+    def token(self, iss: str, aud, *, claims: dict | None = None, headers: dict | None = None,
+              lifetime_s: int = 300) -> str:
+        now = int(time.time())
+        payload = {"iss": iss, "aud": aud, "iat": now, "exp": now + lifetime_s, "jti": uuid.uuid4().hex,
+                   "sub": "cds-client"}
+        payload.update(claims or {})
+        payload = {k: v for k, v in payload.items() if v is not DROP}
+        head = {"typ": "JWT", "kid": self.kid}
+        head.update(headers or {})
+        head = {k: v for k, v in head.items() if v is not DROP}
+        return jwt.encode(payload, self.private_key, algorithm=self.alg, headers=head)
+
+
+def jwks(*signers: Signer) -> dict:
+    return {"keys": [s.public_jwk for s in signers]}
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def write_clients(directory: Path, entries: list) -> str:
+    path = Path(directory) / "trusted-clients.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    return str(path)
+
+
+class JwksServer:
+    """Serves a mutable JWK Set on loopback and counts every request by path."""
+
+    def __init__(self, document: dict | None = None):
+        self.document = document or {"keys": []}
+        self.hits: dict[str, int] = {}
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                with server._lock:
+                    server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                    body = json.dumps(server.document).encode()
+                status = 200 if self.path == "/jwks.json" else 404
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        self.url = self.base + "/jwks.json"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.hits.values())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
