@@ -6,9 +6,24 @@ self-contained: it opens offline, from an e-mail attachment or a document store.
 from __future__ import annotations
 
 import html
+import re
 
 import pygal
-from pygal.style import CleanStyle
+from pygal.style import Style
+
+# One colour per meaning on every chart: shown grey-blue, accepted green, overridden amber, none grey.
+_COLOURS = {"Shown": "#4a6fa5", "Accepted": "#2e8b57", "Overridden": "#d9822b", "No feedback": "#b0b0b0",
+            "Overrides": "#d9822b"}
+
+
+def _style(*series: str) -> Style:
+    return Style(background="white", plot_background="#fafafa", font_family="system-ui, sans-serif",
+                 colors=tuple(_COLOURS[name] for name in series))
+
+
+def _integer_axis(maximum: int) -> list[int]:
+    step = max(1, -(-maximum // 8))
+    return list(range(0, maximum + step, step))
 
 
 def _pct(rate) -> str:
@@ -37,24 +52,30 @@ def text(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+
+
 def _svg(chart) -> str:
-    chart.js = []  # no script, no network fetch
-    return chart.render(is_unicode=True, disable_xml_declaration=True)
+    """Static SVG: pygal's tooltip script (fetched from the web) and its inline config are dropped."""
+    chart.js = []
+    return _SCRIPT.sub("", chart.render(is_unicode=True, disable_xml_declaration=True))
 
 
 def _charts(report: dict) -> list[tuple[str, str]]:
     charts = []
     kinds = [(s["service"], k) for s in report["services"] for k in s["kinds"]]
     if kinds:
-        bar = pygal.StackedBar(style=CleanStyle, height=360, x_label_rotation=20, legend_at_bottom=True,
-                               title="Outcome by card kind")
+        bar = pygal.StackedBar(style=_style("Accepted", "Overridden", "No feedback"), height=360,
+                               x_label_rotation=20, legend_at_bottom=True, title="Outcome by card kind")
+        bar.y_labels = _integer_axis(max(k["cards"] for _, k in kinds))
         bar.x_labels = [k["kind"] for _, k in kinds]
         for label, field in (("Accepted", "accepted"), ("Overridden", "overridden"), ("No feedback", "noFeedback")):
             bar.add(label, [k[field] for _, k in kinds])
         charts.append(("Outcome by card kind", _svg(bar)))
-    if len(report["daily"]) >= 1:
-        line = pygal.Line(style=CleanStyle, height=320, x_label_rotation=30, legend_at_bottom=True,
-                          title="Daily trend", show_minor_x_labels=False)
+    if report["daily"]:
+        line = pygal.Line(style=_style("Shown", "Accepted", "Overridden"), height=320, x_label_rotation=30,
+                          legend_at_bottom=True, title="Daily trend", show_minor_x_labels=False)
+        line.y_labels = _integer_axis(max(d["cards"] for d in report["daily"]))
         line.x_labels = [d["day"] for d in report["daily"]]
         line.x_labels_major_every = max(1, len(report["daily"]) // 10)
         for label, field in (("Shown", "cards"), ("Accepted", "accepted"), ("Overridden", "overridden")):
@@ -65,8 +86,9 @@ def _charts(report: dict) -> list[tuple[str, str]]:
         for reason in kind["overrideReasons"]:
             reasons[reason["display"]] = reasons.get(reason["display"], 0) + reason["count"]
     if reasons:
-        hbar = pygal.HorizontalBar(style=CleanStyle, height=60 + 40 * len(reasons), title="Override reasons",
-                                   show_legend=False)
+        hbar = pygal.HorizontalBar(style=_style("Overrides"), height=100 + 40 * len(reasons),
+                                   title="Override reasons", show_legend=False)
+        hbar.y_labels = _integer_axis(max(reasons.values()))
         ranked = sorted(reasons.items(), key=lambda item: item[1])
         hbar.x_labels = [name for name, _ in ranked]
         hbar.add("Overrides", [count for _, count in ranked])
