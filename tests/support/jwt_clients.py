@@ -65,6 +65,7 @@ class JwksServer:
     def __init__(self, document: dict | None = None):
         self.document = document or {"keys": []}
         self.hits: dict[str, int] = {}
+        self.redirects: dict[str, str] = {}  # path -> Location, answered with a 302
         self._lock = threading.Lock()
         server = self
 
@@ -78,8 +79,11 @@ class JwksServer:
                 with server._lock:
                     server.hits[self.path] = server.hits.get(self.path, 0) + 1
                     body = json.dumps(server.document).encode()
-                status = 200 if self.path == "/jwks.json" else 404
+                    location = server.redirects.get(self.path)
+                status = 302 if location else 200 if self.path == "/jwks.json" else 404
                 self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
