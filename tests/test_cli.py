@@ -1,16 +1,14 @@
 """The console script: `evaluate` offline, and `serve` under real gunicorn workers."""
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
 import requests
 
 from tests.support.builders import SERVICE_IDS, empty_prefetch, request
+from tests.support.gunicorn import served
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,35 +35,15 @@ def test_evaluate_reports_errors_as_json_and_nonzero(tmp_path):
     assert _cli("evaluate", str(tmp_path / "missing.json")).returncode == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_runs_gunicorn_workers(tmp_path):
-    port = _free_port()
-    env = {**os.environ, "CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
-    proc = subprocess.Popen([sys.executable, "-m", "cds_service", "serve", "--port", str(port), "--workers", "2"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("server did not start")
+    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+    with served(env, tmp_path) as (url, log_path):
         assert len(requests.get(f"{url}/cds-services", timeout=5).json()["services"]) == 3
         answer = requests.post(f"{url}/cds-services/{SERVICE_IDS['order-sign']}",
                                json=request("order-sign", prefetch=empty_prefetch()), timeout=5)
         assert answer.status_code == 200 and answer.json() == {"cards": []}
-    finally:
-        proc.terminate()
-        _, stderr = proc.communicate(timeout=15)
-    assert "Traceback" not in stderr
+    log = log_path.read_text()
+    assert "Traceback" not in log and '"msg":"request"' in log.replace(" ", "")
 
 
 def test_serve_refuses_bad_configuration():

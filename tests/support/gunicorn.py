@@ -1,0 +1,60 @@
+"""The real `cds-service serve` (gunicorn, several worker processes) as a subprocess on loopback."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def served(env: dict, log_dir: Path, workers: int = 2, threads: int = 4):
+    """Yield (base URL, log path) once /healthz answers; the process is stopped afterwards.
+
+    Only the CDS_ variables given here reach the server, so a developer's shell cannot change a test.
+    """
+    port = free_port()
+    log_path = log_dir / f"serve-{port}.log"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    full_env.update(env)
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cds_service", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers), "--threads", str(threads)],
+            cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 20
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"serve exited early:\n{log_path.read_text()[-2000:]}")
+                try:
+                    if requests.get(url + "/healthz", timeout=0.5).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail("serve did not become healthy in 20 s")
+                time.sleep(0.1)
+            yield url, log_path
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
