@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from .auth import Authenticator, build_authenticator
+from .clinical import load_knowledge
 from .config import Settings
 from .content import Content
 from .fhir.client import FhirClient
@@ -21,6 +23,7 @@ class Runtime:
     auth: Authenticator
     database: Database
     discovery_body: bytes
+    knowledge: Any = None         # clinical.Knowledge, validated at start-up
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
@@ -35,6 +38,7 @@ class Runtime:
             auth=build_authenticator(settings),
             database=database_for(settings.database_url),
             discovery_body=orjson.dumps(discovery),
+            knowledge=load_knowledge(settings.hooks_dir, content.schemas),
         )
 
     def authenticate(self, authorization: str | None, audience: str):

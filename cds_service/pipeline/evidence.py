@@ -1,6 +1,79 @@
-"""Stage 5: what the chart shows (placeholder until the clinical engine lands)."""
+"""Stage 5: what the chart shows about a flank mass with calcification on ultrasound.
+
+Everything is selected from the plain prefetch dicts first; only the few candidate resources are
+validated as R4 models (record.model), so a 10,000-resource prefetch stays cheap. The search
+stops early when there is no mass: nothing else can make a card then.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 
-def run(exchange, runtime) -> None:
-    exchange.evidence = None
+from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, us_findings
+from ..clinical.masses import Mass, find_masses
+from ..clinical.orders import classify_order
+from ..clinical.workup import active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
+from .exchange import Exchange
+
+
+@dataclass
+class Evidence:
+    age: int | None = None
+    pediatric: bool = False
+    masses: list[Mass] = field(default_factory=list)
+    ultrasounds: list[Finding] = field(default_factory=list)
+    calcifications: list[Finding] = field(default_factory=list)
+    cross_sectional: list[Finding] = field(default_factory=list)
+    ct_orders: list[str] = field(default_factory=list)     # active CT orders, and concordant CT drafts
+    mr_orders: list[str] = field(default_factory=list)
+    contrast_allergies: list[str] = field(default_factory=list)
+
+    @property
+    def mass(self) -> Mass | None:
+        return self.masses[0] if self.masses else None
+
+    @property
+    def positive(self) -> bool:
+        return bool(self.masses and self.ultrasounds and self.calcifications)
+
+    @property
+    def side(self) -> str | None:
+        if self.mass and self.mass.side:
+            return self.mass.side
+        return next((u.side for u in self.ultrasounds if u.side), None)
+
+    @property
+    def ct_done(self) -> bool:
+        return any(f.kind == "ct" for f in self.cross_sectional)
+
+    def flags(self) -> dict[str, bool]:
+        """The chart state the rules in hooks/knowledge/rules.json are written against."""
+        return {"ctDone": self.ct_done, "crossSectionalDone": bool(self.cross_sectional),
+                "ctOrdered": bool(self.ct_orders), "pediatric": self.pediatric}
+
+
+def gather(record, kb) -> Evidence:
+    age = age_years(record.patient)
+    evidence = Evidence(age=age, pediatric=is_pediatric(age))
+    evidence.masses = find_masses(record, kb)
+    if not evidence.masses:
+        return evidence
+    studies, reports = find_ultrasounds(record, kb, evidence.masses)
+    evidence.ultrasounds = us_findings(studies, reports, kb)
+    evidence.calcifications = find_calcification(record, kb, evidence.masses, studies, reports)
+    if not evidence.positive:
+        return evidence
+    evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses)
+    placed = active_orders(record, kb)
+    concordant = [f"ServiceRequest/{d.get('id')}" for d in record.drafts
+                  if classify_order(d, kb) == kb.suggested_order["class"]]
+    evidence.ct_orders = placed["ct"] + concordant
+    evidence.mr_orders = placed["mr"]
+    evidence.contrast_allergies = contrast_allergies(record, kb)
+    return evidence
+
+
+def run(exchange: Exchange, runtime) -> None:
+    evidence = gather(exchange.record, runtime.knowledge)
+    exchange.evidence = evidence
+    exchange.notes["evidence"] = {"mass": bool(evidence.masses), "ultrasound": bool(evidence.ultrasounds),
+                                  "calcification": bool(evidence.calcifications), "positive": evidence.positive}

@@ -1,6 +1,121 @@
-"""Stage 7: advice becomes CDS Hooks cards (placeholder until the clinical engine lands)."""
+"""Stage 7: decisions become CDS Hooks cards, worded entirely from hooks/knowledge/cards.json.
+
+Every card and suggestion gets a fresh uuid (clients key feedback on them), suggestions always
+come with selectionBehavior, override reasons carry their display, and the source carries a
+coded topic. Values taken from the chart are flattened to one short line before they enter
+markdown, so a stray newline in a report title cannot restructure the card.
+"""
 from __future__ import annotations
 
+import re
+import uuid
 
-def run(exchange, runtime) -> None:
-    exchange.response = {"cards": []}
+from ..clinical.codes import concept_text
+from ..clinical.suggest import ct_request
+from .exchange import Exchange
+
+MAX_LABEL = 100
+
+
+def _line(value) -> str:
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
+
+
+def _date(value) -> str:
+    return f", {value[:10]}" if isinstance(value, str) and value else ""
+
+
+def _evidence_lines(kb, evidence) -> str:
+    frag = kb.cards["fragments"]
+    line, what = frag["evidenceLine"], frag["evidenceWhat"]
+    side = kb.cards["sides"][evidence.side or "unknown"]
+    lines = []
+    for mass in evidence.masses[:2]:
+        extra = f" — {_line(mass.label)}. " + frag["sideLine"].format(side=side)
+        lines.append(line.format(what=what["mass"], ref=mass.ref, date=_date(mass.date), extra=extra))
+    for item in evidence.ultrasounds[:3]:
+        extra = f" — {_line(item.label)}" if item.label else ""
+        lines.append(line.format(what=what[item.kind], ref=item.ref, date=_date(item.date), extra=extra))
+    for item in evidence.calcifications[:3]:
+        extra = f" — {frag['calcificationHow'][item.how]}"
+        lines.append(line.format(what=what["calcification"], ref=item.ref, date=_date(item.date), extra=extra))
+    return "\n".join(lines)
+
+
+def _workup(kb, evidence) -> str:
+    frag = kb.cards["fragments"]
+    if not evidence.cross_sectional:
+        return frag["workupNone"]
+    studies = ", ".join(f"{f.ref} ({f.kind.upper()}{_date(f.date)})" for f in evidence.cross_sectional[:3])
+    return frag["workupDone"].format(studies=studies)
+
+
+def _order_label(kb, decision) -> str:
+    draft = decision.draft or {}
+    text = concept_text(draft.get("code")) if draft.get("resourceType") == "ServiceRequest" else ""
+    spec = kb.order_classes.get(decision.order_class)
+    return _line(text or (spec.label if spec else "this order"))
+
+
+def _source(kb, source_id: str) -> dict:
+    sources = kb.sources
+    src = sources["sources"][source_id]
+    topic = {"system": sources["topicSystem"], "code": src["topic"], "display": sources["topics"][src["topic"]]}
+    return {"label": src["label"], "url": src.get("url"), "topic": topic}
+
+
+def _suggestion(kb, evidence, decision, context) -> dict:
+    spec = kb.cards["actions"][decision.action]
+    if decision.action == "cancel-draft":
+        action = {"type": "delete", "description": spec["description"], "resourceId": decision.draft_ref}
+    elif decision.action == "update-draft-to-ct":
+        action = {"type": "update", "description": spec["description"],
+                  "resource": ct_request(kb, evidence, context, decision.draft)}
+    else:
+        action = {"type": "create", "description": spec["description"], "resource": ct_request(kb, evidence, context)}
+    return {"label": spec["label"], "uuid": str(uuid.uuid4()), "isRecommended": True, "actions": [action]}
+
+
+def render_card(kb, evidence, decision, context: dict) -> dict:
+    cards, frag = kb.cards, kb.cards["fragments"]
+    spec = cards["kinds"][decision.kind]
+    group = "pediatric" if evidence.pediatric else "adult"
+    side = evidence.side or "unknown"
+    suggests_ct = decision.action in ("create-ct", "update-draft-to-ct")
+    values = {
+        "side": cards["sides"][side], "sideAdj": cards["sideAdjectives"][side], "patientGroup": cards["patientGroups"][group],
+        "order": _order_label(kb, decision), "evidence": _evidence_lines(kb, evidence), "workup": _workup(kb, evidence),
+        "pathway": frag["pathway"], "differential": frag["differential"][group],
+        "pediatricNote": frag["pediatricNote"] if evidence.pediatric else "",
+        "allergyNote": frag["allergyNote"].format(allergies=", ".join(_line(a) for a in evidence.contrast_allergies))
+        if suggests_ct and evidence.contrast_allergies else "",
+        "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders)) if evidence.ct_orders else "",
+        "references": frag["referencesHeading"] + "; ".join(
+            kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
+    }
+    summary = spec["summary"].format(**values)
+    detail = re.sub(r"\n{3,}", "\n\n", spec["detail"].format(**values)).strip()
+    source_id = spec["source"][group]
+    links = [{"label": kb.sources["sources"][s]["label"], "url": kb.sources["sources"][s]["url"], "type": "absolute"}
+             for s in spec.get("links", ()) if s != source_id and kb.sources["sources"][s].get("url")]
+    reasons = kb.override_reasons
+    card = {
+        "uuid": str(uuid.uuid4()),
+        "summary": summary if len(summary) < 140 else summary[:138] + "…",
+        "detail": detail,
+        "indicator": decision.indicator,
+        "source": _source(kb, source_id),
+        "overrideReasons": [{"system": reasons["system"], "code": r, "display": reasons["reasons"][r]}
+                            for r in spec["overrideReasons"]],
+        "links": links,
+    }
+    if decision.action:
+        card["suggestions"] = [_suggestion(kb, evidence, decision, context)]
+        card["selectionBehavior"] = "at-most-one"
+    return card
+
+
+def run(exchange: Exchange, runtime) -> None:
+    kb, evidence = runtime.knowledge, exchange.evidence
+    exchange.response = {"cards": [render_card(kb, evidence, d, exchange.context) for d in exchange.decisions if d.kind]}

@@ -1,0 +1,159 @@
+"""Ultrasound of the flank region and the calcification it showed.
+
+An ultrasound counts when it is of the abdomen/flank/kidney/retroperitoneum (procedure code,
+series body site, wording) or is linked to the mass (reasonReference, Condition.evidence.detail,
+or a report in the mass's evidence that points at the study). An ultrasound of another region
+(thyroid, breast, ...) never counts, even if it mentions calcification. Calcification must be
+found on a qualifying ultrasound: its study text, its report, an Observation linked to either,
+or coded as evidence on the mass itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .codes import concept_text, ref_keys
+from .knowledge import Knowledge
+
+DEAD = {"cancelled", "entered-in-error"}
+MODALITY_SETS = (("us", "modality-ultrasound"), ("ct", "modality-ct"), ("mr", "modality-mr"))
+
+
+@dataclass
+class Finding:
+    kind: str               # ultrasound-study | ultrasound-report | calcification | ct | mr
+    ref: str
+    date: str | None = None
+    how: str | None = None  # calcification only: a key of fragments.calcificationHow
+    label: str | None = None
+    side: str | None = None
+
+
+def modalities(study: dict, kb: Knowledge) -> set[str]:
+    coded = [*(study.get("modality") or ()), *((s or {}).get("modality") for s in study.get("series") or ())]
+    found = set()
+    for coding in coded:
+        for name, vs in MODALITY_SETS:
+            if isinstance(coding, dict) and kb.value_set(vs).lookup(coding):
+                found.add(name)
+    return found
+
+
+def study_text(study: dict) -> str:
+    parts = [study.get("description"), concept_text(study.get("procedureCode") or [])]
+    parts += [(s or {}).get("description") for s in study.get("series") or ()]
+    parts += [(n or {}).get("text") for n in study.get("note") or ()]
+    return " . ".join(p for p in parts if isinstance(p, str) and p)
+
+
+def series_sites(study: dict) -> list:
+    return [(s or {}).get("bodySite") for s in study.get("series") or () if (s or {}).get("bodySite")]
+
+
+def series_side(study: dict, kb: Knowledge) -> str | None:
+    for series in study.get("series") or ():
+        entry = kb.value_set("laterality").first((series or {}).get("laterality"))
+        if entry:
+            return entry["side"]
+    return None
+
+
+def _in_region(kb: Knowledge, coded: bool, linked: bool, text: str) -> bool:
+    if coded or linked:
+        return True
+    return kb.concepts["site"].found(text) and not kb.concepts["other-region"].found(text)
+
+
+def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Qualifying US studies and US reports, keyed by 'Type/id'."""
+    mass_refs = {m.ref for m in masses}
+    linked = set().union(*(m.evidence_refs for m in masses)) if masses else set()
+    for ref in list(linked):
+        report = record.by_ref.get(ref) if ref.startswith("DiagnosticReport/") else None
+        if report:
+            linked |= ref_keys(report.get("imagingStudy"))
+    us_codes, sites = kb.value_set("ultrasound-region-procedure"), kb.value_set("mass-site")
+    studies: dict[str, dict] = {}
+    for study in record.of_type("ImagingStudy"):
+        if study.get("status") in DEAD or "us" not in modalities(study, kb):
+            continue
+        ref = f"ImagingStudy/{study.get('id')}"
+        coded = us_codes.first(study.get("procedureCode") or []) is not None or any(sites.first(s) for s in series_sites(study))
+        is_linked = ref in linked or bool(ref_keys(study.get("reasonReference")) & mass_refs)
+        if _in_region(kb, coded, is_linked, study_text(study)) and record.model(study) is not None:
+            studies[ref] = study
+    reports: dict[str, dict] = {}
+    for report in record.of_type("DiagnosticReport"):
+        if report.get("status") in DEAD:
+            continue
+        ref = f"DiagnosticReport/{report.get('id')}"
+        text = concept_text(report.get("code"))
+        via_study = bool(ref_keys(report.get("imagingStudy")) & set(studies))
+        coded = us_codes.first(report.get("code")) is not None
+        is_us = via_study or coded or kb.concepts["ultrasound"].found(text)
+        if is_us and _in_region(kb, coded or via_study, ref in linked, text) and record.model(report) is not None:
+            reports[ref] = report
+    return studies, reports
+
+
+def _observation_coded(obs: dict, kb: Knowledge) -> bool:
+    calc, present = kb.value_set("calcification"), kb.value_set("present")
+    value = obs.get("valueCodeableConcept")
+    if calc.first(obs.get("code")) and (obs.get("valueBoolean") is True or present.first(value)):
+        return True
+    if calc.first(value):
+        return True
+    for comp in obs.get("component") or ():
+        cvalue = (comp or {}).get("valueCodeableConcept")
+        if calc.first(cvalue):
+            return True
+        if calc.first((comp or {}).get("code")) and (comp.get("valueBoolean") is True or present.first(cvalue)):
+            return True
+    return False
+
+
+def _observation_text(obs: dict) -> str:
+    parts = [obs.get("valueString"), (obs.get("valueCodeableConcept") or {}).get("text"), (obs.get("code") or {}).get("text")]
+    parts += [(n or {}).get("text") for n in obs.get("note") or ()]
+    parts += [(c or {}).get("valueString") for c in obs.get("component") or ()]
+    return " . ".join(p for p in parts if isinstance(p, str) and p)
+
+
+def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: dict) -> list[Finding]:
+    calc_text, calc_codes = kb.concepts["calcification"], kb.value_set("calcification")
+    found: list[Finding] = []
+    for ref, study in studies.items():
+        if calc_text.found(study_text(study)):
+            found.append(Finding("calcification", ref, study.get("started"), how="study-text"))
+    for ref, report in reports.items():
+        date = report.get("effectiveDateTime") or report.get("issued")
+        if any(calc_codes.first(c) for c in report.get("conclusionCode") or ()):
+            found.append(Finding("calcification", ref, date, how="report-code"))
+        elif calc_text.found(report.get("conclusion")):
+            found.append(Finding("calcification", ref, date, how="report-text"))
+    targets = set(studies) | set(reports)
+    results = set().union(*(ref_keys(r.get("result")) for r in reports.values())) if reports else set()
+    if targets:
+        for obs in record.of_type("Observation"):
+            ref = f"Observation/{obs.get('id')}"
+            if ref not in results and not (ref_keys(obs.get("derivedFrom")) | ref_keys(obs.get("partOf"))) & targets:
+                continue
+            if obs.get("status") in DEAD or record.model(obs) is None:
+                continue
+            date = obs.get("effectiveDateTime") or obs.get("issued")
+            if _observation_coded(obs, kb):
+                found.append(Finding("calcification", ref, date, how="observation-code"))
+            elif calc_text.found(_observation_text(obs)):
+                found.append(Finding("calcification", ref, date, how="observation-text"))
+        for mass in masses:
+            if mass.calcification_coded:
+                found.append(Finding("calcification", mass.ref, mass.date, how="condition-evidence"))
+    return found
+
+
+def us_findings(studies: dict, reports: dict, kb: Knowledge) -> list[Finding]:
+    items = [Finding("ultrasound-study", ref, s.get("started"), label=s.get("description"), side=series_side(s, kb))
+             for ref, s in studies.items()]
+    items += [Finding("ultrasound-report", ref, r.get("effectiveDateTime") or r.get("issued"),
+                      label=concept_text(r.get("code")) or None) for ref, r in reports.items()]
+    return items
+

@@ -1,0 +1,103 @@
+"""Finds the flank mass on the problem list, and its side.
+
+A Condition counts when it is still live (not refuted, entered in error, resolved, inactive or
+in remission), means a mass (code, or the words when it carries no matching code) and sits in
+the flank/abdominal region (a finding code that implies the region, a body-site code, or the
+words). Candidates are picked from the plain dicts; only they are validated as R4 models.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .codes import codings, concept_text, ref_keys
+from .knowledge import Knowledge
+
+DEAD_CLINICAL = {"inactive", "resolved", "remission"}
+DEAD_VERIFICATION = {"refuted", "entered-in-error"}
+
+
+@dataclass
+class Mass:
+    resource: dict
+    ref: str
+    label: str
+    side: str | None
+    date: str | None
+    calcification_coded: bool = False            # Condition.evidence.code says calcification
+    evidence_refs: set[str] = field(default_factory=set)   # Condition.evidence.detail targets
+
+
+def status_codes(concept) -> set[str]:
+    return {c.get("code") for c in codings(concept) if isinstance(c.get("code"), str)}
+
+
+def is_live(condition: dict) -> bool:
+    if status_codes(condition.get("clinicalStatus")) & DEAD_CLINICAL:
+        return False
+    return not status_codes(condition.get("verificationStatus")) & DEAD_VERIFICATION
+
+
+def side_of(kb: Knowledge, concepts: list, texts: list[str]) -> str | None:
+    """Laterality from coded entries (finding/body site/laterality extensions), then from words."""
+    sides: list[str] = []
+    lat = kb.value_set("laterality")
+    for concept in concepts:
+        for coding in codings(concept):
+            for name in ("mass-finding", "mass-site", "laterality"):
+                entry = kb.value_set(name).lookup(coding)
+                if entry and entry.get("side"):
+                    sides.append(entry["side"])
+        for item in concept if isinstance(concept, list) else [concept]:
+            for ext in (item.get("extension") or ()) if isinstance(item, dict) else ():
+                entry = lat.first(ext.get("valueCodeableConcept") or ext.get("valueCoding"))
+                if entry:
+                    sides.append(entry["side"])
+    if not sides:
+        for text in texts:
+            for side in ("bilateral", "left", "right"):
+                if kb.concepts[side].found(text):
+                    sides.append(side)
+    distinct = set(sides)
+    if len(distinct) > 1:
+        return "bilateral" if "bilateral" in distinct or {"left", "right"} <= distinct else sides[0]
+    return sides[0] if sides else None
+
+
+def _mass_candidate(kb: Knowledge, condition: dict) -> bool:
+    code, body = condition.get("code"), condition.get("bodySite")
+    entry = kb.value_set("mass-finding").first(code)
+    code_text = concept_text(code)
+    if entry is None and not kb.concepts["mass"].found(code_text):
+        return False
+    if entry is not None and entry.get("impliesSite"):
+        return True
+    if kb.value_set("mass-site").first(body) is not None:
+        return True
+    return kb.concepts["site"].found(code_text, concept_text(body))
+
+
+def find_masses(record, kb: Knowledge) -> list[Mass]:
+    calcification = kb.value_set("calcification")
+    found = []
+    for condition in record.of_type("Condition"):
+        if not is_live(condition) or not _mass_candidate(kb, condition):
+            continue
+        if record.model(condition) is None:
+            continue
+        code, body = condition.get("code"), condition.get("bodySite") or []
+        texts = [concept_text(code), concept_text(body)]
+        mass = Mass(
+            resource=condition,
+            ref=f"Condition/{condition.get('id')}",
+            label=(code or {}).get("text") or concept_text(code) or "mass",
+            side=side_of(kb, [code, body], texts),
+            date=condition.get("recordedDate") or condition.get("onsetDateTime"),
+        )
+        for evidence in condition.get("evidence") or ():
+            if calcification.first(evidence.get("code")) is not None:
+                mass.calcification_coded = True
+            mass.evidence_refs |= ref_keys(evidence.get("detail"))
+        found.append(mass)
+    # The most informative first: a known side, then the most recent.
+    found.sort(key=lambda m: (m.side is not None, m.date or ""), reverse=True)
+    return found

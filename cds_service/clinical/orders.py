@@ -1,0 +1,53 @@
+"""What an order (draft or existing) is, in the terms the pathway cares about.
+
+Codes decide first because they are unambiguous; text is the fallback because the Sandbox and
+many EHR order composers send only a display or a free-text name. Class precedence lives in
+orders.json so that "CT-guided biopsy" resolves to biopsy, not CT.
+"""
+from __future__ import annotations
+
+from .codes import concept_text
+from .knowledge import Knowledge
+
+OTHER = "other"
+
+
+def classify_concept(concept, kb: Knowledge) -> str:
+    """The order class of a CodeableConcept (or list of them): a class id from orders.json, or 'other'."""
+    for cid in kb.precedence:
+        if kb.order_classes[cid].codes.first(concept) is not None:
+            return cid
+    return classify_text(concept_text(concept), kb)
+
+
+def classify_text(text: str, kb: Knowledge) -> str:
+    if not text:
+        return OTHER
+    rx = kb.order_text
+    if not rx["region"].search(text):
+        return OTHER
+    if rx["biopsy"].search(text):
+        return "biopsy"
+    if rx["ct"].search(text):
+        if rx["contrastBoth"].search(text):
+            return "ct-without-then-with"
+        if rx["contrastWithout"].search(text):
+            return "ct-without"
+        if rx["contrastWith"].search(text):
+            return "ct-with"
+        return "ct-unspecified"
+    if rx["mri"].search(text):
+        return "mri"
+    return OTHER
+
+
+def classify_order(resource: dict, kb: Knowledge) -> str:
+    """A draft's class. Anything that is not a ServiceRequest with a usable code is 'other'."""
+    if not isinstance(resource, dict) or resource.get("resourceType") != "ServiceRequest":
+        return OTHER
+    return classify_concept(resource.get("code"), kb)
+
+
+def modality_of(order_class: str, kb: Knowledge) -> str | None:
+    spec = kb.order_classes.get(order_class)
+    return spec.modality if spec else None

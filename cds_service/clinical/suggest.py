@@ -1,0 +1,57 @@
+"""The CT order the engine suggests, as a complete draft ServiceRequest.
+
+When it replaces a judged draft (MRI, or a CT with one phase missing) it keeps the draft's id,
+intent, requester and other context so the EHR can apply it as an `update`; what described the
+old study (code, order details, narrative, body site) is replaced. The reason points at the
+mass Condition and the note says pre-contrast images are required, because that phase is the
+point of the recommendation.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import datetime, timezone
+
+INTENTS = {"proposal", "plan", "directive", "order", "original-order", "reflex-order", "filler-order",
+           "instance-order", "option"}
+REPLACED = ("code", "orderDetail", "text", "bodySite", "category")
+REQUESTER_TYPES = ("Practitioner/", "PractitionerRole/", "Organization/", "Patient/", "RelatedPerson/", "Device/")
+
+
+def _merge_refs(existing, refs: list[str]) -> list[dict]:
+    merged = [r for r in existing or () if isinstance(r, dict)]
+    have = {r.get("reference") for r in merged}
+    merged += [{"reference": ref} for ref in refs if ref not in have]
+    return merged
+
+
+def ct_request(kb, evidence, context: dict, draft: dict | None = None) -> dict:
+    spec = kb.suggested_order
+    notes = kb.cards["noteOnSuggestedOrder"]
+    if draft is not None:
+        resource = {k: v for k, v in copy.deepcopy(draft).items() if k not in REPLACED}
+    else:
+        resource = {"resourceType": "ServiceRequest", "id": str(uuid.uuid4())}
+    resource["status"] = "draft"
+    if resource.get("intent") not in INTENTS:
+        resource["intent"] = spec["defaultIntent"]
+    resource["category"] = [{"coding": [dict(spec["category"])]}]
+    resource["code"] = {"coding": [dict(c) for c in spec["codes"]], "text": spec["text"]}
+    resource["subject"] = {"reference": f"Patient/{context['patientId']}"}
+    if "encounter" not in resource and isinstance(context.get("encounterId"), str):
+        resource["encounter"] = {"reference": f"Encounter/{context['encounterId']}"}
+    user = context.get("userId")
+    if "requester" not in resource and isinstance(user, str) and user.startswith(REQUESTER_TYPES):
+        resource["requester"] = {"reference": user}
+    resource.setdefault("authoredOn", datetime.now(timezone.utc).replace(microsecond=0).isoformat())
+    if evidence.mass is not None:
+        resource["reasonReference"] = _merge_refs(resource.get("reasonReference"), [evidence.mass.ref])
+    if not resource.get("reasonCode"):
+        resource["reasonCode"] = [{"text": kb.cards["reasonText"]}]
+    us_refs = [f.ref for f in evidence.ultrasounds]
+    if us_refs:
+        resource["supportingInfo"] = _merge_refs(resource.get("supportingInfo"), us_refs)
+    resource["bodySite"] = [{"coding": [dict(spec["bodySite"])]}]
+    added = [{"text": notes["all"]}] + ([{"text": notes["pediatric"]}] if evidence.pediatric else [])
+    resource["note"] = [n for n in resource.get("note") or () if isinstance(n, dict)] + added
+    return resource

@@ -1,0 +1,88 @@
+"""Where the work-up stands, and the patient facts that change the wording.
+
+Cross-sectional imaging already done (a CT/MR study of the region, or a final CT/MR report)
+silences "CT first"; an active CT order stops a duplicate suggestion. A recorded iodinated
+contrast allergy is surfaced on CT suggestions but never blocks them: the radiologist decides.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from .codes import concept_text, ref_keys
+from .imaging import DEAD, Finding, modalities, series_sites, study_text
+from .knowledge import Knowledge
+from .masses import is_live
+from .orders import OTHER, classify_concept, classify_order, modality_of
+
+FINAL = {"final", "amended", "corrected", "appended"}
+PEDIATRIC_BELOW = 18
+
+
+def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
+    mass_refs = {m.ref for m in masses}
+    sites = kb.value_set("mass-site")
+    done: list[Finding] = []
+    for study in record.of_type("ImagingStudy"):
+        if study.get("status") in DEAD:
+            continue
+        kinds = modalities(study, kb) & {"ct", "mr"}
+        if not kinds:
+            continue
+        order_class = classify_concept(study.get("procedureCode") or [], kb)
+        if order_class == "biopsy":
+            continue
+        in_region = (order_class != OTHER or any(sites.first(s) for s in series_sites(study))
+                     or bool(ref_keys(study.get("reasonReference")) & mass_refs)
+                     or kb.concepts["site"].found(study_text(study)))
+        if in_region and record.model(study) is not None:
+            done.append(Finding(sorted(kinds)[0], f"ImagingStudy/{study.get('id')}", study.get("started"),
+                                label=study.get("description") or concept_text(study.get("procedureCode") or []) or None))
+    for report in record.of_type("DiagnosticReport"):
+        if report.get("status") not in FINAL:
+            continue
+        modality = modality_of(classify_concept(report.get("code"), kb), kb)
+        if modality in ("ct", "mr") and record.model(report) is not None:
+            done.append(Finding(modality, f"DiagnosticReport/{report.get('id')}",
+                                report.get("effectiveDateTime") or report.get("issued"), label=concept_text(report.get("code"))))
+    return done
+
+
+def active_orders(record, kb: Knowledge) -> dict[str, list[str]]:
+    """Active (already placed) orders by modality: {'ct': [...refs], 'mr': [...]}; drafts excluded."""
+    drafts = {f"{d.get('resourceType')}/{d.get('id')}" for d in record.drafts}
+    found: dict[str, list[str]] = {"ct": [], "mr": []}
+    for request in record.of_type("ServiceRequest"):
+        ref = f"ServiceRequest/{request.get('id')}"
+        if request.get("status") != "active" or ref in drafts:
+            continue
+        modality = modality_of(classify_order(request, kb), kb)
+        if modality in found and record.model(request) is not None:
+            found[modality].append(ref)
+    return found
+
+
+def contrast_allergies(record, kb: Knowledge) -> list[str]:
+    concept = kb.concepts["contrast-allergy"]
+    labels = []
+    for allergy in record.of_type("AllergyIntolerance"):
+        if not is_live(allergy):
+            continue
+        texts = [concept_text(allergy.get("code"))]
+        texts += [concept_text((r or {}).get("substance")) for r in allergy.get("reaction") or ()]
+        if concept.found(*texts) and record.model(allergy) is not None:
+            labels.append((allergy.get("code") or {}).get("text") or texts[0] or "contrast")
+    return labels
+
+
+def age_years(patient: dict | None, today: date | None = None) -> int | None:
+    raw = (patient or {}).get("birthDate")
+    if not isinstance(raw, str) or len(raw) < 4 or not raw[:4].isdigit():
+        return None
+    parts = [int(p) for p in raw.split("-") if p.isdigit()]
+    year, month, day = (parts + [1, 1])[:3]
+    today = today or date.today()
+    return today.year - year - ((today.month, today.day) < (month, day))
+
+
+def is_pediatric(age: int | None) -> bool:
+    return age is not None and age < PEDIATRIC_BELOW
