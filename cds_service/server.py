@@ -11,9 +11,12 @@ import sys
 from gunicorn.app.base import BaseApplication
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict):
+class GunicornApp(BaseApplication):
+    """Runs `factory()` in each worker with the given gunicorn options (the benchmark's floor reuses it)."""
+
+    def __init__(self, options: dict, factory=None):
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self):
@@ -21,6 +24,8 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        if self.factory is not None:
+            return self.factory()
         from . import create_app
 
         return create_app()
@@ -55,5 +60,5 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
     except (ConfigError, ContentError) as exc:
         print(f"cds-service: configuration error: {exc}", file=sys.stderr)
         return 2
-    _Gunicorn(gunicorn_options(host, port, workers, threads)).run()
+    GunicornApp(gunicorn_options(host, port, workers, threads)).run()
     return 0

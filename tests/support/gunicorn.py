@@ -22,10 +22,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(env: dict, log_dir: Path, workers: int = 2, threads: int = 4):
+def served(env: dict, log_dir: Path, workers: int = 2, threads: int = 4, command: tuple = ("cds_service", "serve"),
+           with_process: bool = False):
     """Yield (base URL, log path) once /healthz answers; the process is stopped afterwards.
 
-    Only the CDS_ variables given here reach the server, so a developer's shell cannot change a test.
+    `command` is the module and subcommand to run (the benchmark's floor uses it too); with
+    `with_process` the Popen is yielded as a third item. Only the CDS_ variables given here reach
+    the server, so a developer's shell cannot change a test.
     """
     port = free_port()
     log_path = log_dir / f"serve-{port}.log"
@@ -33,8 +36,7 @@ def served(env: dict, log_dir: Path, workers: int = 2, threads: int = 4):
     full_env.update(env)
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cds_service", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers), "--threads", str(threads)],
+            [sys.executable, "-m", *command, "--port", str(port), "--workers", str(workers), "--threads", str(threads)],
             cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
@@ -50,7 +52,7 @@ def served(env: dict, log_dir: Path, workers: int = 2, threads: int = 4):
                 if time.monotonic() > deadline:
                     pytest.fail("serve did not become healthy in 20 s")
                 time.sleep(0.1)
-            yield url, log_path
+            yield (url, log_path, proc) if with_process else (url, log_path)
         finally:
             proc.terminate()
             try:

@@ -1,0 +1,1 @@
+"""Load benchmark of the CDS service against a bare-framework floor (`make bench`)."""

@@ -1,0 +1,104 @@
+"""`make bench`: the service against the bare-framework floor, interleaved A, B, A, B in one run.
+
+Writes bench/results/bench-<time>.json and .md: p50/p95/p99 latency and requests per second per
+scenario, each as a ratio to the floor, and whether each target of the benchmark issue is met.
+`--quick` runs a few requests per scenario (the test suite's smoke test uses it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+from tests.support.gunicorn import served
+from tests.support.servers import FhirStandIn
+
+from . import data, load, memory, report
+
+SERVICE = "/cds-services/flank-mass-imaging-order-select"
+
+
+def _check(url: str, body: bytes) -> dict:
+    request = urllib.request.Request(url + SERVICE, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def _ab(service: str, floor: str, bodies: list[bytes], n: int, concurrency: int, rounds: int) -> dict:
+    """Warm both up, then alternate service and floor runs; summarise each side over all rounds."""
+    load.measure(service + SERVICE, bodies, concurrency, max(20, n // 5))
+    load.measure(floor + SERVICE, bodies, concurrency, max(20, n // 5))
+    runs = {"service": [], "floor": []}
+    for _ in range(rounds):
+        runs["service"].append(load.measure(service + SERVICE, bodies, concurrency, n))
+        runs["floor"].append(load.measure(floor + SERVICE, bodies, concurrency, n))
+    return {side: load.summarise(r) for side, r in runs.items()}
+
+
+def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
+    scale = 0.02 if quick else 1.0
+    n = lambda full: max(10, int(full * scale))  # noqa: E731
+    rounds = 1 if quick else 2
+    results: dict = {"workers": workers, "threads": threads, "quick": quick, "scenarios": {}}
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench.sqlite3", "CDS_LOG_LEVEL": "WARNING"}
+        service, _, master = stack.enter_context(served(env, tmp_path, workers, threads, with_process=True))
+        floor, _ = stack.enter_context(served({}, tmp_path, workers, threads, command=("bench.serve", "floor")))
+        scenarios = results["scenarios"]
+
+        positive = [data.encode(data.order_select(data.mri_draft(), data.prefetch(80))) for _ in range(20)]
+        answer = _check(service, positive[0])
+        results["positive_cards"] = [c["summary"] for c in answer.get("cards", [])]
+        scenarios["1 positive, 80 resources, MRI selected"] = _ab(service, floor, positive, n(2000), 1, rounds)
+
+        half = [data.encode(data.order_select(data.half_filled_draft(), data.prefetch(80)))]
+        scenarios["2 half-filled draft"] = _ab(service, floor, half, n(2000), 1, rounds)
+
+        for size, count in ((1000, 400), (10000, 60)):
+            big = [data.encode(data.order_select(data.mri_draft(), data.prefetch(size)))]
+            scenarios[f"3 prefetch of {size} resources"] = _ab(service, floor, big, n(count), 1, rounds)
+
+        with FhirStandIn(token="bench-token", delay_s=0.050) as fhir:
+            fhir.routes[f"Patient/{data.PID}"] = data.prefetch(1)["patient"]
+            fetch = [data.encode(data.order_select(data.mri_draft(), None, fhirServer=fhir.url,
+                                                   fhirAuthorization={"access_token": "bench-token", "token_type": "Bearer"}))]
+            summary = load.summarise([load.measure(service + SERVICE, fetch, 1, n(100))])
+            scenarios["4 no prefetch, 7 keys from a FHIR server adding 50 ms"] = {"service": summary, "round_trip_ms": 50.0}
+
+        for concurrency in (1, 8, 32):
+            scenarios[f"5 concurrency {concurrency}"] = _ab(service, floor, positive, n(3000), concurrency, rounds)
+
+        rss_warm = memory.workers_rss(master.pid)
+        load.measure(service + SERVICE, positive, 8, n(20000))
+        rss_after = memory.workers_rss(master.pid)
+        scenarios["6 memory per worker (MiB)"] = {"after_warm_up": rss_warm, "after_requests": rss_after,
+                                                  "requests": n(20000)}
+    results["targets"] = report.targets(results["scenarios"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out_dir / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))
+    table = report.markdown(results)
+    (out_dir / f"bench-{stamp}.md").write_text(table)
+    print(table)
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a few requests per scenario (smoke test)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args(argv)
+    results = run(args.quick, args.workers, args.threads, args.out)
+    return 0 if args.quick or all(t["met"] for t in results["targets"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Resident memory of gunicorn's worker processes, read from /proc (Linux)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def workers_rss(master_pid: int) -> list[float]:
+    return [round(rss_mib(pid), 1) for pid in sorted(worker_pids(master_pid))]

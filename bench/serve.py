@@ -1,0 +1,17 @@
+"""`python -m bench.serve floor --port P --workers N --threads T`: the floor under our gunicorn settings."""
+from __future__ import annotations
+
+import argparse
+
+from cds_service.server import GunicornApp, gunicorn_options
+
+from .floor_app import create_app
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("target", choices=["floor"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    GunicornApp(gunicorn_options("127.0.0.1", args.port, args.workers, args.threads), create_app).run()
