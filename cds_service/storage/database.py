@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -74,13 +75,16 @@ class Database:
     # -- connections -------------------------------------------------------------------------
     def _connect(self):
         if self.kind == "sqlite":
-            # check_same_thread off only so close() may run from another thread; use stays per-thread
-            conn = sqlite3.connect(self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
+            try:
+                # check_same_thread off only so close() may run from another thread; use stays per-thread
+                conn = sqlite3.connect(self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+                self._enable_wal(conn)
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open the SQLite database ({type(exc).__name__})") from None
             return conn
         import psycopg
 
@@ -88,6 +92,21 @@ class Database:
             return psycopg.connect(self.url, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to PostgreSQL ({type(exc).__name__})") from None
+
+    @staticmethod
+    def _enable_wal(conn) -> None:
+        """Switching a new file to WAL needs an exclusive lock and SQLite does not apply the busy
+        timeout to it, so workers opening the same fresh file at once retry here instead of failing."""
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise StorageError("cannot switch the SQLite database to WAL mode (locked)") from None
+                time.sleep(0.02)
 
     def _conn(self):
         conn = getattr(self._local, "conn", None)
