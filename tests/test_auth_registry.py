@@ -54,15 +54,19 @@ def test_base_urls_are_normalised_before_comparison(url, expected):
 
 
 @pytest.mark.parametrize("entries,message", [
-    ({"iss": "x"}, "invalid"),
-    ([{"jku": "https://a.example/jwks"}], "'iss' is a required property"),
-    ([{"iss": "https://a.example"}], "invalid"),
-    ([{"iss": "https://a.example", "jku": "https://a/j", "jwks": {"keys": [{"kty": "EC"}]}}], "invalid"),
+    ({"iss": "x"}, "must hold a JSON array"),
+    ([{"jku": "https://a.example/jwks"}], "entry 0: 'iss' must be a non-empty string"),
+    ([{"iss": "https://a.example"}], "entry 0 (iss 'https://a.example'): give exactly one of 'jku', 'jwks' or 'jwks_file'"),
+    ([{"iss": "https://a.example", "jku": "https://a/j", "jwks": {"keys": []}}], "give exactly one of"),
     ([{"iss": "https://a.example", "jku": "http://a.example/jwks"}], "must use https"),
     ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "fhir_servers": ["https://x/?q=1"]}], "fhir_servers"),
-    ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "extra": 1}], "Additional properties"),
+    ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "extra": 1}], "unknown field(s) ['extra']"),
     ([{"iss": "https://a.example", "jwks_file": "missing.json"}], "cannot read"),
     ([{"iss": "https://a.example", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}]}}], "no usable"),
+    ([{"iss": "https://a.example", "jwks": {"keys": [{"kty": "EC", "kid": "e"}]}}], "'jwks': key 0: kid 'e': not a valid EC public key"),
+    ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "tenant": 5}], "'tenant'"),
+    ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "name": 5}],
+     "entry 0 (iss 'https://a.example') at name: 5 is not of type 'string'"),  # caught by the JSON Schema
 ])
 def test_bad_files_fail_naming_file_and_entry(tmp_path, settings, entries, message):
     path = write_clients(tmp_path, entries)
@@ -119,3 +123,15 @@ def test_auth_settings_are_validated(name, value):
 
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def test_pre_fork_check_reports_a_bad_file_as_a_config_error(tmp_path):
+    from cds_service.auth import check_trusted_clients
+    from cds_service.config import ConfigError
+
+    assert check_trusted_clients(Settings.from_env({})) == 0
+    good = write_clients(tmp_path, [{"iss": "i", "jwks": jwks(Signer())}])
+    assert check_trusted_clients(Settings.from_env({"CDS_TRUSTED_CLIENTS": good})) == 1
+    bad = write_clients(tmp_path, [{"iss": "i"}])
+    with pytest.raises(ConfigError, match="entry 0"):
+        check_trusted_clients(Settings.from_env({"CDS_TRUSTED_CLIENTS": bad}))

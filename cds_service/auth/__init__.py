@@ -14,7 +14,8 @@ from .verify import Verifier
 
 log = logging.getLogger("cds_service.auth")
 
-__all__ = ["Authenticator", "TrustedClient", "TrustedClientsError", "build_authenticator", "normalise_base_url"]
+__all__ = ["Authenticator", "TrustedClient", "TrustedClientsError", "build_authenticator", "check_trusted_clients",
+           "normalise_base_url"]
 
 
 class Authenticator:
@@ -30,6 +31,15 @@ class Authenticator:
                            log_detail="auth: JWT verification is not set up (CDS_AUTH_MODE=off at start-up)")
         client, _claims = self._verifier.verify(authorization, audience)
         return client
+
+
+def check_trusted_clients(settings: Settings) -> int:
+    """Validate the trusted-clients file without opening any store; for a pre-fork check in the
+    server parent, so a bad file fails with one readable line instead of a worker traceback.
+    Raises TrustedClientsError (a ConfigError); returns the number of clients."""
+    if not settings.trusted_clients_path:
+        return 0
+    return len(load_registry(settings.trusted_clients_path, settings))
 
 
 def build_authenticator(settings: Settings) -> Authenticator:

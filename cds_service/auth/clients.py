@@ -91,7 +91,7 @@ class Registry:
         return iter(self._by_iss.values())
 
 
-def _schema_errors(doc, schema_path: Path) -> list[str]:
+def _schema_errors(doc, schema_path: Path, label) -> list[str]:
     if not schema_path.is_file():
         return []
     import jsonschema
@@ -100,8 +100,10 @@ def _schema_errors(doc, schema_path: Path) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     messages = []
     for error in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        messages.append(f"at {where}: {error.message}")
+        path = list(error.absolute_path)
+        where = label(path[0]) if path else "(top level)"
+        inner = "/".join(str(p) for p in path[1:])
+        messages.append(f"{where}{' at ' + inner if inner else ''}: {error.message}")
     return messages
 
 
@@ -117,25 +119,28 @@ def load_registry(path: str, settings, schema_dir: Path | None = None) -> Regist
     except json.JSONDecodeError as exc:
         raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
 
-    schema_dir = schema_dir or (settings.hooks_dir / "schemas")
-    problems = _schema_errors(doc, schema_dir / SCHEMA_NAME)
-    if problems:
-        raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file} is invalid: " + "; ".join(problems[:5]))
     if not isinstance(doc, list):
         raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file} must hold a JSON array of clients")
 
+    def label(index: int) -> str:
+        entry = doc[index]
+        return f"entry {index}" + (f" (iss {entry.get('iss')!r})" if isinstance(entry, dict) and "iss" in entry else "")
+
+    # our own checks first, for messages an operator can act on; the JSON Schema is a backstop
     clients: list[TrustedClient] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(doc):
-        label = f"entry {index}" + (f" (iss {entry.get('iss')!r})" if isinstance(entry, dict) else "")
         try:
             client = _client(entry, file.parent, settings)
         except ValueError as exc:
-            raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file}, {label}: {exc}") from None
+            raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file}, {label(index)}: {exc}") from None
         if client.iss in seen:
-            raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file}, {label}: iss is already used by entry {seen[client.iss]}")
+            raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file}, {label(index)}: iss is already used by entry {seen[client.iss]}")
         seen[client.iss] = index
         clients.append(client)
+    problems = _schema_errors(doc, (schema_dir or (settings.hooks_dir / "schemas")) / SCHEMA_NAME, label)
+    if problems:
+        raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file} is invalid: " + "; ".join(problems[:5]))
     return Registry(clients, str(file))
 
 
