@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
+import fastjsonschema
+from jsonschema import Draft7Validator, ValidationError
+from jsonschema.validators import validator_for
 from referencing import Registry, Resource
 
 from .fhir.templates import TemplateError, check_template
@@ -43,7 +45,12 @@ def read_json(path: Path):
 
 
 class Schemas:
-    """Compiled validators for every schema under hooks/schemas, resolvable by file name."""
+    """Validators for every schema under hooks/schemas, resolvable by file name.
+
+    Two per draft-07 schema: fastjsonschema compiles it to Python for the hot path (is this valid?),
+    and jsonschema, the reference, explains a failure with the most relevant message. Schemas of
+    later drafts (the response schema) use jsonschema only.
+    """
 
     def __init__(self, schema_dir: Path):
         if not schema_dir.is_dir():
@@ -53,7 +60,7 @@ class Schemas:
         for path in sorted(schema_dir.rglob("*.schema.json")):
             doc = read_json(path)
             try:
-                Draft202012Validator.check_schema(doc)
+                validator_for(doc).check_schema(doc)
             except Exception as exc:  # jsonschema.SchemaError
                 raise ContentError(f"{path}: invalid JSON Schema: {exc}") from None
             name = path.relative_to(schema_dir).as_posix()
@@ -61,19 +68,46 @@ class Schemas:
             if "$id" in doc:
                 resources.append((doc["$id"], Resource.from_contents(doc)))
         self._registry = Registry().with_resources(resources)
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._by_id = {doc["$id"]: doc for doc in self._docs.values() if "$id" in doc}
+        self._validators: dict = {}
+        self._compiled: dict = {}
+        for name in self._docs:  # compile now: a schema the fast path cannot handle stops start-up
+            try:
+                self.accepts(name, None)
+            except Exception as exc:
+                raise ContentError(f"{schema_dir / name}: cannot compile: {exc}") from None
 
     def names(self) -> list[str]:
         return sorted(self._docs)
 
-    def validator(self, name: str) -> Draft202012Validator:
+    def _doc(self, name: str) -> dict:
+        if name not in self._docs:
+            raise ContentError(f"schema {name!r} not found under hooks/schemas")
+        return self._docs[name]
+
+    def validator(self, name: str):
         validator = self._validators.get(name)
         if validator is None:
-            if name not in self._docs:
-                raise ContentError(f"schema {name!r} not found under hooks/schemas")
-            validator = Draft202012Validator(self._docs[name], registry=self._registry)
+            doc = self._doc(name)
+            validator = validator_for(doc)(doc, registry=self._registry)
             self._validators[name] = validator
         return validator
+
+    def accepts(self, name: str, document) -> bool:
+        """Fast yes/no; compiled once per schema (draft-07), else the reference validator."""
+        compiled = self._compiled.get(name)
+        if compiled is None:
+            doc = self._doc(name)
+            if validator_for(doc) is Draft7Validator:
+                compiled = fastjsonschema.compile(doc, handlers={"https": self._by_id.__getitem__})
+            else:
+                compiled = self.validator(name).validate
+            self._compiled[name] = compiled
+        try:
+            compiled(document)
+        except (fastjsonschema.JsonSchemaException, ValidationError):
+            return False
+        return True
 
 
 def load_services(service_dir: Path, schemas: Schemas) -> dict[str, Service]:

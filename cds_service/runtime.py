@@ -1,8 +1,11 @@
 """Everything a worker process builds once and every request shares."""
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .auth import Authenticator, build_authenticator
@@ -13,6 +16,25 @@ from .fhir.client import FhirClient
 from .storage import Database, database_for
 
 log = logging.getLogger("cds_service.runtime")
+_loaded: dict[str, tuple] = {}
+_loaded_lock = threading.Lock()
+
+
+def load_content(hooks_dir: Path) -> tuple[Content, Any]:
+    """Content and knowledge of `hooks_dir`, validated once per process for the same files.
+
+    Checking every schema against its metaschema costs about half a second; an app factory called
+    again for the same files (tests, `evaluate`) reuses the result. Both objects are read-only.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in hooks_dir.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(hooks_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    key = f"{hooks_dir.resolve()}:{digest.hexdigest()}"
+    with _loaded_lock:
+        if key not in _loaded:
+            content = Content.load(hooks_dir)
+            _loaded[key] = (content, load_knowledge(hooks_dir, content.schemas))
+        return _loaded[key]
 
 
 @dataclass
@@ -29,7 +51,7 @@ class Runtime:
     def build(cls, settings: Settings) -> "Runtime":
         import orjson
 
-        content = Content.load(settings.hooks_dir)
+        content, knowledge = load_content(settings.hooks_dir)
         discovery = {"services": [s.discovery for s in content.services.values()]}
         return cls(
             settings=settings,
@@ -38,7 +60,7 @@ class Runtime:
             auth=build_authenticator(settings),
             database=database_for(settings.database_url),
             discovery_body=orjson.dumps(discovery),
-            knowledge=load_knowledge(settings.hooks_dir, content.schemas),
+            knowledge=knowledge,
         )
 
     def authenticate(self, authorization: str | None, audience: str):

@@ -26,7 +26,7 @@ def receive(service_id: str):
         raise CdsError(400, "request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise CdsError(400, "request body must be a JSON object")
-    check(rt.content.schemas.validator("feedback.schema.json"), body, "")
+    check(rt.content.schemas, "feedback.schema.json", body, "")
     try:
         rows = feedback.rows(service_id, body["feedback"])
     except ValueError:
