@@ -44,6 +44,9 @@ class FhirStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle on, a reused connection waits
+            # for the client's delayed ACK (~40 ms) before the body leaves. Real FHIR servers don't.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # keep test output quiet
                 pass
