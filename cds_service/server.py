@@ -51,12 +51,15 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
 
 
 def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
+    from .auth import check_trusted_clients
     from .config import ConfigError, Settings
-    from .content import Content, ContentError
+    from .content import ContentError
+    from .runtime import load_content
 
     try:  # fail in the parent, with a readable message, before forking workers
         settings = Settings.from_env()
-        Content.load(settings.hooks_dir)
+        load_content(settings.hooks_dir)
+        check_trusted_clients(settings)
     except (ConfigError, ContentError) as exc:
         print(f"cds-service: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -6,62 +6,16 @@ own stderr for the token.
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.support.databases import postgres_url, redis_url
+from tests.support.gunicorn import served
 from tests.support.jwt_clients import Signer, bearer, jwks, write_clients
 
-ROOT = Path(__file__).resolve().parent.parent
 ISS = "https://ehr.example.org/fhir"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(env: dict, stack: ExitStack) -> tuple[str, Path]:
-    port = _free_port()
-    log_path = Path(env["CDS_TRUSTED_CLIENTS"]).parent / f"serve-{port}.log"
-    log_file = stack.enter_context(open(log_path, "wb"))
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-    full_env.update(env)
-    proc = subprocess.Popen([sys.executable, "-m", "cds_service", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", "2", "--threads", "4"], cwd=ROOT, env=full_env,
-                            stdout=log_file, stderr=subprocess.STDOUT)
-
-    def stop():
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-    stack.callback(stop)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"serve exited early:\n{log_path.read_text()[-2000:]}")
-        try:
-            if requests.get(url + "/healthz", timeout=0.5).status_code == 200:
-                return url, log_path
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    pytest.fail("serve did not become healthy in 20 s")
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "redis"])
@@ -79,8 +33,7 @@ def test_a_replayed_token_is_accepted_once_across_two_workers(backend_env, tmp_p
     signer = Signer("ES384")
     env = {"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, [{"iss": ISS, "jwks": jwks(signer)}]),
            "CDS_LOG_LEVEL": "INFO", **backend_env}
-    with ExitStack() as stack:
-        url, log_path = _serve(env, stack)
+    with served(env, tmp_path) as (url, log_path):
         discovery = url + "/cds-services"
         token = signer.token(ISS, discovery)
         statuses: list[int] = []

@@ -1,11 +1,10 @@
 """Operations: health, the per-request log line, response hygiene, container files."""
-import json
 from pathlib import Path
 
 import yaml
 
 from cds_service.pipeline.respond import prune
-from tests.support.builders import SERVICE_IDS, empty_prefetch, request
+from tests.support.builders import SERVICE_IDS, request
 
 ROOT = Path(__file__).resolve().parent.parent
 
