@@ -18,7 +18,8 @@ class IssuedCard:
     kind: str
     indicator: str
     suggestion_uuids: tuple[str, ...] = ()
-    consult_id: str | None = None
+    consult_id: str | None = None     # the rating of the order this card is about, if rated
+    draft_ref: str | None = None      # joins card to rating in memory; never stored
 
 
 @dataclass(frozen=True)

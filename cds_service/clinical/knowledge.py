@@ -17,7 +17,7 @@ from ..content import ContentError, Schemas, read_json
 from .codes import CodeSet
 from .text import Negation, TextConcept, compile_any
 
-FILES = ("valuesets", "orders", "text", "cards", "override-reasons", "sources", "rules")
+FILES = ("valuesets", "orders", "text", "cards", "override-reasons", "sources", "rules", "pama")
 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
@@ -62,6 +62,10 @@ class Knowledge:
     @property
     def override_reasons(self) -> dict:
         return self.raw["override-reasons"]
+
+    @property
+    def pama(self) -> dict:
+        return self.raw["pama"]
 
     @property
     def sources(self) -> dict:
@@ -151,6 +155,8 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
         _require(paths["rules"], rule["class"] in classes or rule["class"] == "other",
                  f"orders/{i}: unknown order class {rule['class']!r}")
         _require(paths["rules"], "card" not in rule or rule["card"] in kinds, f"orders/{i}: unknown card kind {rule.get('card')!r}")
+    for cid in docs["pama"]["ratedClasses"]:
+        _require(paths["pama"], cid in classes, f"ratedClasses: unknown order class {cid!r}")
     for i, rule in enumerate(rules["patientView"]):
         _require(paths["rules"], rule["card"] in kinds, f"patientView/{i}: unknown card kind {rule['card']!r}")
     for sid, source in sources["sources"].items():

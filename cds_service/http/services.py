@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
+from ..audit import ledger
 from .. import pipeline
 from ..errors import CdsError
 from ..pipeline.exchange import Exchange
@@ -38,4 +39,8 @@ def invoke(service_id: str):
         g.log["stagesMs"] = exchange.timings
         if exchange.notes:
             g.log.update(exchange.notes)
-    return json_response(body)
+    response = json_response(body)
+    if exchange.issued or exchange.ratings:
+        response.call_on_close(lambda: ledger.record(rt.database, service.id, service.hook, exchange.issued,
+                                                     exchange.ratings, exchange.request_id))
+    return response

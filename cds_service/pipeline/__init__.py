@@ -1,15 +1,16 @@
 """The invocation flow, one stage per module, run in this order:
 
-authenticate -> validate -> prefetch -> parse -> evidence -> decide -> render -> respond
+authenticate -> validate -> prefetch -> parse -> evidence -> decide -> render -> rate -> respond
 
 Each stage reads what earlier stages put on the Exchange and adds its own product; the runner
-times every stage for the request log. Discovery and feedback reuse `authenticate` only.
+times every stage for the request log. Discovery and feedback reuse `authenticate` only. After the response is sent,
+the HTTP layer records the issued cards and ratings (audit.ledger) so storage never delays it.
 """
 from __future__ import annotations
 
 import time
 
-from . import decide, evidence, parse, prefetch, render, respond, validate
+from . import decide, evidence, parse, prefetch, rate, render, respond, validate
 from .exchange import Exchange
 
 # authenticate runs in the HTTP layer (it guards discovery and feedback too), so the flow here
@@ -21,6 +22,7 @@ STAGES = (
     ("evidence", evidence.run),
     ("decide", decide.run),
     ("render", render.run),
+    ("rate", rate.run),
     ("respond", respond.run),
 )
 

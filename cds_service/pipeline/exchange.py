@@ -19,6 +19,8 @@ class Exchange:
     evidence: Any = None          # evidence.Evidence
     decisions: list = field(default_factory=list)  # decide.Decision items
     response: dict = field(default_factory=dict)
+    issued: list = field(default_factory=list)     # audit.ledger.IssuedCard per card rendered
+    ratings: list = field(default_factory=list)    # audit.ledger.IssuedRating per rated draft
     timings: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)      # facts for the log line: counts, pages, fetched keys
 

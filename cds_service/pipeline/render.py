@@ -12,6 +12,7 @@ import uuid
 
 from ..clinical.codes import concept_text
 from ..clinical.suggest import ct_request
+from ..audit.ledger import IssuedCard
 from .exchange import Exchange
 
 MAX_LABEL = 100
@@ -118,4 +119,9 @@ def render_card(kb, evidence, decision, context: dict) -> dict:
 
 def run(exchange: Exchange, runtime) -> None:
     kb, evidence = runtime.knowledge, exchange.evidence
-    exchange.response = {"cards": [render_card(kb, evidence, d, exchange.context) for d in exchange.decisions if d.kind]}
+    shown = [d for d in exchange.decisions if d.kind]
+    cards = [render_card(kb, evidence, d, exchange.context) for d in shown]
+    exchange.response = {"cards": cards}
+    exchange.issued = [IssuedCard(card["uuid"], d.kind, card["indicator"],
+                                  tuple(s["uuid"] for s in card.get("suggestions", ())), draft_ref=d.draft_ref)
+                       for d, card in zip(shown, cards)]
