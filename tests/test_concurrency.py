@@ -55,3 +55,31 @@ def test_parallel_feedback_across_two_workers_is_all_stored(database_url, tmp_pa
     assert len(sent) == CLIENTS * POSTS_PER_CLIENT * ITEMS_PER_POST
     assert stored == set(sent)
     db.close()
+
+
+def test_parallel_invocations_record_every_issued_card(database_url, tmp_path):
+    from pathlib import Path
+
+    case = Path(__file__).resolve().parent.parent / "fixtures" / "cases" / "adult-order-sign-mri-and-biopsy.json"
+    body = case.read_bytes()
+    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": database_url}
+    issued: list[str] = []
+    with served(env, tmp_path) as (url, _log):
+        endpoint = f"{url}/cds-services/{SERVICE_IDS['order-sign']}"
+
+        def client(_):
+            with requests.Session() as session:
+                for _ in range(POSTS_PER_CLIENT):
+                    answer = session.post(endpoint, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+                    assert answer.status_code == 200
+                    issued.extend(card["uuid"] for card in answer.json()["cards"])
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            list(pool.map(client, range(CLIENTS)))
+    # the server has stopped: every write that was going to happen has happened
+    db = database_for(database_url)
+    stored = {row[0] for row in db.query("SELECT uuid FROM cds_card")}
+    assert len(issued) == CLIENTS * POSTS_PER_CLIENT * 2
+    assert stored == set(issued)
+    assert db.query("SELECT COUNT(*) FROM cds_rating")[0][0] == CLIENTS * POSTS_PER_CLIENT * 2
+    db.close()
