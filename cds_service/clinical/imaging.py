@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from .codes import concept_text, ref_keys
 from .knowledge import Knowledge
+from .select import MAX_FINDINGS, MAX_IMAGING, validated
 
 DEAD = {"cancelled", "entered-in-error"}
-MODALITY_SETS = (("us", "modality-ultrasound"), ("ct", "modality-ct"), ("mr", "modality-mr"))
 
 
 @dataclass
@@ -29,12 +29,16 @@ class Finding:
 
 
 def modalities(study: dict, kb: Knowledge) -> set[str]:
-    coded = [*(study.get("modality") or ()), *((s or {}).get("modality") for s in study.get("series") or ())]
-    found = set()
-    for coding in coded:
-        for name, vs in MODALITY_SETS:
-            if isinstance(coding, dict) and kb.value_set(vs).lookup(coding):
-                found.add(name)
+    """'us' / 'ct' / 'mr' from the study- and series-level modality Codings."""
+    index, found = kb.modality_index, set()
+    for coding in study.get("modality") or ():
+        name = index.get(kb.key(coding))
+        if name:
+            found.add(name)
+    for series in study.get("series") or ():
+        name = index.get(kb.key((series or {}).get("modality")))
+        if name:
+            found.add(name)
     return found
 
 
@@ -63,6 +67,12 @@ def _in_region(kb: Knowledge, coded: bool, linked: bool, text: str) -> bool:
     return kb.concepts["site"].found(text) and not kb.concepts["other-region"].found(text)
 
 
+def _best_first(candidates: list[tuple]) -> list[dict]:
+    """Linked to the mass first, then the newest: those are validated, up to the cap."""
+    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    return [c[2] for c in candidates]
+
+
 def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], dict[str, dict]]:
     """Qualifying US studies and US reports, keyed by 'Type/id'."""
     mass_refs = {m.ref for m in masses}
@@ -72,26 +82,28 @@ def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], di
         if report:
             linked |= ref_keys(report.get("imagingStudy"))
     us_codes, sites = kb.value_set("ultrasound-region-procedure"), kb.value_set("mass-site")
-    studies: dict[str, dict] = {}
+    candidates = []
     for study in record.of_type("ImagingStudy"):
         if study.get("status") in DEAD or "us" not in modalities(study, kb):
             continue
         ref = f"ImagingStudy/{study.get('id')}"
         coded = us_codes.first(study.get("procedureCode") or []) is not None or any(sites.first(s) for s in series_sites(study))
         is_linked = ref in linked or bool(ref_keys(study.get("reasonReference")) & mass_refs)
-        if _in_region(kb, coded, is_linked, study_text(study)) and record.model(study) is not None:
-            studies[ref] = study
-    reports: dict[str, dict] = {}
+        if _in_region(kb, coded, is_linked, study_text(study)):
+            candidates.append((is_linked, study.get("started") or "", study))
+    studies = {f"ImagingStudy/{s.get('id')}": s for s in validated(record, _best_first(candidates), MAX_IMAGING)}
+    study_refs, candidates = set(studies), []
     for report in record.of_type("DiagnosticReport"):
         if report.get("status") in DEAD:
             continue
         ref = f"DiagnosticReport/{report.get('id')}"
         text = concept_text(report.get("code"))
-        via_study = bool(ref_keys(report.get("imagingStudy")) & set(studies))
+        via_study = bool(ref_keys(report.get("imagingStudy")) & study_refs)
         coded = us_codes.first(report.get("code")) is not None
         is_us = via_study or coded or kb.concepts["ultrasound"].found(text)
-        if is_us and _in_region(kb, coded or via_study, ref in linked, text) and record.model(report) is not None:
-            reports[ref] = report
+        if is_us and _in_region(kb, coded or via_study, ref in linked, text):
+            candidates.append((ref in linked or via_study, report.get("effectiveDateTime") or report.get("issued") or "", report))
+    reports = {f"DiagnosticReport/{r.get('id')}": r for r in validated(record, _best_first(candidates), MAX_IMAGING)}
     return studies, reports
 
 
@@ -109,6 +121,16 @@ def _observation_coded(obs: dict, kb: Knowledge) -> bool:
         if calc.first((comp or {}).get("code")) and (comp.get("valueBoolean") is True or present.first(cvalue)):
             return True
     return False
+
+
+def _linked(obs: dict, results: set[str], targets: set[str]) -> bool:
+    """Is this Observation about one of the qualifying ultrasounds? (cheap: most are not)"""
+    derived, part_of = obs.get("derivedFrom"), obs.get("partOf")
+    if results and f"Observation/{obs.get('id')}" in results:
+        return True
+    if not derived and not part_of:
+        return False
+    return bool((ref_keys(derived) | ref_keys(part_of)) & targets)
 
 
 def _observation_text(obs: dict) -> str:
@@ -134,16 +156,15 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
     results = set().union(*(ref_keys(r.get("result")) for r in reports.values())) if reports else set()
     if targets:
         for obs in record.of_type("Observation"):
-            ref = f"Observation/{obs.get('id')}"
-            if ref not in results and not (ref_keys(obs.get("derivedFrom")) | ref_keys(obs.get("partOf"))) & targets:
+            if len(found) >= MAX_FINDINGS:
+                break
+            if not _linked(obs, results, targets) or obs.get("status") in DEAD:
                 continue
-            if obs.get("status") in DEAD or record.model(obs) is None:
-                continue
-            date = obs.get("effectiveDateTime") or obs.get("issued")
-            if _observation_coded(obs, kb):
-                found.append(Finding("calcification", ref, date, how="observation-code"))
-            elif calc_text.found(_observation_text(obs)):
-                found.append(Finding("calcification", ref, date, how="observation-text"))
+            how = ("observation-code" if _observation_coded(obs, kb)
+                   else "observation-text" if calc_text.found(_observation_text(obs)) else None)
+            if how and record.model(obs) is not None:
+                found.append(Finding("calcification", f"Observation/{obs.get('id')}",
+                                     obs.get("effectiveDateTime") or obs.get("issued"), how=how))
         for mass in masses:
             if mass.calcification_coded:
                 found.append(Finding("calcification", mass.ref, mass.date, how="condition-evidence"))

@@ -46,6 +46,18 @@ class Knowledge:
     order_classes: dict[str, OrderClass]
     precedence: tuple[str, ...]
     order_text: dict[str, re.Pattern]
+    order_index: dict[tuple[str, str], str]     # (canonical system, code) -> order class: one lookup per coding
+    modality_index: dict[tuple[str, str], str]  # (canonical system, code) -> "us" | "ct" | "mr"
+    aliases: dict[str, str]
+
+    def key(self, coding) -> tuple[str, str] | None:
+        """(canonical system, code) of a Coding dict, or None when either is missing."""
+        if not isinstance(coding, dict):
+            return None
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(system, str) or not isinstance(code, str):
+            return None
+        return self.aliases.get(system, system), code.strip()
 
     @property
     def cards(self) -> dict:
@@ -201,5 +213,9 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     concepts = _build_concepts(docs["text"], paths["text"])
     classes, precedence, order_text = _build_orders(docs["orders"], paths["orders"], aliases)
     _check_cross_refs(docs, paths, classes)
+    order_index = {key: cid for cid, spec in classes.items() for key in spec.codes.keys()}
+    modality_index = {key: name for name, vs in (("us", "modality-ultrasound"), ("ct", "modality-ct"), ("mr", "modality-mr"))
+                      for key in value_sets[vs].keys()}
     return Knowledge(raw=docs, value_sets=value_sets, concepts=concepts, order_classes=classes,
-                     precedence=precedence, order_text=order_text)
+                     precedence=precedence, order_text=order_text, order_index=order_index,
+                     modality_index=modality_index, aliases=aliases)

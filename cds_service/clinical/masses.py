@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .codes import codings, concept_text, ref_keys
 from .knowledge import Knowledge
+from .select import MAX_MASSES, validated
 
 DEAD_CLINICAL = {"inactive", "resolved", "remission"}
 DEAD_VERIFICATION = {"refuted", "entered-in-error"}
@@ -82,15 +83,12 @@ def find_masses(record, kb: Knowledge) -> list[Mass]:
     for condition in record.of_type("Condition"):
         if not is_live(condition) or not _mass_candidate(kb, condition):
             continue
-        if record.model(condition) is None:
-            continue
         code, body = condition.get("code"), condition.get("bodySite") or []
-        texts = [concept_text(code), concept_text(body)]
         mass = Mass(
             resource=condition,
             ref=f"Condition/{condition.get('id')}",
             label=(code or {}).get("text") or concept_text(code) or "mass",
-            side=side_of(kb, [code, body], texts),
+            side=side_of(kb, [code, body], [concept_text(code), concept_text(body)]),
             date=condition.get("recordedDate") or condition.get("onsetDateTime"),
         )
         for evidence in condition.get("evidence") or ():
@@ -98,6 +96,7 @@ def find_masses(record, kb: Knowledge) -> list[Mass]:
                 mass.calcification_coded = True
             mass.evidence_refs |= ref_keys(evidence.get("detail"))
         found.append(mass)
-    # The most informative first: a known side, then the most recent.
+    # The most informative first: a known side, then the most recent; only those are validated.
     found.sort(key=lambda m: (m.side is not None, m.date or ""), reverse=True)
-    return found
+    valid = {id(c) for c in validated(record, (m.resource for m in found), MAX_MASSES)}
+    return [m for m in found if id(m.resource) in valid]

@@ -6,16 +6,19 @@ orders.json so that "CT-guided biopsy" resolves to biopsy, not CT.
 """
 from __future__ import annotations
 
-from .codes import concept_text
+from .codes import codings, concept_text
 from .knowledge import Knowledge
 
 OTHER = "other"
 
 
 def classify_concept(concept, kb: Knowledge) -> str:
-    """The order class of a CodeableConcept (or list of them): a class id from orders.json, or 'other'."""
-    for cid in kb.precedence:
-        if kb.order_classes[cid].codes.first(concept) is not None:
+    """The order class of a CodeableConcept (or list of them): a class id from orders.json, or 'other'.
+
+    A code belongs to one class only (checked at start-up), so the first coded match decides."""
+    for coding in codings(concept):
+        cid = kb.order_index.get(kb.key(coding))
+        if cid is not None:
             return cid
     return classify_text(concept_text(concept), kb)
 

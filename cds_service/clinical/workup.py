@@ -13,6 +13,7 @@ from .imaging import DEAD, Finding, modalities, series_sites, study_text
 from .knowledge import Knowledge
 from .masses import is_live
 from .orders import OTHER, classify_concept, classify_order, modality_of
+from .select import MAX_IMAGING
 
 FINAL = {"final", "amended", "corrected", "appended"}
 PEDIATRIC_BELOW = 18
@@ -23,6 +24,8 @@ def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
     sites = kb.value_set("mass-site")
     done: list[Finding] = []
     for study in record.of_type("ImagingStudy"):
+        if len(done) >= MAX_IMAGING:
+            return done
         if study.get("status") in DEAD:
             continue
         kinds = modalities(study, kb) & {"ct", "mr"}
@@ -38,6 +41,8 @@ def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
             done.append(Finding(sorted(kinds)[0], f"ImagingStudy/{study.get('id')}", study.get("started"),
                                 label=study.get("description") or concept_text(study.get("procedureCode") or []) or None))
     for report in record.of_type("DiagnosticReport"):
+        if len(done) >= MAX_IMAGING:
+            break
         if report.get("status") not in FINAL:
             continue
         modality = modality_of(classify_concept(report.get("code"), kb), kb)
@@ -56,7 +61,7 @@ def active_orders(record, kb: Knowledge) -> dict[str, list[str]]:
         if request.get("status") != "active" or ref in drafts:
             continue
         modality = modality_of(classify_order(request, kb), kb)
-        if modality in found and record.model(request) is not None:
+        if modality in found and len(found[modality]) < MAX_IMAGING and record.model(request) is not None:
             found[modality].append(ref)
     return found
 
@@ -69,7 +74,7 @@ def contrast_allergies(record, kb: Knowledge) -> list[str]:
             continue
         texts = [concept_text(allergy.get("code"))]
         texts += [concept_text((r or {}).get("substance")) for r in allergy.get("reaction") or ()]
-        if concept.found(*texts) and record.model(allergy) is not None:
+        if len(labels) < MAX_IMAGING and concept.found(*texts) and record.model(allergy) is not None:
             labels.append((allergy.get("code") or {}).get("text") or texts[0] or "contrast")
     return labels
 
