@@ -296,3 +296,21 @@ def test_only_candidates_are_validated(chart):
     evidence = chart(*positive(*noise))
     assert evidence.positive
     assert len(chart.record._models) < 10
+
+
+def test_a_linked_old_ultrasound_is_kept_among_many_newer_ones(chart):
+    newer = [study(sid=f"us-new{i}", procedure=US_ABDOMEN) for i in range(15)]
+    for i, item in enumerate(newer):
+        item["started"] = f"2025-05-{i + 1:02d}T09:00:00Z"
+    old = study(sid="us-old", description="Ultrasound", reason="Condition/m1", series_desc="Calcified mass")
+    old["started"] = "2024-01-01T09:00:00Z"
+    evidence = chart(mass(body=flank()), *newer, old)
+    assert evidence.positive and [c.ref for c in evidence.calcifications] == ["ImagingStudy/us-old"]
+
+
+def test_validation_stays_bounded_on_a_pathological_chart(chart):
+    masses = [mass(cid=f"m{i}", code=cc(SCT, "271860004")) for i in range(300)]
+    studies = [study(sid=f"us{i}", procedure=US_ABDOMEN, series_desc="calcified mass") for i in range(300)]
+    evidence = chart(*masses, *studies)
+    assert evidence.positive
+    assert len(chart.record._models) <= 40
