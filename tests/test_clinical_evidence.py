@@ -295,7 +295,7 @@ def test_only_candidates_are_validated(chart):
     noise += [mass(cid=f"c{i}", code={"text": "Hypertension"}) for i in range(500)]
     evidence = chart(*positive(*noise))
     assert evidence.positive
-    assert len(chart.record._models) < 10
+    assert len(chart.record._checked) < 10
 
 
 def test_a_linked_old_ultrasound_is_kept_among_many_newer_ones(chart):
@@ -313,4 +313,4 @@ def test_validation_stays_bounded_on_a_pathological_chart(chart):
     studies = [study(sid=f"us{i}", procedure=US_ABDOMEN, series_desc="calcified mass") for i in range(300)]
     evidence = chart(*masses, *studies)
     assert evidence.positive
-    assert len(chart.record._models) <= 40
+    assert len(chart.record._checked) <= 40

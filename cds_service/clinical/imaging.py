@@ -162,7 +162,7 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
                 continue
             how = ("observation-code" if _observation_coded(obs, kb)
                    else "observation-text" if calc_text.found(_observation_text(obs)) else None)
-            if how and record.model(obs) is not None:
+            if how and record.valid(obs):
                 found.append(Finding("calcification", f"Observation/{obs.get('id')}",
                                      obs.get("effectiveDateTime") or obs.get("issued"), how=how))
         for mass in masses:

@@ -15,7 +15,7 @@ def validated(record, candidates, limit: int) -> list:
     """The first `limit` candidates (in the order given) whose R4 model is valid."""
     kept = []
     for candidate in candidates:
-        if record.model(candidate) is not None:
+        if record.valid(candidate):
             kept.append(candidate)
             if len(kept) >= limit:
                 break

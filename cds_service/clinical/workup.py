@@ -37,7 +37,7 @@ def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
         in_region = (order_class != OTHER or any(sites.first(s) for s in series_sites(study))
                      or bool(ref_keys(study.get("reasonReference")) & mass_refs)
                      or kb.concepts["site"].found(study_text(study)))
-        if in_region and record.model(study) is not None:
+        if in_region and record.valid(study):
             done.append(Finding(sorted(kinds)[0], f"ImagingStudy/{study.get('id')}", study.get("started"),
                                 label=study.get("description") or concept_text(study.get("procedureCode") or []) or None))
     for report in record.of_type("DiagnosticReport"):
@@ -46,7 +46,7 @@ def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
         if report.get("status") not in FINAL:
             continue
         modality = modality_of(classify_concept(report.get("code"), kb), kb)
-        if modality in ("ct", "mr") and record.model(report) is not None:
+        if modality in ("ct", "mr") and record.valid(report):
             done.append(Finding(modality, f"DiagnosticReport/{report.get('id')}",
                                 report.get("effectiveDateTime") or report.get("issued"), label=concept_text(report.get("code"))))
     return done
@@ -61,7 +61,7 @@ def active_orders(record, kb: Knowledge) -> dict[str, list[str]]:
         if request.get("status") != "active" or ref in drafts:
             continue
         modality = modality_of(classify_order(request, kb), kb)
-        if modality in found and len(found[modality]) < MAX_IMAGING and record.model(request) is not None:
+        if modality in found and len(found[modality]) < MAX_IMAGING and record.valid(request):
             found[modality].append(ref)
     return found
 
@@ -74,7 +74,7 @@ def contrast_allergies(record, kb: Knowledge) -> list[str]:
             continue
         texts = [concept_text(allergy.get("code"))]
         texts += [concept_text((r or {}).get("substance")) for r in allergy.get("reaction") or ()]
-        if len(labels) < MAX_IMAGING and concept.found(*texts) and record.model(allergy) is not None:
+        if len(labels) < MAX_IMAGING and concept.found(*texts) and record.valid(allergy):
             labels.append((allergy.get("code") or {}).get("text") or texts[0] or "contrast")
     return labels
 

@@ -1,7 +1,7 @@
 """Stage 5: what the chart shows about a flank mass with calcification on ultrasound.
 
 Everything is selected from the plain prefetch dicts first; only the few candidate resources are
-validated as R4 models (record.model), so a 10,000-resource prefetch stays cheap. The search
+validated as R4 models (record.valid), so a 10,000-resource prefetch stays cheap. The search
 stops early when there is no mass: nothing else can make a card then.
 """
 from __future__ import annotations
