@@ -48,15 +48,27 @@ def http():
         yield session
 
 
+class LogLines(list):
+    """Formatted log lines as they would reach stderr, with helpers for the per-request lines."""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self)
+
+    def requests(self) -> list[dict]:
+        import json
+
+        return [entry for entry in map(json.loads, self) if entry.get("msg") == "request"]
+
+
 @pytest.fixture
 def log_lines():
-    """Every JSON log line the service writes during the test, as parsed dicts plus raw text."""
-    import json
+    """Everything the service logs during the test, formatted exactly as its JSON log would."""
     import logging
 
     from cds_service.obslog import JsonFormatter
 
-    lines: list[str] = []
+    lines = LogLines()
 
     class Collect(logging.Handler):
         def emit(self, record):
@@ -66,14 +78,5 @@ def log_lines():
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("cds_service")
     logger.addHandler(handler)
-
-    class Lines(list):
-        @property
-        def text(self) -> str:
-            return "\n".join(lines)
-
-        def requests(self) -> list[dict]:
-            return [json.loads(line) for line in lines if json.loads(line).get("msg") == "request"]
-
-    yield Lines()
+    yield lines
     logger.removeHandler(handler)

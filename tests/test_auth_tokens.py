@@ -10,7 +10,6 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -58,25 +57,6 @@ class Env:
 
     def rs_token(self, aud: str | None = None, **kw) -> str:
         return self.rs.token(INLINE_ISS, aud or self.discovery, **kw)
-
-
-@pytest.fixture
-def logs():
-    """Everything the service logs during the test, formatted exactly as it would reach stderr."""
-    from cds_service.obslog import JsonFormatter
-
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            lines.append(self.format(record))
-
-    handler = Collect()
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("cds_service")
-    logger.addHandler(handler)
-    yield lines
-    logger.removeHandler(handler)
 
 
 def _start(tmp_path, stack, *, fhir_servers=None, extra_env=None) -> Env:
@@ -402,17 +382,17 @@ def test_listed_fhir_server_is_contacted(authed, http, fhir):
     assert fhir.calls and all(c["authorization"] == f"Bearer {fhir.token}" for c in fhir.calls)
 
 
-def test_tokens_never_reach_the_log_but_reasons_do(authed, http, fhir, logs):
+def test_tokens_never_reach_the_log_but_reasons_do(authed, http, fhir, log_lines):
     env = authed()
     url = f"{env.url}/cds-services/{SERVICE}"
     good = env.es_token(aud=url)
     expired = env.es_token(aud=url, claims={"iat": int(time.time()) - 900, "exp": int(time.time()) - 600})
     for token in (good, good, expired, "not-a-jwt"):
         http.post(url, json=_fhir_request(fhir), headers=bearer(token))
-    text = "\n".join(logs)
+    text = log_lines.text
     for secret in (good, expired, fhir.token, good.split(".")[2], expired.split(".")[2]):
         assert secret not in text
-    errors = [json.loads(line).get("error") for line in logs if '"msg":"request"' in line]
+    errors = [entry.get("error") for entry in log_lines.requests()]
     assert "auth: jti replayed for https://ehr.example.org/fhir" in errors
     assert "auth: token expired" in errors
     assert "auth: malformed JWT" in errors

@@ -8,11 +8,13 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from tests.support.servers import LoopbackHTTP
 
 DROP = object()  # pass as a claim or header value to leave it out of the token
 
@@ -59,7 +61,7 @@ def write_clients(directory: Path, entries: list) -> str:
     return str(path)
 
 
-class JwksServer:
+class JwksServer(LoopbackHTTP):
     """Serves a mutable JWK Set on loopback and counts every request by path."""
 
     def __init__(self, document: dict | None = None):
@@ -89,21 +91,9 @@ class JwksServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        super().__init__(Handler)
         self.url = self.base + "/jwks.json"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def total(self) -> int:
         with self._lock:
             return sum(self.hits.values())
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

@@ -27,7 +27,26 @@ class LiveServer:
         self._thread.join(5)
 
 
-class FhirStandIn:
+class LoopbackHTTP:
+    """Runs a handler class on 127.0.0.1:<free port> in a background thread; a context manager."""
+
+    def __init__(self, handler_class):
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self._server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class FhirStandIn(LoopbackHTTP):
     """A FHIR server stand-in: serves canned JSON by path+query, demands a bearer token, records calls.
 
     routes: "Patient/p1" or "Condition?patient=p1" -> dict body, or (status, body).
@@ -86,12 +105,3 @@ class FhirStandIn:
     def paths(self) -> list[str]:
         with self._lock:
             return [c["path"] for c in self.calls]
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
