@@ -10,31 +10,13 @@ from urllib.parse import urlsplit
 from werkzeug.serving import make_server
 
 
-class LiveServer:
-    """Serves a Flask app on 127.0.0.1:<free port> in a background thread (threaded, keep-alive)."""
+class Background:
+    """Runs a socketserver-style server on a free loopback port in a thread; a context manager."""
 
-    def __init__(self, app):
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._thread.join(5)
-
-
-class LoopbackHTTP:
-    """Runs a handler class on 127.0.0.1:<free port> in a background thread; a context manager."""
-
-    def __init__(self, handler_class):
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    def __init__(self, server):
+        self._server = server
+        self.base = f"http://127.0.0.1:{server.server_port}"
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self):
         self._thread.start()
@@ -44,6 +26,23 @@ class LoopbackHTTP:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+class LiveServer(Background):
+    """Serves a Flask app on loopback (threaded, keep-alive), the way a client would reach it."""
+
+    def __init__(self, app):
+        super().__init__(make_server("127.0.0.1", 0, app, threaded=True))
+        self.url = self.base
+
+
+class LoopbackHTTP(Background):
+    """Serves a BaseHTTPRequestHandler class on loopback."""
+
+    def __init__(self, handler_class):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        server.daemon_threads = True
+        super().__init__(server)
 
 
 class FhirStandIn(LoopbackHTTP):
