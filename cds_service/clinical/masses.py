@@ -67,11 +67,11 @@ def side_of(kb: Knowledge, concepts: list, texts: list[str]) -> str | None:
 def _mass_candidate(kb: Knowledge, condition: dict) -> bool:
     code, body = condition.get("code"), condition.get("bodySite")
     entry = kb.value_set("mass-finding").first(code)
+    if entry is not None and entry.get("impliesSite"):
+        return True  # decided by the code alone: skip the text work
     code_text = concept_text(code)
     if entry is None and not kb.concepts["mass"].found(code_text):
         return False
-    if entry is not None and entry.get("impliesSite"):
-        return True
     if kb.value_set("mass-site").first(body) is not None:
         return True
     return kb.concepts["site"].found(code_text, concept_text(body))

@@ -106,6 +106,7 @@ def judged_orders(drafts: list[dict], context: dict, orders: str) -> list[dict]:
 
 def run(exchange: Exchange, runtime) -> None:
     patient_id = exchange.context["patientId"]
+    relative = f"Patient/{patient_id}"  # the usual form, compared before the general parse
     record = PatientRecord(patient_id=patient_id)
     dropped = 0
     for value in exchange.prefetch.values():
@@ -118,9 +119,11 @@ def run(exchange: Exchange, runtime) -> None:
                     dropped += 1
                     continue
                 record.patient = resource
-            elif subject_id(resource) != patient_id:
-                dropped += 1
-                continue
+            else:
+                ref = resource.get("subject") or resource.get("patient")
+                if not (isinstance(ref, dict) and ref.get("reference") == relative) and subject_id(resource) != patient_id:
+                    dropped += 1
+                    continue
             record.by_type.setdefault(rtype, []).append(resource)
             if isinstance(resource.get("id"), str):
                 record.by_ref[f"{rtype}/{resource['id']}"] = resource

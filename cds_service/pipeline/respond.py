@@ -12,18 +12,28 @@ from .exchange import Exchange
 
 
 def prune(value):
-    """Drop null and empty strings, arrays and objects, bottom-up."""
+    """Drop null and empty strings, arrays and objects, bottom-up (one pass; 0 and false stay)."""
     if isinstance(value, dict):
-        cleaned = {k: prune(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if not _is_empty(v)}
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+                if item:
+                    out[key] = item
+            elif item is not None and item != "":
+                out[key] = item
+        return out
     if isinstance(value, list):
-        cleaned = [prune(v) for v in value]
-        return [v for v in cleaned if not _is_empty(v)]
+        out = []
+        for item in value:
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+                if item:
+                    out.append(item)
+            elif item is not None and item != "":
+                out.append(item)
+        return out
     return value
-
-
-def _is_empty(value) -> bool:
-    return value is None or (isinstance(value, (str, list, dict)) and not value)
 
 
 def run(exchange: Exchange, runtime) -> None:
