@@ -71,3 +71,24 @@ def test_readme_starts_with_the_two_commands_and_documents_every_setting():
     import re
     for name in sorted(set(re.findall(r'"(CDS_[A-Z_]+)"', settings_source))):
         assert f"`{name}`" in readme, f"{name} is not documented in the README"
+
+
+def test_an_unexpected_fault_is_a_500_json_error_with_cors_and_a_logged_trace(make_app, http, log_lines):
+    from tests.support.servers import LiveServer
+
+    app = make_app()
+
+    def broken():
+        raise RuntimeError("secret internal detail")
+
+    app.add_url_rule("/cds-services/broken-service", "broken", broken, methods=["POST"])
+    with LiveServer(app) as server:
+        response = http.post(f"{server.url}/cds-services/broken-service", json={},
+                             headers={"Origin": "https://sandbox.cds-hooks.org"})
+    assert response.status_code == 500
+    body = response.json()
+    assert body["error"] == "internal_error" and body["requestId"] == response.headers["X-Request-ID"]
+    assert "secret internal detail" not in response.text and "Traceback" not in response.text
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "RuntimeError: secret internal detail" in log_lines.text  # the operator sees the trace
+    assert log_lines.requests()[-1]["status"] == 500
