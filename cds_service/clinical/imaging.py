@@ -15,7 +15,7 @@ from .codes import concept_text, ref_keys
 from .knowledge import Knowledge
 from .select import MAX_FINDINGS, MAX_IMAGING, validated
 
-DEAD = {"cancelled", "entered-in-error"}
+DEAD = ("cancelled", "entered-in-error")  # a tuple: a malformed (list) status must not raise
 
 
 @dataclass

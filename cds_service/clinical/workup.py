@@ -15,7 +15,7 @@ from .masses import is_live
 from .orders import OTHER, classify_concept, classify_order, modality_of
 from .select import MAX_IMAGING
 
-FINAL = {"final", "amended", "corrected", "appended"}
+FINAL = ("final", "amended", "corrected", "appended")  # a tuple: a malformed status must not raise
 PEDIATRIC_BELOW = 18
 
 

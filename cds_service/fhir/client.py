@@ -32,6 +32,17 @@ class Fetched:
     truncated: bool = False
 
 
+def _page(bundle: dict) -> tuple[list, str | None]:
+    """A Bundle page's entries and its next URL; a page not shaped like a Bundle is a failed fetch."""
+    entries, links = bundle.get("entry") or [], bundle.get("link") or []
+    if not isinstance(entries, list) or not isinstance(links, list) or not all(isinstance(x, dict) for x in links):
+        raise FetchFailed("malformed Bundle page")
+    nxt = next((link.get("url") for link in links if link.get("relation") == "next"), None)
+    if nxt is not None and not isinstance(nxt, str):
+        raise FetchFailed("malformed next link")
+    return list(entries), nxt
+
+
 def same_server(url: str, base: str) -> bool:
     """A next link may only lead back to the server the client named (no open redirect / SSRF)."""
     return url.startswith(base.rstrip("/") + "/")
@@ -95,20 +106,19 @@ class FhirClient:
 
     def complete_pages(self, bundle: dict, base: str, token: str | None, deadline: float) -> Fetched:
         """Follow a searchset's `next` links (same server only), merging entries into one Bundle."""
-        pages, entries, current = 1, list(bundle.get("entry") or ()), bundle
-        while True:
-            nxt = next((link.get("url") for link in current.get("link") or () if link.get("relation") == "next"), None)
-            if not nxt:
-                break
+        entries, nxt = _page(bundle)
+        pages = 1
+        while nxt:
             if not same_server(nxt, base):
                 raise FetchFailed("next page is not on the named FHIR server")
             if pages >= self.max_pages:
-                merged = {**bundle, "entry": entries, "link": [link for link in bundle.get("link") or () if link.get("relation") != "next"]}
-                return Fetched(merged, pages, truncated=True)
+                links = [link for link in bundle.get("link") or () if link.get("relation") != "next"]
+                return Fetched({**bundle, "entry": entries, "link": links}, pages, truncated=True)
             current = self._get(nxt, token, deadline, is_read=False)
             if current is None or current.get("resourceType") != "Bundle":
                 raise FetchFailed("next page is not a Bundle")
-            entries.extend(current.get("entry") or ())
+            more, nxt = _page(current)
+            entries.extend(more)
             pages += 1
         if pages == 1:
             return Fetched(bundle)

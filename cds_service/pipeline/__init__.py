@@ -3,8 +3,9 @@
 authenticate -> validate -> prefetch -> parse -> evidence -> decide -> render -> rate -> respond
 
 Each stage reads what earlier stages put on the Exchange and adds its own product; the runner
-times every stage for the request log. Discovery and feedback reuse `authenticate` only. After the response is sent,
-the HTTP layer records the issued cards and ratings (audit.ledger) so storage never delays it.
+times every stage for the request log. Discovery and feedback reuse `authenticate` only. After
+the response is sent, the HTTP layer records the issued cards and ratings (audit.ledger), so
+storage never delays it.
 """
 from __future__ import annotations
 
@@ -15,24 +16,36 @@ from .exchange import Exchange
 
 # authenticate runs in the HTTP layer (it guards discovery and feedback too), so the flow here
 # starts with a caller already admitted.
-STAGES = (
-    ("validate", validate.run),
-    ("prefetch", prefetch.run),
-    ("parse", parse.run),
-    ("evidence", evidence.run),
-    ("decide", decide.run),
-    ("render", render.run),
-    ("rate", rate.run),
-    ("respond", respond.run),
-)
+INTAKE = (("validate", validate.run), ("prefetch", prefetch.run), ("parse", parse.run))
+# The engine reads the patient's data as plain dicts (fast); malformed data can trip it (see run).
+ENGINE = (("evidence", evidence.run), ("decide", decide.run), ("render", render.run), ("rate", rate.run))
+FINISH = (("respond", respond.run),)
+STAGES = INTAKE + ENGINE + FINISH
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError)
 
 
-def run(exchange: Exchange, runtime) -> dict:
-    """Drive one request through every stage; returns the response body."""
-    for name, stage in STAGES:
+def _run(stages, exchange: Exchange, runtime) -> None:
+    for name, stage in stages:
         started = time.perf_counter()
         try:
             stage(exchange, runtime)
         finally:
-            exchange.timings[name] = round((time.perf_counter() - started) * 1000, 3)
+            spent = (time.perf_counter() - started) * 1000
+            exchange.timings[name] = round(exchange.timings.get(name, 0) + spent, 3)
+
+
+def run(exchange: Exchange, runtime) -> dict:
+    """Drive one request through every stage; returns the response body.
+
+    If the engine trips over malformed resources (a list where FHIR has an object, say), the
+    record keeps only what passes full R4 validation and the engine runs once more; an error on
+    validated data is a real fault and propagates (500).
+    """
+    _run(INTAKE, exchange, runtime)
+    try:
+        _run(ENGINE, exchange, runtime)
+    except SHAPE_ERRORS:
+        exchange.notes["malformedDropped"] = exchange.record.keep_valid()
+        _run(ENGINE, exchange, runtime)
+    _run(FINISH, exchange, runtime)
     return exchange.response

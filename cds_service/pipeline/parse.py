@@ -90,6 +90,22 @@ class PatientRecord:
         return self._checked[key]
 
 
+    def keep_valid(self) -> int:
+        """Drop every resource and draft that is not valid R4; returns how many were dropped.
+
+        The engine reads plain dicts before validating (that is what keeps it fast), so a
+        resource with a list where an object belongs can trip it; this is the slow, safe retry.
+        """
+        before = sum(map(len, self.by_type.values())) + len(self.drafts)
+        self.by_type = {t: [r for r in items if self.valid(r)] for t, items in self.by_type.items()}
+        self.by_ref = {ref: r for ref, r in self.by_ref.items() if self.valid(r)}
+        if self.patient is not None and not self.valid(self.patient):
+            self.patient = None
+        self.drafts = [d for d in self.drafts if self.valid(d)]
+        self.judged = [d for d in self.judged if self.valid(d)]
+        return before - sum(map(len, self.by_type.values())) - len(self.drafts)
+
+
 def draft_orders(context: dict) -> list[dict]:
     bundle = context.get("draftOrders") or {}
     return [e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)]

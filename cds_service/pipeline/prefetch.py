@@ -19,15 +19,36 @@ from .exchange import Exchange
 MISSING = object()
 
 
+class Malformed(ValueError):
+    """A prefetch value claims to be a Bundle but is not shaped like one (a client error)."""
+
+
 def _is_error_outcome(resource: dict) -> bool:
     if resource.get("resourceType") != "OperationOutcome":
         return False
-    issues = resource.get("issue") or ()
-    return not issues or any(issue.get("severity") in ("error", "fatal") for issue in issues)
+    issues = resource.get("issue")
+    if not isinstance(issues, list) or not issues:
+        return True
+    return any(isinstance(issue, dict) and issue.get("severity") in ("error", "fatal") for issue in issues)
+
+
+def _bundle_parts(bundle: dict) -> tuple[list, list]:
+    """entry and link of a Bundle, checked for shape only (each item an object, each resource too)."""
+    entries, links = bundle.get("entry") or [], bundle.get("link") or []
+    if not isinstance(entries, list) or not isinstance(links, list):
+        raise Malformed("entry and link must be arrays")
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource", {}), dict):
+            raise Malformed("every entry must be an object whose resource is an object")
+    if not all(isinstance(link, dict) for link in links):
+        raise Malformed("every link must be an object")
+    return entries, links
 
 
 def classify(value) -> str:
-    """'none' (authoritative no data), 'use', 'paged' (use after following next), or 'fetch'."""
+    """'none' (authoritative no data), 'use', 'paged' (use after following next), or 'fetch'.
+
+    Raises Malformed for a Bundle that is not shaped like one."""
     if value is MISSING:
         return "fetch"
     if value is None:
@@ -37,10 +58,10 @@ def classify(value) -> str:
         return "fetch"
     if kind != "Bundle":
         return "use"
-    entries = value.get("entry") or ()
+    entries, links = _bundle_parts(value)
     if any(_is_error_outcome(entry.get("resource") or {}) for entry in entries):
         return "fetch"
-    if any(link.get("relation") == "next" for link in value.get("link") or ()):
+    if any(link.get("relation") == "next" for link in links):
         return "paged"
     return "use" if entries else "none"
 
@@ -59,7 +80,10 @@ def run(exchange: Exchange, runtime) -> None:
     unobtainable: list[str] = []
     for key, template in exchange.service.prefetch.items():
         value = given.get(key, MISSING)
-        state = classify(value)
+        try:
+            state = classify(value)
+        except Malformed as exc:
+            raise CdsError(400, f"prefetch.{key}: not a valid FHIR Bundle: {exc}", log_detail=f"malformed prefetch {key}") from None
         if state in ("use", "none"):
             resolved[key] = value if state == "use" else None
         elif base is None:
