@@ -72,8 +72,23 @@ def gather(record, kb) -> Evidence:
     return evidence
 
 
+def evidence_matters(kb, judged: list[dict]) -> bool:
+    """Whether the chart can change the answer for these drafts: some draft's order class has a
+    card or a rating in the knowledge. A half-filled draft (the Sandbox's first call on every
+    order form) or an unrelated order then costs no chart search at all."""
+    rules = kb.rules
+    telling = {r["class"] for r in rules["orders"] if "card" in r or r["verdict"] != rules["noEvidenceVerdict"]}
+    telling |= set(kb.pama["ratedClasses"])
+    return any(classify_order(draft, kb) in telling for draft in judged)
+
+
 def run(exchange: Exchange, runtime) -> None:
-    evidence = gather(exchange.record, runtime.knowledge)
+    kb = runtime.knowledge
+    if exchange.service.orders != "none" and not evidence_matters(kb, exchange.record.judged):
+        exchange.evidence = Evidence()
+        exchange.notes["evidence"] = "not needed"
+        return
+    evidence = gather(exchange.record, kb)
     exchange.evidence = evidence
     exchange.notes["evidence"] = {"mass": bool(evidence.masses), "ultrasound": bool(evidence.ultrasounds),
                                   "calcification": bool(evidence.calcifications), "positive": evidence.positive}

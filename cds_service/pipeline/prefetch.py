@@ -32,17 +32,26 @@ def _is_error_outcome(resource: dict) -> bool:
     return any(isinstance(issue, dict) and issue.get("severity") in ("error", "fatal") for issue in issues)
 
 
-def _bundle_parts(bundle: dict) -> tuple[list, list]:
-    """entry and link of a Bundle, checked for shape only (each item an object, each resource too)."""
+def _bundle_state(bundle: dict) -> str:
+    """'fetch' (carries an error outcome), 'paged', 'use' or 'none', checking the Bundle's shape
+    in the same single pass: every entry an object whose resource is an object, every link too."""
     entries, links = bundle.get("entry") or [], bundle.get("link") or []
     if not isinstance(entries, list) or not isinstance(links, list):
         raise Malformed("entry and link must be arrays")
+    failed = False
     for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("resource", {}), dict):
+        resource = entry.get("resource", {}) if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
             raise Malformed("every entry must be an object whose resource is an object")
+        if resource.get("resourceType") == "OperationOutcome" and _is_error_outcome(resource):
+            failed = True
     if not all(isinstance(link, dict) for link in links):
         raise Malformed("every link must be an object")
-    return entries, links
+    if failed:
+        return "fetch"
+    if any(link.get("relation") == "next" for link in links):
+        return "paged"
+    return "use" if entries else "none"
 
 
 def classify(value) -> str:
@@ -56,14 +65,7 @@ def classify(value) -> str:
     kind = value.get("resourceType")
     if kind == "OperationOutcome":
         return "fetch"
-    if kind != "Bundle":
-        return "use"
-    entries, links = _bundle_parts(value)
-    if any(_is_error_outcome(entry.get("resource") or {}) for entry in entries):
-        return "fetch"
-    if any(link.get("relation") == "next" for link in links):
-        return "paged"
-    return "use" if entries else "none"
+    return _bundle_state(value) if kind == "Bundle" else "use"
 
 
 def run(exchange: Exchange, runtime) -> None:
