@@ -19,6 +19,7 @@ from tests.support.gunicorn import served
 from tests.support.servers import FhirStandIn
 
 from . import data, load, memory, report
+from .auth import BenchClient
 
 SERVICE = "/cds-services/flank-mass-imaging-order-select"
 
@@ -73,6 +74,19 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
 
         for concurrency in (1, 8, 32):
             scenarios[f"5 concurrency {concurrency}"] = _ab(service, floor, positive, n(3000), concurrency, rounds)
+
+        client = BenchClient(tmp_path)
+        auth_env = {**env, "CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": str(client.clients_file),
+                    "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench-auth.sqlite3"}
+        authed, _ = stack.enter_context(served(auth_env, tmp_path, workers, threads))
+        count = n(2000)
+        runs = {"service": [], "floor": []}
+        for _ in range(rounds):  # same service, auth off ("floor" column) against auth required
+            tokens = client.tokens(authed + SERVICE, count + max(20, count // 5))
+            load.measure(authed + SERVICE, positive, 1, max(20, count // 5), per_request=tokens[count:])
+            runs["service"].append(load.measure(authed + SERVICE, positive, 1, count, per_request=tokens[:count]))
+            runs["floor"].append(load.measure(service + SERVICE, positive, 1, count))
+        scenarios["7 JWT verified (ES384) vs auth off"] = {side: load.summarise(r) for side, r in runs.items()}
 
         rss_warm = memory.workers_rss(master.pid)
         load.measure(service + SERVICE, positive, 8, n(20000))

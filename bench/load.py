@@ -13,14 +13,15 @@ import time
 from urllib.parse import urlsplit
 
 
-def _client(host, port, path, bodies, headers, count, latencies, errors, barrier):
+def _client(host, port, path, bodies, headers, extra, count, latencies, errors, barrier):
     conn = http.client.HTTPConnection(host, port, timeout=30)
     barrier.wait()
     for i in range(count):
         body = bodies[i % len(bodies)]
+        sent = {**headers, **extra[i]} if extra else headers
         started = time.perf_counter()
         try:
-            conn.request("POST", path, body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=sent)
             response = conn.getresponse()
             response.read()
             ok = response.status == 200
@@ -34,14 +35,16 @@ def _client(host, port, path, bodies, headers, count, latencies, errors, barrier
     conn.close()
 
 
-def _run(url, bodies, concurrency, total, queue, headers):
+def _run(url, bodies, concurrency, total, queue, headers, per_request):
     parts = urlsplit(url)
     latencies, errors = [], []
     per_client = max(1, total // concurrency)
     barrier = threading.Barrier(concurrency + 1)
-    threads = [threading.Thread(target=_client, args=(parts.hostname, parts.port, parts.path, bodies, headers,
-                                                      per_client, latencies, errors, barrier))
-               for _ in range(concurrency)]
+    threads = [threading.Thread(target=_client, args=(
+                   parts.hostname, parts.port, parts.path, bodies, headers,
+                   per_request[c * per_client:(c + 1) * per_client] if per_request else None,
+                   per_client, latencies, errors, barrier))
+               for c in range(concurrency)]
     for thread in threads:
         thread.start()
     barrier.wait()
@@ -52,11 +55,14 @@ def _run(url, bodies, concurrency, total, queue, headers):
     queue.put({"latencies": latencies, "errors": len(errors), "elapsed": elapsed})
 
 
-def measure(url: str, bodies: list[bytes], concurrency: int, total: int, headers: dict | None = None) -> dict:
-    """POST `total` requests (cycling through `bodies`) with `concurrency` keep-alive clients."""
+def measure(url: str, bodies: list[bytes], concurrency: int, total: int, headers: dict | None = None,
+            per_request: list[dict] | None = None) -> dict:
+    """POST `total` requests (cycling through `bodies`) with `concurrency` keep-alive clients.
+
+    `per_request` gives extra headers for each request in turn (each used once: JWT ids)."""
     queue = multiprocessing.get_context("fork").Queue()
     all_headers = {"Content-Type": "application/json", "Connection": "keep-alive", **(headers or {})}
-    proc = multiprocessing.get_context("fork").Process(target=_run, args=(url, bodies, concurrency, total, queue, all_headers))
+    proc = multiprocessing.get_context("fork").Process(target=_run, args=(url, bodies, concurrency, total, queue, all_headers, per_request))
     proc.start()
     result = queue.get(timeout=900)
     proc.join(30)
