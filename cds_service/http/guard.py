@@ -13,8 +13,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from ..errors import CdsError
-from . import runtime
+from . import runtime, too_large
 
 log = logging.getLogger("cds_service.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -62,7 +61,7 @@ def _before():
         return _preflight()
     limit = runtime().settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        raise CdsError(413, f"request body is larger than {limit} bytes", headers={"Connection": "close"})
+        raise too_large(limit)
     if request.routing_exception is not None or not request.path.startswith(PROTECTED_PREFIX):
         return None
     if request.method == "OPTIONS":

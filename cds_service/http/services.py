@@ -7,7 +7,7 @@ from ..audit import ledger
 from .. import pipeline
 from ..errors import CdsError
 from ..pipeline.exchange import Exchange
-from . import json_response, runtime
+from . import json_response, runtime, too_large
 
 bp = Blueprint("services", __name__)
 
@@ -20,7 +20,7 @@ def require_json() -> bytes:
     data = request.get_data(cache=False)
     limit = runtime().settings.max_body_bytes
     if len(data) > limit:
-        raise CdsError(413, f"request body is larger than {limit} bytes", headers={"Connection": "close"})
+        raise too_large(limit)
     return data
 
 
