@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .audit.writer import LedgerWriter
 from .auth import Authenticator, build_authenticator
 from .clinical import load_knowledge
 from .config import Settings
@@ -44,6 +45,7 @@ class Runtime:
     fhir: FhirClient
     auth: Authenticator
     database: Database
+    ledger: LedgerWriter
     discovery_body: bytes
     knowledge: Any = None         # clinical.Knowledge, validated at start-up
 
@@ -52,13 +54,15 @@ class Runtime:
         import orjson
 
         content, knowledge = load_content(settings.hooks_dir)
+        database = database_for(settings.database_url)
         discovery = {"services": [s.discovery for s in content.services.values()]}
         return cls(
             settings=settings,
             content=content,
             fhir=FhirClient(settings.fhir_timeout_s, settings.fhir_max_pages),
             auth=build_authenticator(settings),
-            database=database_for(settings.database_url),
+            database=database,
+            ledger=LedgerWriter(database),
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,
         )

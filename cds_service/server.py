@@ -31,6 +31,12 @@ class GunicornApp(BaseApplication):
         return create_app()
 
 
+def _flush_ledger(server, worker) -> None:
+    from .audit.writer import flush_all
+
+    flush_all()
+
+
 def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
     return {
         "bind": f"{host}:{port}",
@@ -47,6 +53,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
         "errorlog": "-",
         "loglevel": "warning",
         "proc_name": "cds-service",
+        "worker_exit": _flush_ledger,  # issued-card records queued in the worker are written before it exits
     }
 
 

@@ -30,7 +30,7 @@ def db(request, tmp_path):
 
 
 def _card(db, uuid, kind, days_ago, now, service="svc-select"):
-    ledger.record(db, service, "order-select", [ledger.IssuedCard(uuid, kind, "warning", (f"s-{uuid}",))], [], "r")
+    ledger.record_batch(db, [(service, "order-select", [ledger.IssuedCard(uuid, kind, "warning", (f"s-{uuid}",))], [], "r")])
     db.execute("UPDATE cds_card SET issued_at = ? WHERE uuid = ?", (int(now - days_ago * DAY), uuid))
 
 

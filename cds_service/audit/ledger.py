@@ -1,4 +1,4 @@
-"""Writes issued cards and ratings. Called after the response is sent, so it never delays it."""
+"""Issued cards and ratings as rows (no patient identifiers); written in batches by audit.writer."""
 from __future__ import annotations
 
 import logging
@@ -29,25 +29,28 @@ class IssuedRating:
     rating: str
 
 
-def record(db: Database, service_id: str, hook: str, cards: list[IssuedCard], ratings: list[IssuedRating],
-           request_id: str) -> None:
-    """Store one response's cards and ratings in one transaction; a failure is logged, not raised."""
-    if not cards and not ratings:
-        return
+def record_batch(db: Database, items: list[tuple]) -> None:
+    """Store the cards and ratings of several responses in one transaction.
+
+    items: (service_id, hook, cards, ratings, request_id). A failure is logged, never raised:
+    the clinician already has the cards; the log keeps the count that was not recorded."""
     now = int(time.time())
+    card_rows = [(c.uuid, service, hook, c.kind, c.indicator, orjson.dumps(list(c.suggestion_uuids)).decode(),
+                  c.consult_id, now) for service, hook, cards, _, _ in items for c in cards]
+    rating_rows = [(r.consult_id, service, r.order_kind, r.rating, now) for service, _, _, ratings, _ in items for r in ratings]
+    if not card_rows and not rating_rows:
+        return
     try:
         with db.transaction():
-            for card in cards:
+            for row in card_rows:
                 db.execute(
                     "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
-                    (card.uuid, service_id, hook, card.kind, card.indicator,
-                     orjson.dumps(list(card.suggestion_uuids)).decode(), card.consult_id, now))
-            for rating in ratings:
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING", row)
+            for row in rating_rows:
                 db.execute(
                     "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING",
-                    (rating.consult_id, service_id, rating.order_kind, rating.rating, now))
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING", row)
     except StorageError as exc:
-        log.error("issued cards not recorded", extra={"requestId": request_id, "reason": str(exc),
-                                                      "cards": len(cards), "ratings": len(ratings)})
+        log.error("issued cards not recorded", extra={
+            "requestIds": [item[4] for item in items][:20], "reason": str(exc),
+            "cards": len(card_rows), "ratings": len(rating_rows)})

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from ..audit import ledger
 from .. import pipeline
 from ..errors import CdsError
 from ..pipeline.exchange import Exchange
@@ -39,8 +38,6 @@ def invoke(service_id: str):
         g.log["stagesMs"] = exchange.timings
         if exchange.notes:
             g.log.update(exchange.notes)
-    response = json_response(body)
     if exchange.issued or exchange.ratings:
-        response.call_on_close(lambda: ledger.record(rt.database, service.id, service.hook, exchange.issued,
-                                                     exchange.ratings, exchange.request_id))
-    return response
+        rt.ledger.submit(service.id, service.hook, exchange.issued, exchange.ratings, exchange.request_id)
+    return json_response(body)

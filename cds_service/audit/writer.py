@@ -1,0 +1,76 @@
+"""Writes issued cards and ratings in the background, in batches, one writer thread per process.
+
+One small transaction per response made request threads queue for SQLite's write lock (two
+worker processes, one file); a single writer per process that commits whatever has queued up
+keeps request threads free. Records are flushed when the worker exits (gunicorn's worker_exit
+hook, and atexit otherwise); a full queue falls back to writing in the request thread, so under
+overload the cost returns to the caller rather than records being dropped. What is lost on a
+hard kill (SIGKILL, power cut) is what was queued in the last moment: card records only —
+feedback is written before it is acknowledged.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+
+from ..storage import Database
+from . import ledger
+
+log = logging.getLogger("cds_service.audit")
+_writers: list["LedgerWriter"] = []
+
+
+class LedgerWriter:
+    def __init__(self, db: Database, max_batch: int = 500, capacity: int = 20000):
+        self._db = db
+        self._queue: queue.Queue = queue.Queue(maxsize=capacity)
+        self._max_batch = max_batch
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        _writers.append(self)
+
+    def submit(self, service_id: str, hook: str, cards: list, ratings: list, request_id: str) -> None:
+        item = (service_id, hook, cards, ratings, request_id)
+        self._start()
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            ledger.record_batch(self._db, [item])
+
+    def _start(self) -> None:
+        # Started on first use, i.e. in the worker process after gunicorn has forked.
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._loop, name="ledger-writer", daemon=True)
+                    self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                ledger.record_batch(self._db, batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def flush(self) -> None:
+        """Block until everything queued so far is written."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.join()
+
+
+def flush_all(*_args) -> None:
+    """Flush every writer of this process (gunicorn worker_exit hook; atexit)."""
+    for writer in list(_writers):
+        writer.flush()
+
+
+atexit.register(flush_all)
