@@ -92,7 +92,11 @@ def test_text_and_html_renderings(db):
     data = report.build(db, since_days=30, now=now)
     text = report_render.text(data)
     assert "mri-before-ct" in text and "CT already done elsewhere" in text and "acceptance 43%" in text
+    ledger.record_batch(db, [("svc-select", "order-select", [], [ledger.IssuedRating("urn:uuid:r1", "mri", "not-appropriate")], "r")])
+    data = report.build(db, since_days=30, now=time.time())
+    assert "mri                     not-appropriate       1" in report_render.text(data)
     page = report_render.page(data)
+    assert "<td>not-appropriate</td><td>1</td>" in page
     assert page.count("<svg") == 3 and "<script" not in page and "http://kozea" not in page
 
 

@@ -47,6 +47,9 @@ def text(report: dict) -> str:
     if report["daily"]:
         lines.append("Daily trend (shown / accepted / overridden)")
         lines.extend(f"  {d['day']}  {d['cards']:>5} {d['accepted']:>5} {d['overridden']:>5}" for d in report["daily"])
+    if report["ratings"]:
+        lines.append("Appropriateness ratings returned (order kind, rating, count)")
+        lines.extend(f"  {r['orderKind']:<24}{r['rating']:<18}{r['count']:>5}" for r in report["ratings"])
     if report["unmatchedFeedback"]:
         lines.append(f"Feedback for cards not in the ledger: {report['unmatchedFeedback']}")
     return "\n".join(lines) + "\n"
@@ -106,6 +109,10 @@ def page(report: dict) -> str:
             rows.append(f"<tr><td>{e(service['service'])}</td><td>{e(kind['kind'])}</td><td>{kind['cards']}</td>"
                         f"<td>{kind['accepted']}</td><td>{kind['overridden']}</td><td>{_pct(kind['acceptanceRate'])}</td>"
                         f"<td>{top}</td></tr>")
+    ratings = "".join(f"<tr><td>{e(r['orderKind'])}</td><td>{e(r['rating'])}</td><td>{r['count']}</td></tr>"
+                      for r in report["ratings"])
+    ratings_table = (f"<h2>Appropriateness ratings returned</h2><table><thead><tr><th>Order kind</th><th>Rating</th>"
+                     f"<th>Orders</th></tr></thead><tbody>{ratings}</tbody></table>") if ratings else ""
     figures = "\n".join(f'<figure aria-label="{e(title)}">{svg}</figure>' for title, svg in _charts(report))
     empty = "" if rows else "<p>No cards were issued in this period.</p>"
     return f"""<!doctype html>
@@ -124,6 +131,7 @@ th{{background:#f3f3f3}}.kpi{{display:flex;gap:1rem}}.kpi div{{border:1px solid 
 <table><thead><tr><th>Service</th><th>Card kind</th><th>Shown</th><th>Accepted</th><th>Overridden</th>
 <th>Acceptance</th><th>Top override reasons</th></tr></thead><tbody>{''.join(rows)}</tbody></table>
 {figures}
+{ratings_table}
 <p>Acceptance = accepted / (accepted + overridden). Cards without feedback count as shown only.
 Feedback for cards not in the ledger: {report['unmatchedFeedback']}.</p>
 </body></html>
