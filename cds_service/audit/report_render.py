@@ -71,7 +71,8 @@ def _charts(report: dict) -> list[tuple[str, str]]:
         bar = pygal.StackedBar(style=_style("Accepted", "Overridden", "No feedback"), height=360,
                                x_label_rotation=20, legend_at_bottom=True, title="Outcome by card kind")
         bar.y_labels = _integer_axis(max(k["cards"] for _, k in kinds))
-        bar.x_labels = [k["kind"] for _, k in kinds]
+        # the same card kind can come from two services (order-select, order-sign): name the hook too
+        bar.x_labels = [f"{k['kind']} ({'-'.join(service.split('-')[-2:])})" for service, k in kinds]
         for label, field in (("Accepted", "accepted"), ("Overridden", "overridden"), ("No feedback", "noFeedback")):
             bar.add(label, [k[field] for _, k in kinds])
         charts.append(("Outcome by card kind", _svg(bar)))
