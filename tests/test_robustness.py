@@ -14,19 +14,14 @@ JUNK = [None, "", "x", 0, -1, 3.5, True, [], {}, [None], [{}], {"coding": "x"}, 
 
 
 def _mutate(rng, node, depth=0):
-    """Replace one value somewhere below `node` with junk of another type."""
-    if isinstance(node, dict) and node:
-        key = rng.choice(list(node))
-        if depth < 6 and isinstance(node[key], (dict, list)) and rng.random() < 0.6:
-            _mutate(rng, node[key], depth + 1)
-        else:
-            node[key] = copy.deepcopy(rng.choice(JUNK))
-    elif isinstance(node, list) and node:
-        i = rng.randrange(len(node))
-        if depth < 6 and isinstance(node[i], (dict, list)) and rng.random() < 0.6:
-            _mutate(rng, node[i], depth + 1)
-        else:
-            node[i] = copy.deepcopy(rng.choice(JUNK))
+    """Replace one value somewhere below `node` (a dict or list) with junk of another type."""
+    if not isinstance(node, (dict, list)) or not node:
+        return
+    key = rng.choice(list(node) if isinstance(node, dict) else range(len(node)))
+    if depth < 6 and isinstance(node[key], (dict, list)) and rng.random() < 0.6:
+        _mutate(rng, node[key], depth + 1)
+    else:
+        node[key] = copy.deepcopy(rng.choice(JUNK))
 
 
 def test_mutated_requests_never_get_a_server_error(live, http):
