@@ -90,5 +90,7 @@ def run(exchange: Exchange, runtime) -> None:
         return
     evidence = gather(exchange.record, kb)
     exchange.evidence = evidence
+    if exchange.record.invalid:
+        exchange.notes["invalidR4"] = exchange.record.invalid
     exchange.notes["evidence"] = {"mass": bool(evidence.masses), "ultrasound": bool(evidence.ultrasounds),
                                   "calcification": bool(evidence.calcifications), "positive": evidence.positive}

@@ -69,14 +69,6 @@ class PatientRecord:
     def of_type(self, resource_type: str) -> list[dict]:
         return self.by_type.get(resource_type, [])
 
-    def resolve(self, reference: dict | str | None) -> dict | None:
-        """Find a referenced resource among this patient's data ('Type/id', absolute or relative)."""
-        text = reference.get("reference") if isinstance(reference, dict) else reference
-        if not isinstance(text, str):
-            return None
-        parts = text.split("/_history/", 1)[0].rstrip("/").split("/")
-        return self.by_ref.get("/".join(parts[-2:])) if len(parts) >= 2 else None
-
     def valid(self, resource: dict) -> bool:
         """Whether `resource` is valid R4 (fhir.resources R4B); invalid ones are counted and skipped."""
         key = id(resource)
@@ -104,11 +96,6 @@ class PatientRecord:
         self.drafts = [d for d in self.drafts if self.valid(d)]
         self.judged = [d for d in self.judged if self.valid(d)]
         return before - sum(map(len, self.by_type.values())) - len(self.drafts)
-
-
-def draft_orders(context: dict) -> list[dict]:
-    bundle = context.get("draftOrders") or {}
-    return [e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
 
 
 def judged_orders(drafts: list[dict], context: dict, orders: str) -> list[dict]:
@@ -143,7 +130,7 @@ def run(exchange: Exchange, runtime) -> None:
             record.by_type.setdefault(rtype, []).append(resource)
             if isinstance(resource.get("id"), str):
                 record.by_ref[f"{rtype}/{resource['id']}"] = resource
-    record.drafts = draft_orders(exchange.context)
+    record.drafts = resources_of(exchange.context.get("draftOrders"))
     record.judged = judged_orders(record.drafts, exchange.context, exchange.service.orders)
     exchange.record = record
     exchange.notes["resources"] = sum(len(v) for v in record.by_type.values())
