@@ -1,12 +1,11 @@
 """POST {base}/cds-services/{id}/feedback: what the clinician did with our cards (CDS Hooks 2.0 §Feedback)."""
 from __future__ import annotations
 
-import orjson
 from flask import Blueprint, g
 
 from ..audit import feedback
 from ..errors import CdsError
-from ..pipeline.validate import check
+from ..pipeline.validate import check, json_object
 from ..storage import StorageError
 from . import json_response, runtime
 from .services import require_json
@@ -20,12 +19,7 @@ def receive(service_id: str):
     if service_id not in rt.content.services:
         raise CdsError(404, "unknown CDS service id", log_detail="unknown service")
     g.log["service"] = service_id
-    try:
-        body = orjson.loads(require_json())
-    except orjson.JSONDecodeError:
-        raise CdsError(400, "request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise CdsError(400, "request body must be a JSON object")
+    body = json_object(require_json())
     check(rt.content.schemas, "feedback.schema.json", body, "")
     try:
         rows = feedback.rows(service_id, body["feedback"])

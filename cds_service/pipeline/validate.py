@@ -39,13 +39,19 @@ def shallow(body: dict) -> dict:
     return {**body, "prefetch": cut}
 
 
-def run(exchange: Exchange, runtime) -> None:
+def json_object(raw: bytes) -> dict:
+    """The body as a JSON object, or a 400 (service calls and feedback alike)."""
     try:
-        body = orjson.loads(exchange.raw_body)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise CdsError(400, "request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise CdsError(400, "request body must be a JSON object")
+    return body
+
+
+def run(exchange: Exchange, runtime) -> None:
+    body = json_object(exchange.raw_body)
     schemas = runtime.content.schemas
     check(schemas, "request.schema.json", shallow(body), "")
     service = exchange.service
