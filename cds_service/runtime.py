@@ -67,12 +67,6 @@ class Runtime:
             knowledge=knowledge,
         )
 
-    def authenticate(self, authorization: str | None, audience: str):
-        """The trusted client behind the request's JWT; None when auth is off. Raises a 401 CdsError."""
-        if self.settings.auth_mode == "off":
-            return None
-        return self.auth.authenticate(authorization, audience)
-
     def may_contact(self, client, fhir_server: str) -> bool:
         """Only FHIR servers registered for the authenticated client are ever called (no SSRF)."""
         if client is None:

@@ -66,7 +66,7 @@ def _before():
         return None
     if request.method == "OPTIONS":
         return None
-    g.client = runtime().authenticate(request.headers.get("Authorization"), endpoint_url())
+    g.client = runtime().auth.authenticate(request.headers.get("Authorization"), endpoint_url())
     return None
 
 
