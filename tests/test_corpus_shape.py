@@ -101,3 +101,16 @@ def test_narratives_decode_in_their_charset(path: Path):
                 continue
             text = base64.b64decode(source["data"], validate=True).decode(charset_of(source["contentType"]))
             assert len(text) > 40
+
+
+def test_patients_and_binaries_are_distinct_across_charts():
+    """The eval command may serve every chart's Binaries from one loopback server."""
+    docs = [load(p) for p in CHARTS]
+    patients = [d["request"]["context"]["patientId"] for d in docs]
+    binaries = [r["id"] for d in docs for r in d.get("serverResources", [])]
+    assert len(set(patients)) == len(patients) and len(set(binaries)) == len(binaries)
+    for doc in docs:
+        served = {f"Binary/{r['id']}" for r in doc.get("serverResources", [])}
+        reports = [e["resource"] for e in doc["request"]["prefetch"]["diagnosticReports"].get("entry", [])]
+        urls = {f["url"] for r in reports for f in r.get("presentedForm", []) if "url" in f}
+        assert served <= urls, doc["name"]
