@@ -22,11 +22,11 @@ FILES = ("valuesets", "orders", "text", "cards", "override-reasons", "sources", 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
     "allergyNote": {"allergies"}, "ctOrderedNote": {"orders"}, "workupDone": {"studies"},
-    "evidenceLine": {"what", "ref", "date", "extra"}, "sideLine": {"side"},
+    "evidenceLine": {"what", "ref", "date", "extra"}, "sideLine": {"side"}, "unavailableNote": {"what"},
 }
 SUMMARY_FIELDS = {"side", "sideAdj", "patientGroup"}
 RENDER_FIELDS = {"side", "sideAdj", "order", "evidence", "workup", "pathway", "differential", "pediatricNote",
-                 "allergyNote", "ctOrderedNote", "references", "patientGroup"}
+                 "allergyNote", "ctOrderedNote", "unavailableNote", "references", "patientGroup"}
 MAX_SUMMARY = 139
 
 

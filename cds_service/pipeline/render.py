@@ -78,7 +78,15 @@ def _suggestion(kb, evidence, decision, context) -> dict:
     return {"label": spec["label"], "uuid": str(uuid.uuid4()), "isRecommended": True, "actions": [action]}
 
 
-def render_card(kb, evidence, decision, context: dict) -> dict:
+def _unavailable_note(kb, unavailable) -> str:
+    """One line naming what the answer could not check (optional prefetch keys not obtainable)."""
+    if not unavailable:
+        return ""
+    frag = kb.cards["fragments"]
+    return frag["unavailableNote"].format(what="; ".join(frag["unavailableWhat"].get(k, k) for k in unavailable))
+
+
+def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     cards, frag = kb.cards, kb.cards["fragments"]
     spec = cards["kinds"][decision.kind]
     group = "pediatric" if evidence.pediatric else "adult"
@@ -92,6 +100,7 @@ def render_card(kb, evidence, decision, context: dict) -> dict:
         "allergyNote": frag["allergyNote"].format(allergies=", ".join(_line(a) for a in evidence.contrast_allergies))
         if suggests_ct and evidence.contrast_allergies else "",
         "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders)) if evidence.ct_orders else "",
+        "unavailableNote": _unavailable_note(kb, unavailable),
         "references": frag["referencesHeading"] + "; ".join(
             kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
     }
@@ -120,7 +129,8 @@ def render_card(kb, evidence, decision, context: dict) -> dict:
 def run(exchange: Exchange, runtime) -> None:
     kb, evidence = runtime.knowledge, exchange.evidence
     shown = [d for d in exchange.decisions if d.kind]
-    cards = [render_card(kb, evidence, d, exchange.context) for d in shown]
+    unavailable = exchange.notes.get("unavailable", ())
+    cards = [render_card(kb, evidence, d, exchange.context, unavailable) for d in shown]
     exchange.response = {"cards": cards}
     exchange.issued = [IssuedCard(card["uuid"], d.kind, card["indicator"],
                                   tuple(s["uuid"] for s in card.get("suggestions", ())), draft_ref=d.draft_ref)
