@@ -72,8 +72,9 @@ def _database():
 def _report(args) -> int:
     from .audit import report, report_render
 
-    _, db = _database()
-    data = report.build(db, args.since)
+    settings, db = _database()
+    displays = report.load_reason_displays(settings.hooks_dir / "knowledge" / "override-reasons.json")
+    data = report.build(db, args.since, reason_displays=displays)
     if args.format == "json":
         out = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     elif args.format == "html":
