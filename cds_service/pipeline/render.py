@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from ..clinical.codes import concept_text
+from ..clinical.codes import codings
 from ..clinical.suggest import ct_request
 from ..audit.ledger import IssuedCard
 from .exchange import Exchange
@@ -52,9 +52,19 @@ def _workup(kb, evidence) -> str:
     return frag["workupDone"].format(studies=studies)
 
 
+def _order_words(code) -> str:
+    """The order's name said once: its text, else its first coding's display (not text and every
+    display joined, which repeats the study: "MRI abdomen w/wo contrast . MRI abdomen ...")."""
+    if not isinstance(code, dict):
+        return ""
+    if isinstance(code.get("text"), str) and code["text"].strip():
+        return code["text"]
+    return next((c["display"] for c in codings(code) if isinstance(c.get("display"), str) and c["display"].strip()), "")
+
+
 def _order_label(kb, decision) -> str:
     draft = decision.draft or {}
-    text = concept_text(draft.get("code")) if draft.get("resourceType") == "ServiceRequest" else ""
+    text = _order_words(draft.get("code")) if draft.get("resourceType") == "ServiceRequest" else ""
     spec = kb.order_classes.get(decision.order_class)
     return _line(text or (spec.label if spec else "this order"))
 
@@ -108,7 +118,7 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     detail = re.sub(r"\n{3,}", "\n\n", spec["detail"].format(**values)).strip()
     source_id = spec["source"][group]
     links = [{"label": kb.sources["sources"][s]["label"], "url": kb.sources["sources"][s]["url"], "type": "absolute"}
-             for s in spec.get("links", ()) if s != source_id and kb.sources["sources"][s].get("url")]
+             for s in spec.get("links", {}).get(group, ()) if s != source_id and kb.sources["sources"][s].get("url")]
     reasons = kb.override_reasons
     card = {
         "uuid": str(uuid.uuid4()),
