@@ -24,6 +24,14 @@ class KeyUnavailable(Exception):
     """The key set could not be obtained (network, file or format); the message is safe to log."""
 
 
+def _tls_context() -> ssl.SSLContext:
+    """Certificate verification against the CA bundle `requests` uses for FHIR calls, so trust is
+    the same for both and does not depend on the image shipping system CA certificates."""
+    from requests.certs import where
+
+    return ssl.create_default_context(cafile=where())
+
+
 def _shut(conn: http.client.HTTPConnection) -> None:
     """Watchdog: unblock a read in progress on this connection (close() alone does not)."""
     sock = conn.sock
@@ -59,7 +67,7 @@ def fetch_jwks_url(url: str, timeout_s: float, *, max_bytes: int = MAX_JWKS_BYTE
     deadline = clock() + timeout_s
     if parts.scheme == "https":
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout_s, context=ssl.create_default_context())
+            parts.hostname, parts.port, timeout=timeout_s, context=_tls_context())
     else:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
     watchdog = threading.Timer(timeout_s, _shut, (conn,))

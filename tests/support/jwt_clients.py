@@ -78,7 +78,7 @@ class JwksServer(LoopbackHTTP):
         self.document = document or {"keys": []}
         self.hits: dict[str, int] = {}
         self.redirects: dict[str, str] = {}  # path -> Location, answered with a 302
-        # how the body goes out: "ok"; "drip" (one byte every drip_s); "truncate" (half the
+        # how the answer goes out: "ok"; "drip" (headers and body one byte every drip_s); "truncate" (half the
         # declared Content-Length, then the connection closes); "garbage" (not JSON)
         self.mode = "ok"
         self.drip_s = 0.2
@@ -100,6 +100,18 @@ class JwksServer(LoopbackHTTP):
                 status = 302 if location else 200 if self.path == "/jwks.json" else 404
                 if mode == "garbage":
                     body = b"<html>" + body[:20]
+                if mode == "drip":  # status line, headers and body, one byte at a time
+                    raw = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                    try:
+                        for byte in raw:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(server.drip_s)
+                    except OSError:  # the client gave up, as it should
+                        pass
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 if location:
                     self.send_header("Location", location)
@@ -109,14 +121,6 @@ class JwksServer(LoopbackHTTP):
                 if mode == "truncate":
                     self.wfile.write(body[: len(body) // 2])
                     self.close_connection = True
-                elif mode == "drip":
-                    try:
-                        for byte in body:
-                            self.wfile.write(bytes([byte]))
-                            self.wfile.flush()
-                            time.sleep(server.drip_s)
-                    except OSError:  # the client gave up, as it should
-                        pass
                 else:
                     self.wfile.write(body)
 
