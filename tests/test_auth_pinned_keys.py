@@ -7,6 +7,7 @@ the Sandbox's token shape is reproduced by tests.support.jwt_clients.sandbox_tok
 """
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def test_sandbox_shaped_token_with_pinned_keys_and_its_jku_is_accepted_without_f
         url = _app(live, tmp_path, [entry])
         discovery, service = url + "/cds-services", f"{url}/cds-services/{SERVICE}"
         token = sandbox_token(signer, discovery, jku=registered.url)
-        header = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[0] + "=="))
+        header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
         assert set(header) == {"alg", "typ", "kid", "jku"} and header["alg"] == "ES384"
         assert http.get(discovery, headers=bearer(token)).status_code == 200
         body = builders.request(prefetch=builders.empty_prefetch())

@@ -84,8 +84,9 @@ def fetch_jwks_url(url: str, timeout_s: float, *, max_bytes: int = MAX_JWKS_BYTE
     except KeyUnavailable:
         raise
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        late = " (fetch deadline passed)" if clock() >= deadline else ""
-        raise KeyUnavailable(f"JWKS URL unreachable or broken ({type(exc).__name__}){late}") from None
+        if clock() >= deadline:  # the watchdog cut it off
+            raise KeyUnavailable("JWKS URL too slow (fetch deadline passed)") from None
+        raise KeyUnavailable(f"JWKS URL unreachable or broken ({type(exc).__name__})") from None
     finally:
         watchdog.cancel()
         conn.close()
