@@ -113,7 +113,7 @@ def test_report_command_json_and_html(tmp_path):
     result = subprocess.run([sys.executable, "-m", "cds_service", "report", "--format", "html", "--out", str(out)],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and out.read_text().startswith("<!doctype html>")
-    purge = subprocess.run([sys.executable, "-m", "cds_service", "purge", "--days", "1"], cwd=ROOT, env=env,
+    purge = subprocess.run([sys.executable, "-m", "cds_service", "purge", "--days", "1", "--yes"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=60)
     assert json.loads(purge.stdout)["deleted"]["cards"] == 8  # all but the two issued today
 
