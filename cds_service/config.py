@@ -76,6 +76,7 @@ class Settings:
     jwks_refresh_floor_s: float = 30.0
     jwks_timeout_s: float = 3.0
     allow_insecure_jku: bool = False
+    metrics_enabled: bool = True
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -108,6 +109,7 @@ class Settings:
             jwks_refresh_floor_s=_float(env, "CDS_JWKS_REFRESH_FLOOR_S", cls.jwks_refresh_floor_s),
             jwks_timeout_s=_float(env, "CDS_JWKS_TIMEOUT_S", cls.jwks_timeout_s),
             allow_insecure_jku=_bool(env, "CDS_ALLOW_INSECURE_JKU", cls.allow_insecure_jku),
+            metrics_enabled=_bool(env, "CDS_METRICS_ENABLED", cls.metrics_enabled),
         )
         values.update(overrides)
         known = {f.name for f in fields(cls)}
