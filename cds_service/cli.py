@@ -10,9 +10,12 @@ import orjson
 
 
 def _serve(args) -> int:
+    from .config import _int
     from .server import run_gunicorn
 
-    return run_gunicorn(args.host, args.port, args.workers, args.threads)
+    workers = args.workers or _int(os.environ, "CDS_WORKERS", 2)  # a bad value: one line, exit 2 (main)
+    threads = args.threads or _int(os.environ, "CDS_THREADS", 4)
+    return run_gunicorn(args.host, args.port, workers, threads)
 
 
 def _evaluate(args) -> int:
@@ -158,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("CDS_WORKERS", "2")))
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("CDS_THREADS", "4")))
+    serve.add_argument("--workers", type=int, help="worker processes (default: CDS_WORKERS or 2)")
+    serve.add_argument("--threads", type=int, help="threads per worker (default: CDS_THREADS or 4)")
     serve.set_defaults(func=_serve)
     evaluate = sub.add_parser("evaluate", help="run one CDS Hooks request file offline and print the response")
     evaluate.add_argument("request", help="path to a CDS Hooks request JSON file")

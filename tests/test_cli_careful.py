@@ -97,3 +97,20 @@ def test_unreachable_postgresql_is_one_line_and_exit_2():
 def test_unsupported_database_url_is_one_line_and_exit_2():
     result = run_cli("report", env={"CDS_DATABASE_URL": "mysql://db/x"})
     assert result.returncode == 2 and "CDS_DATABASE_URL" in _one_clean_line(result.stderr)
+
+
+def test_serve_takes_workers_from_cds_workers(tmp_path):
+    from tests.support.gunicorn import child_pids, served
+
+    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "CDS_WORKERS": "3",
+           "CDS_THREADS": "1"}
+    with served(env, tmp_path, workers=None, threads=None, with_process=True) as (_url, _log, proc):
+        deadline = time.monotonic() + 15
+        while len(child_pids(proc.pid)) != 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(child_pids(proc.pid)) == 3
+
+
+def test_a_bad_cds_workers_is_one_line_and_exit_2():
+    result = run_cli("serve", "--port", "1", env={"CDS_WORKERS": "many"})
+    assert result.returncode == 2 and "CDS_WORKERS" in _one_clean_line(result.stderr)

@@ -102,3 +102,22 @@ def test_the_sandbox_may_name_the_compose_fhir_server(compose):
     seed_url = compose["services"]["fhir-seed"]["command"][2]
     assert sandbox is not None and sandbox.allows_fhir_server(seed_url)
     assert sandbox.allows_fhir_server(seed_url.replace("//fhir:", "//localhost:"))
+
+
+def test_dockerignore_keeps_local_state_out_but_not_what_the_image_copies():
+    import fnmatch
+
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    for must in (".git", ".venv", "instance", "*.sqlite3", "*.pem", "tests"):
+        assert must in patterns, must
+    copied = [word for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")
+              for word in line.split()[1:-1]]
+    assert copied
+    for source in copied:
+        assert not any(fnmatch.fnmatch(source, p) for p in patterns), f".dockerignore hides {source}, which the image needs"
+
+
+def test_the_image_takes_workers_and_threads_from_the_environment():
+    cmd = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")][-1]
+    assert "--workers" not in cmd and "--threads" not in cmd  # so CDS_WORKERS / CDS_THREADS apply

@@ -11,7 +11,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.builders import SERVICE_IDS, request
-from tests.support.gunicorn import served
+from tests.support.gunicorn import child_pids, served
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE = json.loads((ROOT / "fixtures" / "cases" / "adult-left-coded-conclusion-mri.json").read_text())
@@ -83,19 +83,6 @@ def test_metrics_can_be_switched_off(live, http):
     assert http.get(f"{url}/healthz").status_code == 200
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
-
-
 def test_gunicorn_workers_share_their_metrics_and_the_directory_is_removed(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -113,7 +100,7 @@ def test_gunicorn_workers_share_their_metrics_and_the_directory_is_removed(tmp_p
             assert value(text, "cds_cards_total", service=SELECT, kind="mri-before-ct") == calls
             assert not any(s.name.endswith("_created") for s in samples(text))  # the multiprocess collector
         # A worker that dies is marked dead (child_exit): its live gauge file goes, the others stay.
-        workers = _children(proc.pid)
+        workers = child_pids(proc.pid)
         gauges = {int(p.stem.rsplit("_", 1)[1]): p for p in metrics_dir.glob("gauge_livesum_*.db")}
         assert gauges and set(gauges) <= workers
         victim = sorted(gauges)[0]
