@@ -29,7 +29,7 @@ _JWT_REASONS = tuple((re.compile(pattern), slug) for pattern, slug in (
     (r"^no Authorization header", "missing"), (r"^Authorization is not a Bearer", "not_bearer"),
     (r"^token too long", "too_long"), (r"^malformed JWT", "malformed"), (r"^alg ", "alg"), (r"^typ ", "typ"),
     (r"^no kid", "no_kid"), (r"^iss is not", "unknown_issuer"), (r"^jku ", "jku"),
-    (r"unreachable|cannot fetch|could not be fetched", "jwks_unreachable"),
+    (r"unreachable|unavailable|cannot fetch|could not be fetched", "jwks_unreachable"),
     (r"^no key with this kid", "unknown_kid"), (r"^key .* does not fit", "key_alg_mismatch"),
     (r"^claim .* missing", "claim_missing"), (r"^token expired", "expired"), (r"^token not yet valid", "not_yet_valid"),
     (r"^bad signature", "bad_signature"), (r"^aud ", "audience"), (r"^jti replayed", "replayed"), (r"^jti ", "jti"),
@@ -39,6 +39,7 @@ _JWT_REASONS = tuple((re.compile(pattern), slug) for pattern, slug in (
 # FetchFailed reasons (fhir/client.py) -> a fixed slug.
 _FHIR_REASONS = tuple((re.compile(pattern), slug) for pattern, slug in (
     (r"^timeout", "timeout"), (r"^deadline", "deadline"), (r"^connection", "connection"),
+    (r"larger than|passed \d+ bytes", "too_large"), (r"too many fetches", "server_busy"),
     (r"^HTTP 4", "http_4xx"), (r"^HTTP 5", "http_5xx"), (r"^HTTP ", "http_other"), (r"not JSON", "not_json"),
     (r"OperationOutcome", "operation_outcome"), (r"not a FHIR resource", "not_fhir"), (r"next|Bundle", "bad_bundle"),
 ))

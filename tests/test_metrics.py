@@ -118,8 +118,20 @@ def test_gunicorn_workers_share_their_metrics_and_the_directory_is_removed(tmp_p
 @pytest.mark.parametrize("reason, slug", [
     ("no key with this kid for https://x (after one JWKS refresh at most)", "unknown_kid"),
     ("key URL https://x/jwks unreachable (ConnectionError)", "jwks_unreachable"),
+    ("key set of https://x unavailable (timeout); kid not among the last good keys", "jwks_unreachable"),
     ("jti replayed for https://x", "replayed"), ("something new", "other")])
 def test_refusal_reasons_become_fixed_slugs(reason, slug):
     from cds_service import metrics
 
     assert metrics._slug(reason, metrics._JWT_REASONS) == slug
+
+
+@pytest.mark.parametrize("reason, slug", [
+    ("timeout", "timeout"), ("HTTP 401", "http_4xx"), ("HTTP 503", "http_5xx"), ("response is not JSON", "not_json"),
+    ("FHIR response larger than 8388608 bytes", "too_large"),
+    ("too many fetches in flight to this FHIR server", "server_busy"), ("next page is not a Bundle", "bad_bundle"),
+    ("something new", "other")])
+def test_fetch_failure_reasons_become_fixed_slugs(reason, slug):
+    from cds_service import metrics
+
+    assert metrics._slug(reason, metrics._FHIR_REASONS) == slug
