@@ -10,12 +10,14 @@ import orjson
 
 
 def _serve(args) -> int:
-    from .config import _int
     from .server import run_gunicorn
+    from . import metrics
+    from .config import _int
 
     workers = args.workers or _int(os.environ, "CDS_WORKERS", 2)  # a bad value: one line, exit 2 (main)
     threads = args.threads or _int(os.environ, "CDS_THREADS", 4)
-    return run_gunicorn(args.host, args.port, workers, threads)
+    with metrics.shared_dir():  # before gunicorn forks its workers, so they all write there
+        return run_gunicorn(args.host, args.port, workers, threads)
 
 
 def _evaluate(args) -> int:

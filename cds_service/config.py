@@ -67,6 +67,7 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     cors_origins: tuple[str, ...] = ("*",)
     validate_responses: bool = False
+    metrics_enabled: bool = True
     retention_days: int = 365
     hooks_dir: Path = field(default=REPO_ROOT / "hooks")
     log_level: str = "INFO"
@@ -76,7 +77,6 @@ class Settings:
     jwks_refresh_floor_s: float = 30.0
     jwks_timeout_s: float = 3.0
     allow_insecure_jku: bool = False
-    metrics_enabled: bool = True
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -100,6 +100,7 @@ class Settings:
             max_body_bytes=_int(env, "CDS_MAX_BODY_BYTES", cls.max_body_bytes),
             cors_origins=origins or ("*",),
             validate_responses=_bool(env, "CDS_VALIDATE_RESPONSES", cls.validate_responses),
+            metrics_enabled=_bool(env, "CDS_METRICS_ENABLED", cls.metrics_enabled),
             retention_days=_int(env, "CDS_RETENTION_DAYS", cls.retention_days),
             hooks_dir=Path(env.get("CDS_HOOKS_DIR") or REPO_ROOT / "hooks"),
             log_level=(env.get("CDS_LOG_LEVEL") or "INFO").upper(),
@@ -109,7 +110,6 @@ class Settings:
             jwks_refresh_floor_s=_float(env, "CDS_JWKS_REFRESH_FLOOR_S", cls.jwks_refresh_floor_s),
             jwks_timeout_s=_float(env, "CDS_JWKS_TIMEOUT_S", cls.jwks_timeout_s),
             allow_insecure_jku=_bool(env, "CDS_ALLOW_INSECURE_JKU", cls.allow_insecure_jku),
-            metrics_enabled=_bool(env, "CDS_METRICS_ENABLED", cls.metrics_enabled),
         )
         values.update(overrides)
         known = {f.name for f in fields(cls)}

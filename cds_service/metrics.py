@@ -2,7 +2,7 @@
 
 Why lazy: prometheus_client picks single- or multi-process storage when it is first imported,
 from PROMETHEUS_MULTIPROC_DIR. `cds-service serve` sets that directory before gunicorn forks its
-workers (`multiprocess_dir`), and nothing imports prometheus_client before then, so each worker
+workers (`shared_dir`), and nothing imports prometheus_client before then, so each worker
 writes its own files and any worker's /metrics adds up all of them.
 
 Labels never carry patient data and stay few: a service id outside the loaded services becomes
@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNKNOWN = "unknown"
@@ -140,20 +141,26 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def multiprocess_dir() -> tuple[str, bool]:
-    """For `serve`, before any import of prometheus_client: the directory the workers share, and
-    whether it is ours to delete (a fresh temporary one unless PROMETHEUS_MULTIPROC_DIR was set)."""
+@contextmanager
+def shared_dir():
+    """For `serve`, before any import of prometheus_client: the directory all workers write to.
+
+    PROMETHEUS_MULTIPROC_DIR when the operator set it (kept); otherwise a fresh temporary one,
+    removed on the way out, by the process that made it only (a forked worker unwinding through
+    here must not delete it under its siblings).
+    """
     given = os.environ.get(MULTIPROC_ENV)
     if given:
         os.makedirs(given, exist_ok=True)
-        return given, False
-    path = tempfile.mkdtemp(prefix="cds-metrics-")
+        yield given
+        return
+    path, owner = tempfile.mkdtemp(prefix="cds-metrics-"), os.getpid()
     os.environ[MULTIPROC_ENV] = path
-    return path, True
-
-
-def remove_dir(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        yield path
+    finally:
+        if os.getpid() == owner:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def worker_exited(pid: int) -> None:

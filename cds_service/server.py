@@ -6,7 +6,6 @@ preload), so database connections and thread pools are never shared across fork.
 """
 from __future__ import annotations
 
-import os
 import sys
 
 from gunicorn.app.base import BaseApplication
@@ -38,18 +37,6 @@ def _flush_ledger(server, worker) -> None:
     flush_all()
 
 
-def _worker_died(server, worker) -> None:
-    from .metrics import worker_exited
-
-    worker_exited(worker.pid)
-
-
-def _announce(server) -> None:
-    """One line a newcomer can click (gunicorn's own "Listening at" is below our log level)."""
-    for listener in server.LISTENERS:
-        print(f"cds-service: listening on {listener}", file=sys.stderr, flush=True)
-
-
 def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
     return {
         "bind": f"{host}:{port}",
@@ -67,7 +54,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
         "loglevel": "warning",
         "proc_name": "cds-service",
         "worker_exit": _flush_ledger,  # issued-card records queued in the worker are written before it exits
-        "child_exit": _worker_died,  # its metrics files stop counting as live (prometheus multiprocess)
+        "child_exit": _metrics_child_exit,  # its metrics files stop counting as live (prometheus multiprocess)
         "when_ready": _announce,
     }
 
@@ -85,13 +72,17 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
     except (ConfigError, ContentError) as exc:
         print(f"cds-service: configuration error: {exc}", file=sys.stderr)
         return 2
-    from .metrics import multiprocess_dir, remove_dir
-
-    metrics_dir, ours = multiprocess_dir()  # before any worker forks; removed by this process only
-    parent = os.getpid()
-    try:
-        GunicornApp(gunicorn_options(host, port, workers, threads)).run()
-    finally:
-        if ours and os.getpid() == parent:
-            remove_dir(metrics_dir)
+    GunicornApp(gunicorn_options(host, port, workers, threads)).run()
     return 0
+
+
+def _announce(server) -> None:
+    """gunicorn's when_ready hook: one line a newcomer can click (gunicorn's own is below our log level)."""
+    for listener in server.LISTENERS:
+        print(f"cds-service: listening on {listener}", file=sys.stderr, flush=True)
+
+
+def _metrics_child_exit(server, worker) -> None:
+    from .metrics import worker_exited
+
+    worker_exited(worker.pid)
