@@ -61,7 +61,7 @@ def _report(args) -> int:
     from .audit import report, report_render
 
     _, db = _database()
-    data = report.build(db, args.since)
+    data = report.build(db, args.since, now=args.now)
     if args.format == "json":
         out = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     elif args.format == "html":
@@ -80,9 +80,14 @@ def _purge(args) -> int:
 
     settings, db = _database()
     days = args.days if args.days is not None else settings.retention_days
-    removed = report.purge(db, days)
+    removed = report.purge(db, days, now=args.now)
     print(orjson.dumps({"retentionDays": days, "deleted": removed}).decode())
     return 0
+
+
+def _hidden_now(parser: argparse.ArgumentParser) -> None:
+    """`--now EPOCH`: the moment the report or purge cut-off counts from (tests pin it; undocumented)."""
+    parser.add_argument("--now", type=float, default=None, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,9 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--since", type=int, default=30, metavar="DAYS", help="look back this many days (default 30)")
     rep.add_argument("--format", choices=("text", "json", "html"), default="text")
     rep.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    _hidden_now(rep)
     rep.set_defaults(func=_report)
     purge = sub.add_parser("purge", help="delete stored cards and feedback older than CDS_RETENTION_DAYS")
     purge.add_argument("--days", type=int, help="override CDS_RETENTION_DAYS")
+    _hidden_now(purge)
     purge.set_defaults(func=_purge)
     return parser
 
