@@ -89,7 +89,7 @@ def _report(args) -> int:
     from .audit import report, report_render
 
     _, db = _database()
-    data = report.build(db, args.since)
+    data = report.build(db, args.since, now=args.now)
     if args.format == "json":
         out = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     elif args.format == "html":
@@ -120,7 +120,7 @@ def _purge(args) -> int:
 
     settings, db = _database()
     days = args.days if args.days is not None else settings.retention_days
-    due = report.expired(db, days)
+    due = report.expired(db, days, now=args.now)
     plan = {"retentionDays": days, "wouldDelete": due}
     if args.dry_run or not any(due.values()):
         print(orjson.dumps({**plan, "deleted": None if args.dry_run else due}).decode())
@@ -130,7 +130,7 @@ def _purge(args) -> int:
         if not _confirm(f"Delete {listed} older than {days} days from {settings.database_url.split('@')[-1]}?"):
             print("nothing deleted", file=sys.stderr)
             return 1
-    removed = report.purge(db, days)
+    removed = report.purge(db, days, now=args.now)
     print(orjson.dumps({"retentionDays": days, "deleted": removed}).decode())
     return 0
 
@@ -157,6 +157,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _hidden_now(parser: argparse.ArgumentParser) -> None:
+    """`--now EPOCH`: the moment the report or purge cut-off counts from (tests pin it; undocumented)."""
+    parser.add_argument("--now", type=float, default=None, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cds-service", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -174,11 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--since", type=_positive_int, default=30, metavar="DAYS", help="look back this many days (default 30)")
     rep.add_argument("--format", choices=("text", "json", "html"), default="text")
     rep.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    _hidden_now(rep)
     rep.set_defaults(func=_report)
     purge = sub.add_parser("purge", help="delete stored cards and feedback older than CDS_RETENTION_DAYS")
     purge.add_argument("--days", type=_positive_int, help="override CDS_RETENTION_DAYS")
     purge.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
     purge.add_argument("--yes", action="store_true", help="delete without asking")
+    _hidden_now(purge)
     purge.set_defaults(func=_purge)
     seed_fhir = sub.add_parser("seed-fhir", help="load a FHIR transaction Bundle (default: the demo patients) into a FHIR server")
     seed_fhir.add_argument("url", help="the FHIR server's base URL, e.g. http://localhost:8090/fhir")
