@@ -78,8 +78,9 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
 
 def _announce(server) -> None:
     """gunicorn's when_ready hook: one line a newcomer can click (gunicorn's own is below our log level)."""
+    scheme = "https" if server.cfg.is_ssl else "http"  # gunicorn names every TCP listener http://
     for listener in server.LISTENERS:
-        print(f"cds-service: listening on {listener}", file=sys.stderr, flush=True)
+        print(f"cds-service: listening on {scheme}://{str(listener).split('://', 1)[-1]}", file=sys.stderr, flush=True)
 
 
 def _metrics_child_exit(server, worker) -> None:
