@@ -54,20 +54,6 @@ def _evaluate(args) -> int:
     return 0 if response.status_code == 200 else 1
 
 
-class CliError(Exception):
-    """A problem the operator can fix; printed as one line, exit status 2, never a traceback."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 day, got {value}")
-    return value
-
-
 def _database():
     """The configured database, opened only if it already exists: the report and purge commands must
     never create an empty database (a wrong CDS_DATABASE_URL would then report zero cards)."""
@@ -104,6 +90,20 @@ def _report(args) -> int:
     else:
         sys.stdout.write(out)
     return 0
+
+
+class CliError(Exception):
+    """A problem the operator can fix; printed as one line, exit status 2, never a traceback."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 day, got {value}")
+    return value
 
 
 def _confirm(question: str) -> bool:
