@@ -114,3 +114,10 @@ def test_serve_takes_workers_from_cds_workers(tmp_path):
 def test_a_bad_cds_workers_is_one_line_and_exit_2():
     result = run_cli("serve", "--port", "1", env={"CDS_WORKERS": "many"})
     assert result.returncode == 2 and "CDS_WORKERS" in _one_clean_line(result.stderr)
+
+
+def test_report_to_an_unwritable_place_is_one_line_and_exit_2(aged_db, tmp_path):
+    env, _ = aged_db
+    target = tmp_path / "no-such-dir" / "report.html"
+    result = run_cli("report", "--format", "html", "--out", str(target), env=env)
+    assert result.returncode == 2 and str(target) in _one_clean_line(result.stderr)

@@ -135,3 +135,46 @@ def test_fetch_failure_reasons_become_fixed_slugs(reason, slug):
     from cds_service import metrics
 
     assert metrics._slug(reason, metrics._FHIR_REASONS) == slug
+
+
+def _until(predicate, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_ledger_queue_depth_follows_the_background_writer(tmp_path):
+    """The writer is held up by a lock the test takes on the SQLite file: records queue, the gauge
+    shows them; once the lock is released they are written and the gauge returns to 0."""
+    import sqlite3
+
+    from cds_service import metrics
+    from cds_service.audit import ledger
+    from cds_service.audit.writer import LedgerWriter
+    from cds_service.storage import database_for
+
+    db = database_for(f"sqlite:///{tmp_path}/queue.sqlite3")
+    writer = LedgerWriter(db)
+
+    def depth() -> float:
+        return value(metrics.exposition()[0].decode(), "cds_ledger_queue_depth")
+
+    def submit(n: int) -> None:
+        writer.submit("svc", "order-select", [ledger.IssuedCard(f"card-{n}", "mri-before-ct", "warning")], [], f"r{n}")
+
+    blocker = sqlite3.connect(tmp_path / "queue.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        submit(0)
+        assert _until(lambda: writer._queue.qsize() == 0)  # the writer holds record 0, waiting for the lock
+        for n in (1, 2, 3):
+            submit(n)
+        assert depth() == 3
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    writer.flush()
+    assert _until(lambda: depth() == 0)
+    assert db.query("SELECT COUNT(*) FROM cds_card")[0][0] == 4
+    db.close()
