@@ -121,3 +121,10 @@ def test_dockerignore_keeps_local_state_out_but_not_what_the_image_copies():
 def test_the_image_takes_workers_and_threads_from_the_environment():
     cmd = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")][-1]
     assert "--workers" not in cmd and "--threads" not in cmd  # so CDS_WORKERS / CDS_THREADS apply
+
+
+def test_environment_values_are_quoted(compose):
+    """A bare YAML true/false is refused by some compose versions and means True, not "true", to others."""
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            assert isinstance(value, str), f"{name}: {key} should be quoted ({value!r})"
