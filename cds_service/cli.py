@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     from .storage import StorageError
 
     args = build_parser().parse_args(argv)
+    if args.command != "serve":  # an offline command must not add to a running server's /metrics
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     try:
         return args.func(args)
     except (CliError, ConfigError, StorageError) as exc:

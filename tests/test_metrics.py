@@ -178,3 +178,14 @@ def test_ledger_queue_depth_follows_the_background_writer(tmp_path):
     assert _until(lambda: depth() == 0)
     assert db.query("SELECT COUNT(*) FROM cds_card")[0][0] == 4
     db.close()
+
+
+def test_offline_commands_never_write_into_a_servers_metrics_directory(tmp_path):
+    from tests.support.cli import run_cli
+
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    request_file = ROOT / "fixtures" / "cases" / "adult-left-coded-conclusion-mri.json"
+    result = run_cli("evaluate", str(request_file), env={"PROMETHEUS_MULTIPROC_DIR": str(shared)})
+    assert result.returncode == 0 and json.loads(result.stdout)["cards"]
+    assert list(shared.iterdir()) == []
