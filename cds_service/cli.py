@@ -11,8 +11,13 @@ import orjson
 
 def _serve(args) -> int:
     from .server import run_gunicorn
+    from . import metrics
+    from .config import _int
 
-    return run_gunicorn(args.host, args.port, args.workers, args.threads)
+    workers = args.workers or _int(os.environ, "CDS_WORKERS", 2)  # a bad value: one line, exit 2 (main)
+    threads = args.threads or _int(os.environ, "CDS_THREADS", 4)
+    with metrics.shared_dir():  # before gunicorn forks its workers, so they all write there
+        return run_gunicorn(args.host, args.port, workers, threads)
 
 
 def _evaluate(args) -> int:
@@ -62,10 +67,19 @@ def _evaluate_in(app, services, raw: bytes, service_id: str | None) -> int:
 
 
 def _database():
+    """The configured database, opened only if it already exists: the report and purge commands must
+    never create an empty database (a wrong CDS_DATABASE_URL would then report zero cards)."""
     from .config import Settings
     from .storage import database_for
+    from .storage.database import sqlite_path
 
     settings = Settings.from_env()
+    if settings.database_url.startswith("sqlite:///"):
+        path = sqlite_path(settings.database_url)
+        if not path.is_file():
+            where = "its directory does not exist" if not path.parent.is_dir() else "no such file"
+            raise CliError(f"no database at {path} ({where}); check CDS_DATABASE_URL "
+                           "(the service creates the database when it first starts)")
     return settings, database_for(settings.database_url)
 
 
@@ -74,7 +88,7 @@ def _report(args) -> int:
 
     settings, db = _database()
     displays = report.load_reason_displays(settings.hooks_dir / "knowledge" / "override-reasons.json")
-    data = report.build(db, args.since, reason_displays=displays)
+    data = report.build(db, args.since, reason_displays=displays, now=args.now)
     if args.format == "json":
         out = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     elif args.format == "html":
@@ -82,10 +96,36 @@ def _report(args) -> int:
     else:
         out = report_render.text(data)
     if args.out:
-        Path(args.out).write_text(out, encoding="utf-8")
+        try:
+            Path(args.out).write_text(out, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
     else:
         sys.stdout.write(out)
     return 0
+
+
+class CliError(Exception):
+    """A problem the operator can fix; printed as one line, exit status 2, never a traceback."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 day, got {value}")
+    return value
+
+
+def _confirm(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin; no stdin at all (a cron job, CI) is a refusal."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
+    if not answer:
+        raise CliError("nothing deleted: no answer on standard input; pass --yes to delete without asking")
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _purge(args) -> int:
@@ -93,38 +133,95 @@ def _purge(args) -> int:
 
     settings, db = _database()
     days = args.days if args.days is not None else settings.retention_days
-    removed = report.purge(db, days)
+    due = report.expired(db, days, now=args.now)
+    plan = {"retentionDays": days, "wouldDelete": due}
+    if args.dry_run or not any(due.values()):
+        print(orjson.dumps({**plan, "deleted": None if args.dry_run else due}).decode())
+        return 0
+    if not args.yes:
+        listed = ", ".join(f"{n} {name}" for name, n in due.items())
+        if not _confirm(f"Delete {listed} older than {days} days from {settings.database_url.split('@')[-1]}?"):
+            print("nothing deleted", file=sys.stderr)
+            return 1
+    removed = report.purge(db, days, now=args.now)
     print(orjson.dumps({"retentionDays": days, "deleted": removed}).decode())
     return 0
 
 
+def _seed_fhir(args) -> int:
+    from .fhir import seed
+
+    try:
+        base = seed.check_base(args.url)
+        bundle = seed.load_bundle(Path(args.bundle) if args.bundle else seed.DEMO_BUNDLE)
+        outcomes = seed.post_bundle(base, bundle, timeout_s=args.timeout, wait_s=args.wait)
+    except seed.SeedError as exc:
+        print(f"cds-service seed-fhir: {exc}", file=sys.stderr)
+        return 2 if exc.usage else 1
+    answers = ", ".join(f"{code} x{n}" for code, n in sorted(outcomes.items()))
+    print(f"loaded {len(bundle['entry'])} entries ({seed.summary(bundle)}) into {base}: {answers}")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes in one line (and exit 2), not argparse's usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _hidden_now(parser: argparse.ArgumentParser) -> None:
+    """`--now EPOCH`: the moment the report or purge cut-off counts from (tests pin it; undocumented)."""
+    parser.add_argument("--now", type=float, default=None, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cds-service", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="cds-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("CDS_WORKERS", "2")))
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("CDS_THREADS", "4")))
+    serve.add_argument("--workers", type=int, help="worker processes (default: CDS_WORKERS or 2)")
+    serve.add_argument("--threads", type=int, help="threads per worker (default: CDS_THREADS or 4)")
     serve.set_defaults(func=_serve)
     evaluate = sub.add_parser("evaluate", help="run one CDS Hooks request file offline and print the response")
     evaluate.add_argument("request", help="path to a CDS Hooks request JSON file")
     evaluate.add_argument("--service", help="service id (default: the one service for the request's hook)")
     evaluate.set_defaults(func=_evaluate)
     rep = sub.add_parser("report", help="cards shown, accepted and overridden, from the database")
-    rep.add_argument("--since", type=int, default=30, metavar="DAYS", help="look back this many days (default 30)")
+    rep.add_argument("--since", type=_positive_int, default=30, metavar="DAYS", help="look back this many days (default 30)")
     rep.add_argument("--format", choices=("text", "json", "html"), default="text")
     rep.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    _hidden_now(rep)
     rep.set_defaults(func=_report)
     purge = sub.add_parser("purge", help="delete stored cards and feedback older than CDS_RETENTION_DAYS")
-    purge.add_argument("--days", type=int, help="override CDS_RETENTION_DAYS")
+    purge.add_argument("--days", type=_positive_int, help="override CDS_RETENTION_DAYS")
+    purge.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
+    purge.add_argument("--yes", action="store_true", help="delete without asking")
+    _hidden_now(purge)
     purge.set_defaults(func=_purge)
+    seed_fhir = sub.add_parser("seed-fhir", help="load a FHIR transaction Bundle (default: the demo patients) into a FHIR server")
+    seed_fhir.add_argument("url", help="the FHIR server's base URL, e.g. http://localhost:8090/fhir")
+    seed_fhir.add_argument("--bundle", metavar="FILE", help="transaction Bundle JSON (default: fixtures/demo/patients.bundle.json)")
+    seed_fhir.add_argument("--wait", type=float, default=0.0, metavar="S",
+                           help="wait up to S seconds for the server to answer GET [base]/metadata first")
+    seed_fhir.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit of the POST (default 60)")
+    seed_fhir.set_defaults(func=_seed_fhir)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .config import ConfigError
+    from .storage import StorageError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    if args.command != "serve":  # an offline command must not add to a running server's /metrics
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    try:
+        return args.func(args)
+    except (CliError, ConfigError, StorageError) as exc:
+        print(f"cds-service {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     cors_origins: tuple[str, ...] = ("*",)
     validate_responses: bool = False
+    metrics_enabled: bool = True
     retention_days: int = 365
     hooks_dir: Path = field(default=REPO_ROOT / "hooks")
     log_level: str = "INFO"
@@ -105,6 +106,7 @@ class Settings:
             max_body_bytes=_int(env, "CDS_MAX_BODY_BYTES", cls.max_body_bytes),
             cors_origins=origins or ("*",),
             validate_responses=_bool(env, "CDS_VALIDATE_RESPONSES", cls.validate_responses),
+            metrics_enabled=_bool(env, "CDS_METRICS_ENABLED", cls.metrics_enabled),
             retention_days=_int(env, "CDS_RETENTION_DAYS", cls.retention_days),
             hooks_dir=Path(env.get("CDS_HOOKS_DIR") or REPO_ROOT / "hooks"),
             log_level=(env.get("CDS_LOG_LEVEL") or "INFO").upper(),

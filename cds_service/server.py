@@ -54,6 +54,8 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
         "loglevel": "warning",
         "proc_name": "cds-service",
         "worker_exit": _flush_ledger,  # issued-card records queued in the worker are written before it exits
+        "child_exit": _metrics_child_exit,  # its metrics files stop counting as live (prometheus multiprocess)
+        "when_ready": _announce,
     }
 
 
@@ -72,3 +74,16 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
         return 2
     GunicornApp(gunicorn_options(host, port, workers, threads)).run()
     return 0
+
+
+def _announce(server) -> None:
+    """gunicorn's when_ready hook: one line a newcomer can click (gunicorn's own is below our log level)."""
+    scheme = "https" if server.cfg.is_ssl else "http"  # gunicorn names every TCP listener http://
+    for listener in server.LISTENERS:
+        print(f"cds-service: listening on {scheme}://{str(listener).split('://', 1)[-1]}", file=sys.stderr, flush=True)
+
+
+def _metrics_child_exit(server, worker) -> None:
+    from .metrics import worker_exited
+
+    worker_exited(worker.pid)

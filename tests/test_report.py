@@ -15,6 +15,9 @@ from tests.support.databases import postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 86400
+# Every test counts from this fixed moment, never the wall clock: a cut-off computed from a later
+# reading of the clock can fall in the same second as the data (or the next), and flip a count.
+NOW = 1_800_000_000.5
 SYSTEM = "http://cds.example.org/fhir/CodeSystem/flank-mass-override-reason"
 
 
@@ -41,7 +44,7 @@ def _feedback(db, card, outcome, minutes, code=None, display=None, service="svc-
         item["acceptedSuggestions"] = [{"id": f"s-{card}"}]
     if code:
         item["overrideReason"] = {"reason": {"system": SYSTEM, "code": code, **({"display": display} if display else {})}}
-    feedback.store(db, feedback.rows(service, [item]))
+    feedback.store(db, feedback.rows(service, [item], now=NOW))
 
 
 def _populate(db, now):
@@ -62,7 +65,7 @@ def _populate(db, now):
 
 
 def test_report_counts_rates_reasons_and_trend(db):
-    now = time.time()
+    now = NOW
     _populate(db, now)
     data = report.build(db, since_days=30, now=now)
     assert data["totals"] == {"cards": 9, "accepted": 3, "overridden": 4, "acceptedThenOverridden": 0, "noFeedback": 2,
@@ -79,7 +82,7 @@ def test_report_counts_rates_reasons_and_trend(db):
 
 
 def test_purge_removes_only_what_is_older_than_retention(db):
-    now = time.time()
+    now = NOW
     _populate(db, now)
     db.execute("UPDATE cds_feedback SET received_at = ? WHERE card_uuid = ?", (int(now - 50 * DAY), "unknown-card"))
     assert report.purge(db, retention_days=30, now=now) == {"cards": 1, "ratings": 0, "feedback": 1}
@@ -87,13 +90,14 @@ def test_purge_removes_only_what_is_older_than_retention(db):
 
 
 def test_text_and_html_renderings(db):
-    now = time.time()
+    now = NOW
     _populate(db, now)
     data = report.build(db, since_days=30, now=now)
     text = report_render.text(data)
     assert "mri-before-ct" in text and "CT already done elsewhere" in text and "acceptance 43%" in text
     ledger.record_batch(db, [("svc-select", "order-select", [], [ledger.IssuedRating("urn:uuid:r1", "mri", "not-appropriate")], "r")])
-    data = report.build(db, since_days=30, now=time.time())
+    db.execute("UPDATE cds_rating SET issued_at = ?", (int(NOW),))
+    data = report.build(db, since_days=30, now=NOW)
     assert "mri                     not-appropriate       1" in report_render.text(data)
     page = report_render.page(data)
     assert "<td>not-appropriate</td><td>1</td>" in page
@@ -103,19 +107,26 @@ def test_text_and_html_renderings(db):
 def test_report_command_json_and_html(tmp_path):
     url = f"sqlite:///{tmp_path}/cli.sqlite3"
     db = database_for(url)
-    _populate(db, time.time())
+    _populate(db, NOW)
     env = {**os.environ, "CDS_DATABASE_URL": url}
-    result = subprocess.run([sys.executable, "-m", "cds_service", "report", "--since", "30", "--format", "json"],
+    # --now pins the cut-off to the moment the data was written relative to (no wall-clock race)
+    at = ["--now", str(NOW)]
+    result = subprocess.run([sys.executable, "-m", "cds_service", "report", "--since", "30", "--format", "json", *at],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["cards"] == 9
     out = tmp_path / "report.html"
-    result = subprocess.run([sys.executable, "-m", "cds_service", "report", "--format", "html", "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "cds_service", "report", "--format", "html", "--out", str(out), *at],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and out.read_text().startswith("<!doctype html>")
-    purge = subprocess.run([sys.executable, "-m", "cds_service", "purge", "--days", "1"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=60)
-    assert json.loads(purge.stdout)["deleted"]["cards"] == 8  # all but the two issued today
+    def purge(now: float) -> dict:
+        done = subprocess.run([sys.executable, "-m", "cds_service", "purge", "--days", "1", "--now", str(now),
+                               "--yes"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        return json.loads(done.stdout)["deleted"]
+
+    # the old test raced this very boundary: cards issued exactly one day before `now` are not yet older
+    assert purge(NOW)["cards"] == 3  # the two issued two days ago and the 40-day-old one
+    assert purge(NOW + 60)["cards"] == 5  # a minute later the five issued one day before go; today's two stay
 
 
 def _chromium() -> str | None:
@@ -127,9 +138,9 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     if not browser:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it); HTML render check skipped")
     db = database_for(f"sqlite:///{tmp_path}/render.sqlite3")
-    _populate(db, time.time())
+    _populate(db, NOW)
     page = tmp_path / "report.html"
-    page.write_text(report_render.page(report.build(db, 30)))
+    page.write_text(report_render.page(report.build(db, 30, now=NOW)))
     shot = tmp_path / "report.png"
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",

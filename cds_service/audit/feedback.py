@@ -23,9 +23,11 @@ def item_key(service_id: str, item: dict) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def rows(service_id: str, items: list[dict]) -> list[tuple]:
-    """Schema-valid items as table rows; ValueError for an impossible timestamp (a 400, not a 503)."""
-    now = int(time.time())
+def rows(service_id: str, items: list[dict], now: float | None = None) -> list[tuple]:
+    """Schema-valid items as table rows; ValueError for an impossible timestamp (a 400, not a 503).
+
+    `now` is the received time to record (default: the clock), so tests never race a boundary."""
+    now = int(time.time() if now is None else now)
     rows = []
     for item in items:
         override = item.get("overrideReason") or {}

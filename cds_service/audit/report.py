@@ -127,12 +127,25 @@ def build(db: Database, since_days: int, now: float | None = None,
     }
 
 
+# What purge deletes: table -> its time column (the same cutoff for every table).
+PURGED = (("cards", "cds_card", "issued_at"), ("ratings", "cds_rating", "issued_at"),
+          ("feedback", "cds_feedback", "received_at"))
+
+
+def _cutoff(retention_days: int, now: float | None) -> int:
+    return int(now if now is not None else time.time()) - retention_days * DAY
+
+
+def expired(db: Database, retention_days: int, now: float | None = None) -> dict:
+    """What `purge` would delete, counted per table without deleting (`purge --dry-run`)."""
+    cutoff = _cutoff(retention_days, now)
+    return {name: db.query(f"SELECT COUNT(*) FROM {table} WHERE {column} < ?", (cutoff,))[0][0]
+            for name, table, column in PURGED}
+
+
 def purge(db: Database, retention_days: int, now: float | None = None) -> dict:
     """Delete cards, ratings and feedback older than the retention period; counts per table."""
-    cutoff = int(now if now is not None else time.time()) - retention_days * DAY
+    cutoff = _cutoff(retention_days, now)
     with db.transaction():
-        return {
-            "cards": db.execute("DELETE FROM cds_card WHERE issued_at < ?", (cutoff,)),
-            "ratings": db.execute("DELETE FROM cds_rating WHERE issued_at < ?", (cutoff,)),
-            "feedback": db.execute("DELETE FROM cds_feedback WHERE received_at < ?", (cutoff,)),
-        }
+        return {name: db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
+                for name, table, column in PURGED}

@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 
+from .. import metrics
 from ..storage import Database
 from . import ledger
 
@@ -33,9 +34,11 @@ class LedgerWriter:
 
     def submit(self, service_id: str, hook: str, cards: list, ratings: list, request_id: str) -> None:
         item = (service_id, hook, cards, ratings, request_id)
+        metrics.count_cards(service_id, cards)
         self._start()
         try:
             self._queue.put_nowait(item)
+            metrics.ledger_depth(self._queue.qsize())
         except queue.Full:
             ledger.record_batch(self._db, [item])
 
@@ -60,6 +63,7 @@ class LedgerWriter:
             finally:
                 for _ in batch:
                     self._queue.task_done()
+                metrics.ledger_depth(self._queue.qsize())
 
     def flush(self) -> None:
         """Block until everything queued so far is written."""

@@ -11,6 +11,7 @@ import time
 
 import jwt
 
+from .. import metrics
 from ..errors import CdsError
 from .clients import Registry, TrustedClient
 from .fetch import KeyUnavailable
@@ -23,6 +24,7 @@ _REQUIRED = ["exp", "iat", "jti", "iss", "aud"]
 
 def refuse(reason: str, *, missing: bool = False) -> CdsError:
     """The one 401 every failure becomes; `reason` goes to the log only and never holds token data."""
+    metrics.count_jwt_refusal(reason)
     challenge = _CHALLENGE if missing else _CHALLENGE + ', error="invalid_token"'
     message = "authentication required" if missing else "invalid or missing credentials"
     return CdsError(401, message, headers={"WWW-Authenticate": challenge}, log_detail=f"auth: {reason}")

@@ -16,6 +16,8 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
+from .. import metrics
+
 
 class FetchFailed(Exception):
     """A FHIR read could not produce usable data; `reason` is safe to log (no token, no ids)."""
@@ -143,4 +145,5 @@ class FhirClient:
                 results[key] = future.result()
             except FetchFailed as exc:
                 results[key] = exc
+        metrics.count_fhir_fetches(results.values())
         return results

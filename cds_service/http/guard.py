@@ -13,6 +13,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 
+from .. import metrics
 from . import runtime, too_large
 
 log = logging.getLogger("cds_service.request")
@@ -90,6 +91,8 @@ def _teardown(exc) -> None:
     if client is not None:
         entry["iss"] = client.iss
     log.info("request", extra=entry)
+    metrics.observe_request(request.endpoint, (request.view_args or {}).get("service_id"), entry["status"],
+                            entry["ms"] / 1000, runtime().content.services)
 
 
 def install(app: Flask) -> None:

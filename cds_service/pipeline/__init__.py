@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from .. import metrics
 from . import decide, evidence, parse, prefetch, rate, render, respond, validate
 from .exchange import Exchange
 
@@ -32,6 +33,7 @@ def _run(stages, exchange: Exchange, runtime) -> None:
         finally:
             spent = (time.perf_counter() - started) * 1000
             exchange.timings[name] = round(exchange.timings.get(name, 0) + spent, 3)
+            metrics.observe_stage(name, spent)
 
 
 def run(exchange: Exchange, runtime) -> dict:

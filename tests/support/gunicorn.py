@@ -22,13 +22,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(env: dict, log_dir: Path, workers: int = 2, threads: int = 4, command: tuple = ("cds_service", "serve"),
+def served(env: dict, log_dir: Path, workers: int | None = 2, threads: int | None = 4, command: tuple = ("cds_service", "serve"),
            with_process: bool = False):
     """Yield (base URL, log path) once /healthz answers; the process is stopped afterwards.
 
     `command` is the module and subcommand to run (the benchmark's floor uses it too); with
     `with_process` the Popen is yielded as a third item. Only the CDS_ variables given here reach
-    the server, so a developer's shell cannot change a test.
+    the server, so a developer's shell cannot change a test. workers/threads None: not passed (the
+    command's defaults, CDS_WORKERS / CDS_THREADS, apply).
     """
     port = free_port()
     log_path = log_dir / f"serve-{port}.log"
@@ -37,7 +38,9 @@ def served(env: dict, log_dir: Path, workers: int = 2, threads: int = 4, command
     full_env.update(env)
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", *command, "--port", str(port), "--workers", str(workers), "--threads", str(threads)],
+            [sys.executable, "-m", *command, "--port", str(port),
+             *(("--workers", str(workers)) if workers is not None else ()),
+             *(("--threads", str(threads)) if threads is not None else ())],
             cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
@@ -61,3 +64,15 @@ def served(env: dict, log_dir: Path, workers: int = 2, threads: int = 4, command
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+def child_pids(pid: int) -> set[int]:
+    """The live child processes of `pid` (gunicorn's workers), read from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found

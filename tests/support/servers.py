@@ -115,3 +115,84 @@ class FhirStandIn(LoopbackHTTP):
     def paths(self) -> list[str]:
         with self._lock:
             return [c["path"] for c in self.calls]
+
+
+class FhirStore(LoopbackHTTP):
+    """A tiny FHIR server stand-in that keeps what it is sent: a transaction POSTed to its base is
+    stored (PUT entries by their url), reads and `?patient=` searches answer from the store, and
+    `/metadata` answers once `ready_after` calls have been refused (a server still starting).
+    `answer` may replace the transaction-response: (status, body), or a delay in seconds.
+    """
+
+    def __init__(self, ready_after: int = 0):
+        self.resources: dict[str, dict] = {}
+        self.posts: list[dict] = []
+        self.ready_after = ready_after
+        self.metadata_calls = 0
+        self.answer = None
+        store = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                store._reply(self, *store._get(self.path))
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                store._reply(self, *store._transaction(self.path, json.loads(raw), self.headers.get("Content-Type")))
+
+        super().__init__(Handler)
+        self.url = self.base + "/fhir"
+
+    @staticmethod
+    def _reply(handler, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/fhir+json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _transaction(self, path: str, bundle: dict, content_type: str | None) -> tuple[int, dict]:
+        self.posts.append({"path": path, "contentType": content_type, "bundle": bundle})
+        if isinstance(self.answer, (int, float)):
+            time.sleep(self.answer)
+        elif self.answer is not None:
+            return self.answer
+        if path.rstrip("/") != "/fhir" or bundle.get("type") != "transaction":
+            return 400, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid",
+                                                                      "diagnostics": "not a transaction"}]}
+        answers = []
+        for entry in bundle["entry"]:
+            url = entry["request"]["url"]
+            created = url not in self.resources
+            self.resources[url] = entry["resource"]
+            answers.append({"response": {"status": "201 Created" if created else "200 OK", "location": url}})
+        return 200, {"resourceType": "Bundle", "type": "transaction-response", "entry": answers}
+
+    def search(self, resource_type: str, patient_id: str) -> list[dict]:
+        """Stored resources of one type whose subject or patient is the given patient."""
+        target = f"Patient/{patient_id}"
+        return [r for r in self.resources.values() if r["resourceType"] == resource_type
+                and target in ((r.get("subject") or {}).get("reference"), (r.get("patient") or {}).get("reference"))]
+
+    def _get(self, raw_path: str) -> tuple[int, dict]:
+        parts = urlsplit(raw_path)
+        path = parts.path.removeprefix("/fhir/")
+        if path == "metadata":
+            self.metadata_calls += 1
+            if self.metadata_calls <= self.ready_after:
+                return 503, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "transient"}]}
+            return 200, {"resourceType": "CapabilityStatement", "status": "active", "kind": "instance", "fhirVersion": "4.0.1"}
+        if not parts.query:
+            found = self.resources.get(path)
+            return (200, found) if found else (404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]})
+        params = dict(pair.partition("=")[::2] for pair in parts.query.split("&"))
+        matches = self.search(path, params.get("patient", ""))
+        return 200, {"resourceType": "Bundle", "type": "searchset", "total": len(matches),
+                     "entry": [{"resource": r} for r in matches]}

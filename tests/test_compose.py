@@ -1,0 +1,130 @@
+"""The compose demo's wiring, checked without Docker (which does not run here): services, start-up
+order and its conditions, healthchecks, volumes, the service's settings, the files it mounts, and
+the seed step's command as the real CLI parses it."""
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from cds_service.auth.clients import load_registry
+from cds_service.cli import build_parser
+from cds_service.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_ISS = "https://sandbox.cds-hooks.org"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _mounts(service: dict) -> dict:
+    """container path -> host source of each volume entry ("src:dst[:ro]")."""
+    out = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        out[target] = source
+    return out
+
+
+def test_start_up_order_and_its_conditions(compose):
+    services = compose["services"]
+    assert set(services) == {"cds", "fhir-seed", "fhir", "fhir-db"}
+    conditions = {name: {dep: spec["condition"] for dep, spec in svc.get("depends_on", {}).items()}
+                  for name, svc in services.items()}
+    assert conditions == {"cds": {"fhir-seed": "service_completed_successfully"},
+                          "fhir-seed": {"fhir": "service_started"},
+                          "fhir": {"fhir-db": "service_healthy"},
+                          "fhir-db": {}}
+    for name, deps in conditions.items():
+        for dep, condition in deps.items():
+            if condition == "service_healthy":
+                assert "healthcheck" in services[dep], f"{name} waits for {dep} to be healthy but it has no healthcheck"
+    assert services["fhir-seed"]["restart"] == "no"
+
+
+def test_healthchecks_probe_the_real_endpoints(compose):
+    cds, db = compose["services"]["cds"], compose["services"]["fhir-db"]
+    probe = " ".join(cds["healthcheck"]["test"])
+    assert "http://127.0.0.1:8080/healthz" in probe and "timeout=" in probe
+    assert "8080:8080" in cds["ports"]
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    for service in (cds, db):
+        assert service["healthcheck"]["retries"] >= 1 and service["healthcheck"]["timeout"]
+
+
+def test_data_lives_in_named_volumes_and_mounted_files_exist(compose):
+    declared = set(compose["volumes"])
+    assert declared == {"cds-data", "hapi-data"}
+    assert _mounts(compose["services"]["fhir-db"])["/var/lib/postgresql/data"] == "hapi-data"
+    assert _mounts(compose["services"]["cds"])["/data"] == "cds-data"
+    for name, service in compose["services"].items():
+        for target, source in _mounts(service).items():
+            if source.startswith("./"):
+                assert (ROOT / source).is_file(), f"{name} mounts {source}, which is not in the repo"
+            else:
+                assert source in declared, f"{name} uses an undeclared volume {source}"
+        if "build" in service:
+            assert service["build"] == "." and (ROOT / "Dockerfile").is_file()
+
+
+def test_the_service_settings_are_valid_and_point_at_mounted_files(compose):
+    cds = compose["services"]["cds"]
+    env = {k: str(v) for k, v in cds["environment"].items()}
+    settings = Settings.from_env(env)  # raises on an unknown value
+    assert settings.auth_mode == "required" and settings.cors_origins == ("https://sandbox.cds-hooks.org",)
+    assert settings.trusted_clients_path in _mounts(cds)
+    assert settings.database_url == "sqlite:////data/cds.sqlite3"  # inside the cds-data volume
+    assert env["CDS_WORKERS"] and env["CDS_THREADS"]
+
+
+def test_the_seed_step_loads_the_mounted_demo_bundle_into_the_fhir_service(compose):
+    services = compose["services"]
+    command = services["fhir-seed"]["command"]
+    assert command[:2] == ["cds-service", "seed-fhir"]
+    args = build_parser().parse_args(command[1:])
+    assert 0 < args.wait <= 600 and args.timeout > 0
+    assert _mounts(services["fhir-seed"])[args.bundle] == "./fixtures/demo/patients.bundle.json"
+    url = urlsplit(args.url)
+    fhir = services["fhir"]
+    assert url.hostname == "fhir" and url.path == "/fhir"  # the compose service name, not localhost
+    assert str(url.port) == str(fhir["environment"]["SERVER_PORT"])
+    assert f"{url.port}:{url.port}" in fhir["ports"]  # same port on the host: only the host name differs
+
+
+def test_the_sandbox_may_name_the_compose_fhir_server(compose):
+    cds = compose["services"]["cds"]
+    source = _mounts(cds)[cds["environment"]["CDS_TRUSTED_CLIENTS"]]
+    registry = load_registry(str(ROOT / source), Settings.from_env({}))
+    sandbox = registry.get(SANDBOX_ISS)
+    seed_url = compose["services"]["fhir-seed"]["command"][2]
+    assert sandbox is not None and sandbox.allows_fhir_server(seed_url)
+    assert sandbox.allows_fhir_server(seed_url.replace("//fhir:", "//localhost:"))
+
+
+def test_dockerignore_keeps_local_state_out_but_not_what_the_image_copies():
+    import fnmatch
+
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    for must in (".git", ".venv", "instance", "*.sqlite3", "*.pem", "tests"):
+        assert must in patterns, must
+    copied = [word for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")
+              for word in line.split()[1:-1]]
+    assert copied
+    for source in copied:
+        assert not any(fnmatch.fnmatch(source, p) for p in patterns), f".dockerignore hides {source}, which the image needs"
+
+
+def test_the_image_takes_workers_and_threads_from_the_environment():
+    cmd = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")][-1]
+    assert "--workers" not in cmd and "--threads" not in cmd  # so CDS_WORKERS / CDS_THREADS apply
+
+
+def test_environment_values_are_quoted(compose):
+    """A bare YAML true/false is refused by some compose versions and means True, not "true", to others."""
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            assert isinstance(value, str), f"{name}: {key} should be quoted ({value!r})"
