@@ -7,6 +7,7 @@ fetched; and the jti is claimed last, so a forged token cannot burn a genuine to
 """
 from __future__ import annotations
 
+import math
 import time
 
 import jwt
@@ -39,6 +40,12 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
+def numeric_date(value) -> bool:
+    """RFC 7519 §2 NumericDate: a finite JSON number. PyJWT alone takes "1800000000" (and fails
+    on Infinity with an OverflowError), so the type is checked before any claim is compared."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _same_url(claimed, expected: str) -> bool:
     return isinstance(claimed, str) and claimed.rstrip("/") == expected.rstrip("/")
 
@@ -68,6 +75,10 @@ class Verifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise refuse("no kid in the JWT header")
+
+        for claim in ("exp", "iat", "nbf"):
+            if claim in unverified and not numeric_date(unverified[claim]):
+                raise refuse(f"{claim} is not a NumericDate (a JSON number)")
 
         client = self.registry.get(unverified.get("iss"))
         if client is None:
