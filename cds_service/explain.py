@@ -49,7 +49,9 @@ def _type(validator, types, instance, schema):
 
 
 def _pattern(validator, pattern, instance, schema):
-    if validator.is_type(instance, "string") and not re.search(pattern, instance):
+    if not validator.is_type(instance, "string") or len(instance) > schema.get("maxLength", len(instance)):
+        return  # too long is maxLength's message; no regex over a string past its cap
+    if not re.search(pattern, instance):
         yield ValidationError(f"does not match {pattern!r}")
 
 
@@ -68,9 +70,27 @@ def _const(validator, const, instance, schema):
         yield ValidationError(f"is not {const!r}")
 
 
+def _unless_over(keyword: str, cap: str):
+    """`keyword` as the reference validator has it, skipped where the instance breaks `cap`: the cap
+    keyword reports that instance, and walking its members is the cost a refusal must not pay."""
+    original = Draft7Validator.VALIDATORS[keyword]
+
+    def check(validator, value, instance, schema):
+        limit = schema.get(cap)
+        if isinstance(limit, int) and isinstance(instance, (list, dict, str)) and len(instance) > limit:
+            return
+        yield from original(validator, value, instance, schema)
+
+    return check
+
+
+_WALKS = {keyword: _unless_over(keyword, "maxItems") for keyword in ("items", "additionalItems", "contains", "uniqueItems")}
+_WALKS.update({keyword: _unless_over(keyword, "maxProperties")
+               for keyword in ("properties", "additionalProperties", "patternProperties", "propertyNames", "required")})
+
 Draft7Explainer = create(
     meta_schema=Draft7Validator.META_SCHEMA,
-    validators={**Draft7Validator.VALIDATORS, "maxItems": _max_items, "maxLength": _max_length,
+    validators={**Draft7Validator.VALIDATORS, **_WALKS, "maxItems": _max_items, "maxLength": _max_length,
                 "maxProperties": _max_properties, "type": _type, "pattern": _pattern, "enum": _enum,
                 "const": _const},
     # no `version`: that would register this class as the validator for every draft-07 schema
