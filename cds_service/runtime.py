@@ -13,6 +13,7 @@ from .auth import Authenticator, build_authenticator
 from .clinical import load_knowledge
 from .config import Settings
 from .content import Content
+from . import openapi
 from .fhir.client import FhirClient
 from .storage import Database, database_for
 
@@ -48,6 +49,7 @@ class Runtime:
     ledger: LedgerWriter
     discovery_body: bytes
     knowledge: Any = None         # clinical.Knowledge, validated at start-up
+    openapi_body: bytes = b""     # GET /openapi.json, bundled from hooks/openapi.json at start-up
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
@@ -65,6 +67,7 @@ class Runtime:
             ledger=LedgerWriter(database),
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,
+            openapi_body=orjson.dumps(openapi.build(settings.hooks_dir, content.schemas, list(content.services))),
         )
 
     def may_contact(self, client, fhir_server: str) -> bool:
