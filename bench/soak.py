@@ -48,7 +48,7 @@ def _client(host: str, port: int, requests: list, offset: int, until: float, sta
         statuses.update(seen)
 
 
-def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None, log=print) -> dict:
+def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -> dict:
     """Run the soak; returns the figures (see `passed`)."""
     warmup = min(60.0, max(2.0, seconds * 0.1))
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:

@@ -147,3 +147,21 @@ def test_a_signed_token_whose_expiry_is_infinite_is_401(signed, http):
     forged = jwt.api_jws.encode(raw, signer.private_key, algorithm="ES384", headers={"kid": signer.kid, "typ": "JWT"})
     assert http.get(url, headers=bearer(forged)).status_code == 401
     assert http.get(url, headers=bearer(signer.token("https://ehr.example.org", url))).status_code == 200
+
+
+@pytest.mark.parametrize("header", [{"alg": ["ES384"]}, {"alg": {"a": 1}}, {"alg": 384}, {"alg": None},
+                                    {"alg": "ES384", "typ": ["JWT"]}, {"alg": "ES384", "kid": {"k": 1}},
+                                    {"alg": "ES384", "jku": ["https://x.example/jwks"]}])
+def test_a_token_header_member_of_the_wrong_type_is_401(signed, http, header):
+    """The header is read before any signature check: every member's type is checked, not trusted."""
+    import base64
+
+    def b64(doc) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).rstrip(b"=").decode()
+
+    url, signer = signed
+    header = {"kid": signer.kid, "typ": "JWT", **header}
+    claims = {"iss": "https://ehr.example.org", "aud": url, "iat": 1, "exp": 2, "jti": "j"}
+    token = f"{b64(header)}.{b64(claims)}.{base64.urlsafe_b64encode(b'x' * 96).rstrip(b'=').decode()}"
+    response = http.get(url, headers=bearer(token))
+    assert response.status_code == 401, response.text

@@ -67,7 +67,7 @@ class Verifier:
             raise refuse("malformed JWT") from None
 
         alg = header.get("alg")
-        if alg not in ALLOWED_ALGS:
+        if not isinstance(alg, str) or alg not in ALLOWED_ALGS:  # a list or object is unhashable
             raise refuse("alg is not an allowed asymmetric algorithm" + (" (none)" if str(alg).lower() == "none" else ""))
         typ = header.get("typ")
         if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
