@@ -52,10 +52,18 @@ def test_a_context_nested_too_deep_is_400(live, http, levels):
     assert response.json()["message"] == "context: nested deeper than 64 levels"
 
 
-def test_a_draft_nested_within_the_cap_still_gets_its_card(live, http):
-    body = json.dumps(request("order-select", prefetch=empty_prefetch(), drafts=[draft_service_request()]))
-    body = body.replace('"code": {"coding": [{}]}', '"code": ' + _nested_concept(15))
-    assert _post(http, f"{live()}/cds-services/{SELECT}", body).status_code == 200
+def test_a_draft_nested_just_within_the_cap_gets_its_card(live, http):
+    """An MRI draft whose reasonCode nests 63 levels from the context, the deepest allowed: the card
+    that carries the draft back (update action, response validation on) must not trip over it."""
+    from bench import data
+
+    draft = data.mri_draft()
+    draft["reasonCode"] = ["PLACEHOLDER"]
+    body = json.dumps(data.order_select(draft, data.prefetch(20)))
+    body = body.replace('["PLACEHOLDER"]', "[" + _nested_concept(19) + "]")
+    response = _post(http, f"{live()}/cds-services/{SELECT}", body)
+    assert response.status_code == 200, response.text
+    assert [c["summary"] for c in response.json()["cards"]][0].startswith("Calcified left flank mass")
 
 
 @pytest.mark.parametrize("member, value", [
