@@ -10,7 +10,11 @@ does not resolve, or a bundled schema its metaschema rejects, stops start-up.
 from __future__ import annotations
 
 import copy
+import threading
+import weakref
 from pathlib import Path
+
+import orjson
 from urllib.parse import urldefrag, urljoin
 
 from jsonschema import Draft202012Validator
@@ -146,3 +150,18 @@ def build(hooks_dir: Path, schemas: Schemas, service_ids: list[str]) -> dict:
     _check(doc)
     _name_services(doc, service_ids)
     return doc
+
+
+_served: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_served_lock = threading.Lock()
+
+
+def served_body(hooks_dir: Path, schemas: Schemas, service_ids: list[str]) -> bytes:
+    """The document as served, built once per loaded content (bundling and checking cost ~40 ms,
+    and the app factory runs again for the same files in tests and `evaluate`)."""
+    key = (str(hooks_dir), tuple(sorted(service_ids)))
+    with _served_lock:
+        per_schemas = _served.setdefault(schemas, {})
+        if key not in per_schemas:
+            per_schemas[key] = orjson.dumps(build(hooks_dir, schemas, service_ids))
+        return per_schemas[key]

@@ -67,7 +67,7 @@ class Runtime:
             ledger=LedgerWriter(database),
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,
-            openapi_body=orjson.dumps(openapi.build(settings.hooks_dir, content.schemas, list(content.services))),
+            openapi_body=openapi.served_body(settings.hooks_dir, content.schemas, list(content.services)),
         )
 
     def may_contact(self, client, fhir_server: str) -> bool:
