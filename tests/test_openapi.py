@@ -94,3 +94,19 @@ def test_schemathesis_finds_no_server_error_and_no_undeclared_answer(api, http, 
             case.call_and_validate(base_url=base, session=http, checks=checks)
 
         run()
+
+
+def test_stateful_schemathesis_follows_the_links_from_discovery(api, http):
+    """Discovery's links name the services to call; sequences of calls keep every answer declared."""
+    base, schema = api
+    checks = _checks()
+
+    class Scenario(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"base_url": base, "session": http}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=checks)
+
+    Scenario.run(settings=settings(max_examples=25, stateful_step_count=5, deadline=None, derandomize=True,
+                                   database=None, suppress_health_check=list(HealthCheck)))
