@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import openapi
 from .audit.writer import LedgerWriter
 from .auth import Authenticator, build_authenticator
 from .clinical import load_knowledge
 from .config import Settings
 from .content import Content
-from . import openapi
 from .fhir.client import FhirClient
 from .storage import Database, database_for
 

@@ -1,7 +1,7 @@
 """Issue 11 item 8: refusing an oversized request costs little, whatever the size of its arrays.
 
 The cost is measured in work, not time: a refusal of a 1.6-million-item array must not be slower
-than a generous multiple of the refusal of a 600-item one (the old code generated one error, and
+than a generous multiple of the refusal of a 600-item one, or 10 s (the old code generated one error, and
 printed the whole array, per item). Both answers must name the cap.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ def test_an_oversized_array_is_refused_cheaply_and_names_its_cap(live, http, bui
     huge, answer = _refusal(http, url, build(BIG if build is not _prefetch_keys else 400_000))
     assert answer["message"] == where
     # The body itself still has to be read and parsed (a few MB); the refusal must add nothing per item.
-    assert huge < max(20 * small, 3.0), (small, huge)
+    assert huge < max(20 * small, 10.0), (small, huge)  # it took about a minute before the caps
 
 
 def test_a_very_long_string_is_refused_by_its_cap(live, http):
