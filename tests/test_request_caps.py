@@ -1,8 +1,9 @@
 """Issue 11 item 8: refusing an oversized request costs little, whatever the size of its arrays.
 
-The cost is measured in work, not time: a refusal of a 1.6-million-item array must not be slower
-than a generous multiple of the refusal of a 600-item one, or 10 s (the old code generated one error, and
-printed the whole array, per item). Both answers must name the cap.
+The one timing assertion here (the issue asks for cheap refusals) is relative and generous: a
+refusal of a 1.6-million-item array may take up to 20 times the refusal of a 600-item one, or
+10 s; before the caps it took about a minute (one error, printing the whole array, per item).
+Both answers must name the cap.
 """
 from __future__ import annotations
 
