@@ -62,7 +62,8 @@ def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -
         lock = threading.Lock()
         started = time.monotonic()
         until = started + seconds
-        threads = [threading.Thread(target=_client, args=(host, int(port), requests, c * 7, until, statuses, lock))
+        spread = max(1, len(requests) // concurrency)  # clients start at different points of the mix
+        threads = [threading.Thread(target=_client, args=(host, int(port), requests, c * spread, until, statuses, lock))
                    for c in range(concurrency)]
         for thread in threads:
             thread.start()

@@ -8,5 +8,4 @@ def test_a_short_soak_gets_no_server_error():
     figures = soak(seconds=8, concurrency=8, seed=20261123, tolerance=None)
     assert figures["requests"] > 50, figures
     assert figures["server_errors"] == 0 and figures["transport_errors"] == 0, figures
-    statuses = figures["statuses"]
-    assert {"200", "400", "412"} <= set(statuses), statuses  # all three kinds of traffic were answered
+    assert {"200", "400"} <= set(figures["statuses"]), figures  # valid and malformed calls were both answered
