@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: serve test bench clean
+.PHONY: serve test bench soak clean
 
 $(BIN)/cds-service: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+
+# Not part of `make test`: SOAK_SECONDS (default 600) of mixed traffic at SOAK_CONCURRENCY (32).
+soak: $(VENV)/.dev
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

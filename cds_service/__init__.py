@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.strict_slashes = False  # a trailing slash must never turn a CORS preflight into a redirect
     app.extensions["cds"] = Runtime.build(settings)
 
-    from .http import discovery, errors, feedback, guard, health, metrics, services
+    from .http import discovery, errors, feedback, guard, health, metrics, openapi, services
 
     guard.install(app)
     errors.install(app)
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(feedback.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(openapi.bp)
     if settings.auth_mode == "off":
         log.warning("CDS_AUTH_MODE=off: CDS client JWTs are NOT checked; use only for local testing")
     return app

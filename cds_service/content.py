@@ -15,6 +15,7 @@ from jsonschema import Draft7Validator, ValidationError
 from jsonschema.validators import validator_for
 from referencing import Registry, Resource
 
+from .explain import Draft7Explainer
 from .fhir.templates import TemplateError, check_template
 
 
@@ -92,6 +93,23 @@ class Schemas:
             doc = self._doc(name)
             validator = validator_for(doc)(doc, registry=self._registry)
             self._validators[name] = validator
+        return validator
+
+    def document(self, name: str) -> dict:
+        """The schema itself (read-only), e.g. to list the members a hook's context defines."""
+        return self._doc(name)
+
+    def explainer(self, name: str):
+        """A validator that explains a refusal at a cost bounded by the schema (see explain.py).
+
+        Draft-07 schemas only (the request schemas); others get the reference validator."""
+        key = ("explain", name)
+        validator = self._validators.get(key)
+        if validator is None:
+            doc = self._doc(name)
+            cls = Draft7Explainer if validator_for(doc) is Draft7Validator else validator_for(doc)
+            validator = cls(doc, registry=self._registry)
+            self._validators[key] = validator
         return validator
 
     def accepts(self, name: str, document) -> bool:

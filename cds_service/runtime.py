@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import openapi
 from .audit.writer import LedgerWriter
 from .auth import Authenticator, build_authenticator
 from .clinical import load_knowledge
@@ -48,6 +49,7 @@ class Runtime:
     ledger: LedgerWriter
     discovery_body: bytes
     knowledge: Any = None         # clinical.Knowledge, validated at start-up
+    openapi_body: bytes = b""     # GET /openapi.json, bundled from hooks/openapi.json at start-up
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
@@ -65,6 +67,7 @@ class Runtime:
             ledger=LedgerWriter(database),
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,
+            openapi_body=openapi.served_body(settings.hooks_dir, content.schemas, list(content.services)),
         )
 
     def may_contact(self, client, fhir_server: str, warn: bool = True) -> bool:

@@ -7,6 +7,7 @@ before anything is fetched; a header `jku` is only ever compared with the regist
 """
 from __future__ import annotations
 
+import math
 import time
 
 import jwt
@@ -42,6 +43,12 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
+def numeric_date(value) -> bool:
+    """RFC 7519 §2 NumericDate: a finite JSON number. PyJWT alone takes "1800000000" (and fails
+    on Infinity with an OverflowError), so the type is checked before any claim is compared."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _same_url(claimed, expected: str) -> bool:
     return isinstance(claimed, str) and claimed.rstrip("/") == expected.rstrip("/")
 
@@ -65,7 +72,7 @@ class Verifier:
             raise refuse("malformed JWT") from None
 
         alg = header.get("alg")
-        if alg not in ALLOWED_ALGS:
+        if not isinstance(alg, str) or alg not in ALLOWED_ALGS:  # a list or object is unhashable
             raise refuse("alg is not an allowed asymmetric algorithm" + (" (none)" if str(alg).lower() == "none" else ""))
         typ = header.get("typ")
         if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
@@ -73,6 +80,10 @@ class Verifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise refuse("no kid in the JWT header")
+
+        for claim in ("exp", "iat", "nbf"):
+            if claim in unverified and not numeric_date(unverified[claim]):
+                raise refuse(f"{claim} is not a NumericDate (a JSON number)")
 
         client = self.registry.get(unverified.get("iss"))
         if client is None:

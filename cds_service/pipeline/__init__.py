@@ -22,7 +22,9 @@ INTAKE = (("validate", validate.run), ("prefetch", prefetch.run), ("parse", pars
 ENGINE = (("evidence", evidence.run), ("decide", decide.run), ("render", render.run), ("rate", rate.run))
 FINISH = (("respond", respond.run),)
 STAGES = INTAKE + ENGINE + FINISH
-SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError)
+# What plain-dict reading of unvalidated resources can raise: a wrong type, a value no parser takes
+# (a date of 2026-13-45), one past a limit (year 9999 plus a day), nesting too deep to recurse into.
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError, RecursionError)
 
 
 def _run(stages, exchange: Exchange, runtime) -> None:

@@ -29,7 +29,7 @@ def _valid_r4(raw: bytes) -> bool:
     resource = orjson.loads(raw)
     try:
         get_fhir_model_class(resource["resourceType"]).model_validate(resource)
-    except (KeyError, ValueError, ValidationError):
+    except (KeyError, ValueError, ValidationError, RecursionError):  # deep nesting trips fhir.resources
         return False
     return True
 
