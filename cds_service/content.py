@@ -30,6 +30,7 @@ class Service:
     hook: str
     discovery: dict
     orders: str  # "selections" | "draftOrders" | "none"
+    optional_prefetch: frozenset = frozenset()  # keys whose absence degrades the answer instead of 412
 
     @property
     def prefetch(self) -> dict[str, str]:
@@ -129,7 +130,10 @@ def load_services(service_dir: Path, schemas: Schemas) -> dict[str, Service]:
             raise ContentError(f"{path}: duplicate service id {entry['id']!r}")
         if f"context/{entry['hook']}.schema.json" not in schemas.names():
             raise ContentError(f"{path}: no context schema for hook {entry['hook']!r}")
-        services[entry["id"]] = Service(entry["id"], entry["hook"], entry, doc["orders"])
+        optional = frozenset(doc.get("optionalPrefetch") or ())
+        if optional - set(entry["prefetch"]):
+            raise ContentError(f"{path}: optionalPrefetch: {sorted(optional - set(entry['prefetch']))} not in discovery.prefetch")
+        services[entry["id"]] = Service(entry["id"], entry["hook"], entry, doc["orders"], optional)
     return services
 
 

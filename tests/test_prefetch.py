@@ -109,9 +109,9 @@ def test_missing_data_without_fhir_server_is_412_naming_the_keys(live, http):
     response = _post(http, live(), request("patient-view", prefetch=prefetch))
     assert response.status_code == 412
     body = response.json()
-    assert body["missingPrefetch"] == ["allergies", "imagingStudies"]
+    assert body["missingPrefetch"] == ["imagingStudies"]  # allergies is optional (contract #1): not a 412
     expressions = [e for issue in body["outcome"]["issue"] for e in issue.get("expression", [])]
-    assert expressions == ["prefetch.allergies", "prefetch.imagingStudies"]
+    assert expressions == ["prefetch.imagingStudies"]
 
 
 @pytest.mark.parametrize("route", [

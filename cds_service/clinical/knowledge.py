@@ -22,7 +22,7 @@ FILES = ("valuesets", "orders", "text", "cards", "override-reasons", "sources", 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
     "allergyNote": {"allergies"}, "ctOrderedNote": {"orders"}, "workupDone": {"studies"},
-    "evidenceLine": {"what", "ref", "date", "extra"}, "sideLine": {"side"},
+    "evidenceLine": {"what", "ref", "date", "extra"}, "sideLine": {"side"}, "unavailableLine": {"what"},
 }
 SUMMARY_FIELDS = {"side", "sideAdj", "patientGroup"}
 RENDER_FIELDS = {"side", "sideAdj", "order", "evidence", "workup", "pathway", "differential", "pediatricNote",

@@ -98,7 +98,7 @@ def run(exchange: Exchange, runtime) -> None:
             except Unresolvable:
                 unobtainable.append(key)
 
-    if pending and not unobtainable:
+    if pending and not set(unobtainable) - exchange.service.optional_prefetch:
         deadline = time.monotonic() + runtime.settings.fhir_deadline_s
         jobs = {key: partial(method, arg, base, token, deadline) for key, (method, arg) in pending.items()}
         failures = {}
@@ -114,6 +114,11 @@ def run(exchange: Exchange, runtime) -> None:
             exchange.notes["fetchFailures"] = failures
             unobtainable.extend(failures)
 
+    optional = sorted(set(unobtainable) & exchange.service.optional_prefetch)
+    if optional:  # the engine sees no data for these; render says what could not be checked
+        exchange.notes["unavailable"] = optional
+        resolved.update(dict.fromkeys(optional))
+        unobtainable = [key for key in unobtainable if key not in exchange.service.optional_prefetch]
     if unobtainable:
         keys = sorted(set(unobtainable))
         why = "no usable fhirServer" if base is None else "the FHIR server did not return them"

@@ -121,6 +121,12 @@ def run(exchange: Exchange, runtime) -> None:
     kb, evidence = runtime.knowledge, exchange.evidence
     shown = [d for d in exchange.decisions if d.kind]
     cards = [render_card(kb, evidence, d, exchange.context) for d in shown]
+    unavailable = exchange.notes.get("unavailable")
+    if unavailable:  # optional prefetch keys that could not be obtained: say so on every card
+        frag = kb.cards["fragments"]
+        what = "; ".join(frag.get("unavailableWhat", {}).get(key, key) for key in unavailable)
+        for card in cards:
+            card["detail"] += "\n\n" + frag["unavailableLine"].format(what=what)
     exchange.response = {"cards": cards}
     exchange.issued = [IssuedCard(card["uuid"], d.kind, card["indicator"],
                                   tuple(s["uuid"] for s in card.get("suggestions", ())), draft_ref=d.draft_ref)
