@@ -7,11 +7,14 @@ stops early when there is no mass: nothing else can make a card then.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
 
 from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, us_findings
 from ..clinical.masses import Mass, find_masses
 from ..clinical.orders import classify_order
-from ..clinical.workup import active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
+from ..clinical import contrast
+from ..clinical.workup import PEDIATRIC_BELOW, active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
 from .exchange import Exchange
 
 
@@ -26,6 +29,8 @@ class Evidence:
     ct_orders: list[str] = field(default_factory=list)     # active CT orders, and concordant CT drafts
     mr_orders: list[str] = field(default_factory=list)
     contrast_allergies: list[str] = field(default_factory=list)
+    safety: Any = None        # clinical.contrast.Safety, read for every CT suggestion
+    limits: Any = None        # clinical.contrast.Limits the safety findings were judged with
 
     @property
     def mass(self) -> Mass | None:
@@ -51,9 +56,11 @@ class Evidence:
                 "ctOrdered": bool(self.ct_orders), "pediatric": self.pediatric}
 
 
-def gather(record, kb) -> Evidence:
-    age = age_years(record.patient)
-    evidence = Evidence(age=age, pediatric=is_pediatric(age))
+def gather(record, kb, limits: contrast.Limits | None = None, pediatric_below: int = PEDIATRIC_BELOW,
+           now: datetime | None = None) -> Evidence:
+    now = now or datetime.now(timezone.utc)
+    age = age_years(record.patient, now.date())
+    evidence = Evidence(age=age, pediatric=is_pediatric(age, pediatric_below), limits=limits or contrast.Limits())
     evidence.masses = find_masses(record, kb)
     if not evidence.masses:
         return evidence
@@ -69,6 +76,7 @@ def gather(record, kb) -> Evidence:
     evidence.ct_orders = placed["ct"] + concordant
     evidence.mr_orders = placed["mr"]
     evidence.contrast_allergies = contrast_allergies(record, kb)
+    evidence.safety = contrast.assess(record, kb, evidence, evidence.limits, now)
     return evidence
 
 
@@ -88,7 +96,9 @@ def run(exchange: Exchange, runtime) -> None:
         exchange.evidence = Evidence()
         exchange.notes["evidence"] = "not needed"
         return
-    evidence = gather(exchange.record, kb)
+    site = exchange.site
+    now = datetime.fromtimestamp(runtime.clock(), timezone.utc)
+    evidence = gather(exchange.record, kb, site.limits(kb), site.pediatric_below, now) if site else gather(exchange.record, kb, now=now)
     exchange.evidence = evidence
     if exchange.record.invalid:
         exchange.notes["invalidR4"] = exchange.record.invalid
