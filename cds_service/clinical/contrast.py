@@ -75,18 +75,18 @@ def _when(obs: dict) -> str | None:
     return None
 
 
-def _newest(observations, value_set, since: datetime) -> tuple[dict, str] | None:
-    best = None
+def _newest(record, observations, value_set, since: datetime) -> tuple[dict, str] | None:
+    """The newest valid (R4) result of `value_set` since `since`, with its date as written."""
+    candidates = []
     for obs in observations:
         if obs.get("status") not in RESULT_STATUSES or value_set.first(obs.get("code")) is None:
             continue
         when = _when(obs)
         moment = parse_when(when)
-        if moment is None or moment < since:
-            continue
-        if best is None or moment > best[2]:
-            best = (obs, when, moment)
-    return (best[0], best[1]) if best else None
+        if moment is not None and moment >= since:
+            candidates.append((moment, when, obs))
+    candidates.sort(key=lambda item: item[0], reverse=True)
+    return next(((obs, when) for _, when, obs in candidates if record.valid(obs)), None)
 
 
 def _quantity(obs: dict) -> tuple[float | None, str, str]:
@@ -122,14 +122,14 @@ def _mg_dl(number: float, unit: str) -> float | None:
 def renal_function(record, kb, limits: Limits, now: datetime, patient: dict | None, age: int | None) -> Result | None:
     observations = record.of_type("Observation")[:MAX_SCANNED]
     since = now - timedelta(days=limits.lab_window_days)
-    found = _newest(observations, kb.value_set("contrast/egfr"), since)
+    found = _newest(record, observations, kb.value_set("contrast/egfr"), since)
     if found:
         obs, when = found
         number, unit, comparator = _quantity(obs)
         shown = f"{comparator}{number:g} {unit}".strip() if number is not None else (obs.get("valueString") or "?")
         low = number is not None and comparator not in (">", ">=") and number < limits.egfr_below
         return Result("egfr", f"Observation/{obs.get('id')}", when, str(shown)[:40], number, _critical(obs, kb), low)
-    found = _newest(observations, kb.value_set("contrast/creatinine"), since)
+    found = _newest(record, observations, kb.value_set("contrast/creatinine"), since)
     if not found:
         return None
     obs, when = found
@@ -146,7 +146,7 @@ def renal_function(record, kb, limits: Limits, now: datetime, patient: dict | No
 
 def pregnancy(record, kb, now: datetime) -> Result | None:
     since = now - timedelta(days=PREGNANCY_WINDOW_DAYS)
-    found = _newest(record.of_type("Observation")[:MAX_SCANNED], kb.value_set("contrast/pregnancy-status"), since)
+    found = _newest(record, record.of_type("Observation")[:MAX_SCANNED], kb.value_set("contrast/pregnancy-status"), since)
     if found:
         obs, when = found
         if kb.value_set("contrast/pregnant-answer").first(obs.get("valueCodeableConcept")) is not None:
@@ -155,7 +155,7 @@ def pregnancy(record, kb, now: datetime) -> Result | None:
         return None  # the newest status says not pregnant (or unknown)
     codes = kb.value_set("contrast/pregnancy-condition")
     for condition in record.of_type("Condition"):
-        if codes.first(condition.get("code")) is None or not is_live(condition):
+        if codes.first(condition.get("code")) is None or not is_live(condition) or not record.valid(condition):
             continue
         if not any(c.get("code") == "active" for c in codings(condition.get("clinicalStatus"))):
             continue
