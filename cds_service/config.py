@@ -122,7 +122,7 @@ class Settings:
             jwks_timeout_s=_float(env, "CDS_JWKS_TIMEOUT_S", cls.jwks_timeout_s),
             allow_insecure_jku=_bool(env, "CDS_ALLOW_INSECURE_JKU", cls.allow_insecure_jku),
             site_config_path=env.get("CDS_SITE_CONFIG") or None,
-            site_reload_s=_float(env, "CDS_SITE_RELOAD_S", cls.site_reload_s, minimum=-1e-9),
+            site_reload_s=0.0 if env.get("CDS_SITE_RELOAD_S", "").strip() == "0" else _float(env, "CDS_SITE_RELOAD_S", cls.site_reload_s),
             suppression_secret=_secret(env, "CDS_SUPPRESSION_SECRET"),
         )
         values.update(overrides)

@@ -10,6 +10,7 @@ import orjson
 from ..storage import Database, StorageError
 
 log = logging.getLogger("cds_service.audit")
+SUBJECT_KEEP_S = 7 * 86400   # card -> hashed patient rows (suppression of repeated alerts) kept a week
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def record_batch(db: Database, items: list[tuple]) -> None:
                 db.execute(
                     "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING", row)
+            if subject_rows:  # the hashed-patient link is needed only while feedback can still come
+                db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))
     except StorageError as exc:
         log.error("issued cards not recorded", extra={
             "requestIds": [item[4] for item in items][:20], "reason": str(exc),

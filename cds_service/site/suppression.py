@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from ..audit.ledger import SUBJECT_KEEP_S
 from ..storage import Database
-
-SUBJECT_DAYS = 7          # how long a shown card can still be overridden into a suppression
-DAY = 86400
 
 
 def subject_key(secret: bytes, patient_id: str) -> str:
@@ -58,5 +56,5 @@ def record_overrides(db: Database, cards: list[str], now: int, seconds: int) -> 
                            (subject, kind, order_kind, hook, now + seconds))
                 started += 1
         db.execute("DELETE FROM cds_suppression WHERE until_at <= ?", (now,))
-        db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_DAYS * DAY,))
+        db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))
     return started
