@@ -19,8 +19,12 @@ def _evaluate(args) -> int:
     """Run one CDS Hooks request through the same HTTP path as the server, without a socket.
 
     Auth is off (there is no caller to authenticate); prefetch fallback still calls the request's
-    fhirServer if it names one. Prints the response JSON; exit status 0 only for a 200.
+    fhirServer if it names one. Prints the response JSON; exit status 0 only for a 200. An offline
+    evaluation must never enter the committee report, so the app gets a throwaway database of its
+    own: CDS_DATABASE_URL (SQLite or PostgreSQL) is neither opened nor written.
     """
+    import tempfile
+
     from . import create_app
     from .config import Settings
 
@@ -29,10 +33,18 @@ def _evaluate(args) -> int:
     except OSError as exc:
         print(f"cannot read {args.request}: {exc.strerror}", file=sys.stderr)
         return 2
-    settings = Settings.from_env(auth_mode="off", log_level=os.environ.get("CDS_LOG_LEVEL", "WARNING").upper())
-    app = create_app(settings)
-    services = app.extensions["cds"].content.services
-    service_id = args.service
+    with tempfile.TemporaryDirectory(prefix="cds-evaluate-") as scratch:
+        settings = Settings.from_env(auth_mode="off", database_url=f"sqlite:///{scratch}/evaluate.sqlite3",
+                                     log_level=os.environ.get("CDS_LOG_LEVEL", "WARNING").upper())
+        app = create_app(settings)
+        runtime = app.extensions["cds"]
+        try:
+            return _evaluate_in(app, runtime.content.services, raw, args.service)
+        finally:
+            runtime.ledger.flush()  # into the scratch database, before it is removed
+
+
+def _evaluate_in(app, services, raw: bytes, service_id: str | None) -> int:
     if service_id is None:
         try:
             hook = orjson.loads(raw).get("hook")
@@ -60,8 +72,9 @@ def _database():
 def _report(args) -> int:
     from .audit import report, report_render
 
-    _, db = _database()
-    data = report.build(db, args.since)
+    settings, db = _database()
+    displays = report.load_reason_displays(settings.hooks_dir / "knowledge" / "override-reasons.json")
+    data = report.build(db, args.since, reason_displays=displays)
     if args.format == "json":
         out = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     elif args.format == "html":

@@ -68,6 +68,7 @@ def _secret(env: dict, name: str) -> str | None:
 class Settings:
     auth_mode: str = "required"
     public_base_url: str | None = None
+    accepted_audiences: tuple[str, ...] = ()
     database_url: str = "sqlite:///instance/cds.sqlite3"
     redis_url: str | None = None
     trusted_clients_path: str | None = None
@@ -99,10 +100,15 @@ class Settings:
         base = (env.get("CDS_PUBLIC_BASE_URL") or "").strip().rstrip("/") or None
         if base and not base.startswith(("http://", "https://")):
             raise ConfigError("CDS_PUBLIC_BASE_URL must be an absolute http(s) URL")
+        accepted = tuple(a.strip().rstrip("/") for a in env.get("CDS_ACCEPTED_AUDIENCES", "").split(",") if a.strip())
+        for item in accepted:
+            if not item.startswith(("http://", "https://")):
+                raise ConfigError(f"CDS_ACCEPTED_AUDIENCES: {item!r} is not an absolute http(s) base URL")
         origins = tuple(o.strip().rstrip("/") for o in env.get("CDS_CORS_ORIGINS", "*").split(",") if o.strip())
         values = dict(
             auth_mode=auth_mode,
             public_base_url=base,
+            accepted_audiences=accepted,
             database_url=env.get("CDS_DATABASE_URL") or cls.database_url,
             redis_url=env.get("CDS_REDIS_URL") or None,
             trusted_clients_path=env.get("CDS_TRUSTED_CLIENTS") or None,
@@ -131,3 +137,10 @@ class Settings:
         if unknown:
             raise ConfigError(f"unknown settings: {sorted(unknown)}")
         return cls(**values)
+
+    @property
+    def audience_bases(self) -> tuple[str, ...]:
+        """The base URLs a client JWT's `aud` may name (plus the endpoint path); never the Host header,
+        which the caller chooses."""
+        bases = ((self.public_base_url,) if self.public_base_url else ()) + self.accepted_audiences
+        return tuple(dict.fromkeys(bases))

@@ -30,7 +30,7 @@ class Service:
     hook: str
     discovery: dict
     orders: str  # "selections" | "draftOrders" | "none"
-    optional_prefetch: frozenset = frozenset()  # keys whose absence degrades the answer instead of 412
+    optional_prefetch: frozenset[str] = frozenset()  # keys the decision can do without (no 412 when missing)
 
     @property
     def prefetch(self) -> dict[str, str]:
@@ -126,14 +126,15 @@ def load_services(service_dir: Path, schemas: Schemas) -> dict[str, Service]:
                 check_template(template, entry["hook"])
             except TemplateError as exc:
                 raise ContentError(f"{path}: prefetch {key!r}: {exc}") from None
+        optional = doc.get("optionalPrefetch", [])
+        unknown = sorted(set(optional) - set(entry["prefetch"]))
+        if unknown:
+            raise ContentError(f"{path}: optionalPrefetch names keys not in discovery.prefetch: {unknown}")
         if entry["id"] in services:
             raise ContentError(f"{path}: duplicate service id {entry['id']!r}")
         if f"context/{entry['hook']}.schema.json" not in schemas.names():
             raise ContentError(f"{path}: no context schema for hook {entry['hook']!r}")
-        optional = frozenset(doc.get("optionalPrefetch") or ())
-        if optional - set(entry["prefetch"]):
-            raise ContentError(f"{path}: optionalPrefetch: {sorted(optional - set(entry['prefetch']))} not in discovery.prefetch")
-        services[entry["id"]] = Service(entry["id"], entry["hook"], entry, doc["orders"], optional)
+        services[entry["id"]] = Service(entry["id"], entry["hook"], entry, doc["orders"], frozenset(optional))
     return services
 
 

@@ -82,11 +82,19 @@ class Runtime:
         self.knowledge = config.knowledge
         self.discovery_body = config.discovery_body
 
-    def may_contact(self, client, fhir_server: str) -> bool:
-        """Only FHIR servers registered for the authenticated client are ever called (no SSRF)."""
+    def may_contact(self, client, fhir_server: str, warn: bool = True) -> bool:
+        """Only FHIR servers registered for the authenticated client are ever called (no SSRF).
+
+        warn=False leaves the warning to the caller, who knows whether a fetch was needed at all:
+        a complete prefetch naming an unregistered server is no reason to log on every call."""
         if client is None:
             return self.settings.auth_mode == "off"
         allowed = client.allows_fhir_server(fhir_server)
-        if not allowed:
-            log.warning("fhirServer not registered for client; not contacted", extra={"iss": client.iss})
+        if not allowed and warn:
+            self.warn_unregistered_fhir_server(client)
         return allowed
+
+    @staticmethod
+    def warn_unregistered_fhir_server(client) -> None:
+        log.warning("fhirServer not registered for client; not contacted",
+                    extra={"iss": getattr(client, "iss", None)})

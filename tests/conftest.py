@@ -22,11 +22,17 @@ def make_app(tmp_path):
 
 @pytest.fixture
 def live(make_app):
-    """Start the app on loopback; yields a function (env=..., **overrides) -> base URL."""
+    """Start the app on loopback; yields a function (env=..., **overrides) -> base URL.
+
+    Unless the test sets it, CDS_PUBLIC_BASE_URL is the server's own loopback URL, so JWTs name
+    the URL they are sent to as their `aud`."""
     servers = []
 
     def start(env: dict | None = None, **overrides) -> str:
-        server = LiveServer(make_app(env, **overrides)).__enter__()
+        def build(base_url: str):
+            return make_app({"CDS_PUBLIC_BASE_URL": base_url, **(env or {})}, **overrides)
+
+        server = LiveServer(factory=build).__enter__()
         servers.append(server)
         return server.url
 

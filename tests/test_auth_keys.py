@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service.auth.keys import KeyUnavailable, RefreshingKeySet, fetch_jwks_url, parse_jwks
+from cds_service.auth.fetch import KeyUnavailable, fetch_jwks_url
+from cds_service.auth.keys import RefreshingKeySet, parse_jwks
 from tests.support.jwt_clients import JwksServer, Signer, jwks
 
 

@@ -69,8 +69,8 @@ def _start(tmp_path, stack, *, fhir_servers=None, extra_env=None) -> Env:
     env = {"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, entries),
            "CDS_ALLOW_INSECURE_JKU": "true", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3"}
     env.update(extra_env or {})
-    app = create_app(Settings.from_env(env))
-    return Env(stack.enter_context(LiveServer(app)).url, es, rs, server)
+    live = LiveServer(factory=lambda base: create_app(Settings.from_env({"CDS_PUBLIC_BASE_URL": base, **env})))
+    return Env(stack.enter_context(live).url, es, rs, server)
 
 
 @pytest.fixture

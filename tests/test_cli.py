@@ -35,6 +35,23 @@ def test_evaluate_reports_errors_as_json_and_nonzero(tmp_path):
     assert _cli("evaluate", str(tmp_path / "missing.json")).returncode == 2
 
 
+def test_evaluate_never_writes_to_the_report_database(tmp_path):
+    """Issue 10 item 5: a positive case (a card and a rating) evaluated offline leaves the configured
+    database untouched: not created, so no cards or ratings can enter the committee report."""
+    from cds_service.audit import report
+    from cds_service.storage import database_for
+
+    db_url = f"sqlite:///{tmp_path}/report.sqlite3"
+    case = ROOT / "fixtures" / "cases" / "adult-left-coded-conclusion-mri.json"
+    result = _cli("evaluate", str(case), env={"CDS_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["cards"] and answer["systemActions"]  # something that would be recorded by the server
+    assert not (tmp_path / "report.sqlite3").exists()
+    data = report.build(database_for(db_url), 30)
+    assert data["totals"]["cards"] == 0 and data["ratings"] == []
+
+
 def test_serve_runs_gunicorn_workers(tmp_path):
     env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
     with served(env, tmp_path) as (url, log_path):

@@ -1,5 +1,10 @@
-"""Contract #1 (optional prefetch keys), the minimal form the contrast-safety work builds on:
-a missing optional key that cannot be fetched degrades the answer instead of giving 412."""
+"""Essential and optional prefetch keys (issue 10 items 3 and 4; TEAM contract #1).
+
+A key listed in a service's `optionalPrefetch` that can be obtained neither from prefetch nor
+from fhirServer degrades the answer (the card says what could not be checked, the request log
+names it) instead of a 412; essential keys keep the 412. An unregistered fhirServer is warned
+about only when a fetch was actually needed.
+"""
 from __future__ import annotations
 
 import json
@@ -7,37 +12,88 @@ import shutil
 
 import pytest
 
-from tests.support.cases import case_request
+from cds_service.config import REPO_ROOT
+from cds_service.content import Content, ContentError
+from tests.support.builders import SERVICE_IDS, empty_prefetch, request
+from tests.support.jwt_clients import Signer, bearer, jwks, write_clients
+from tests.test_ratings import _case
 
-SELECT = "flank-mass-imaging-order-select"
-
-
-def test_missing_optional_key_without_fhir_server_is_named_on_the_card(live, http):
-    body = case_request("adult-left-coded-conclusion-mri.json")
-    del body["prefetch"]["allergies"]
-    response = http.post(f"{live()}/cds-services/{SELECT}", json=body)
-    assert response.status_code == 200
-    card = response.json()["cards"][0]
-    assert "Could not be checked:** recorded allergies" in card["detail"]
+OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}
+NOTE = "Could not be checked:** contrast allergies"
 
 
-def test_missing_essential_key_still_412(live, http):
-    body = case_request("adult-left-coded-conclusion-mri.json")
-    del body["prefetch"]["conditions"]
-    response = http.post(f"{live()}/cds-services/{SELECT}", json=body)
-    assert response.status_code == 412
-    assert "conditions" in response.json()["message"] or "conditions" in json.dumps(response.json())
+def test_services_mark_allergies_optional_and_everything_else_essential():
+    content = Content.load(REPO_ROOT / "hooks")
+    for service in content.services.values():
+        assert service.optional_prefetch == frozenset({"allergies"})
+        assert set(service.prefetch) - service.optional_prefetch >= {"patient", "conditions", "imagingStudies",
+                                                                     "diagnosticReports", "serviceRequests"}
 
 
-def test_optional_key_not_in_prefetch_stops_start_up(make_app, tmp_path):
-    from cds_service.config import REPO_ROOT
-    from cds_service.content import ContentError
-
+def test_an_optional_key_that_is_not_a_prefetch_key_stops_start_up(tmp_path):
     hooks = tmp_path / "hooks"
     shutil.copytree(REPO_ROOT / "hooks", hooks)
-    path = hooks / "services" / "order-select.json"
+    path = hooks / "services" / "patient-view.json"
     doc = json.loads(path.read_text())
-    doc["optionalPrefetch"] = ["noSuchKey"]
+    doc["optionalPrefetch"] = ["allergies", "pregnancy"]
     path.write_text(json.dumps(doc))
-    with pytest.raises(ContentError, match="order-select.json: optionalPrefetch"):
-        make_app({"CDS_HOOKS_DIR": str(hooks)})
+    with pytest.raises(ContentError, match=r"optionalPrefetch names keys not in discovery.prefetch: \['pregnancy'\]"):
+        Content.load(hooks)
+
+
+def test_missing_allergies_without_a_fhir_server_degrade_the_card_instead_of_412(live, http, log_lines):
+    service, body = _case("adult-left-coded-conclusion-mri")
+    del body["prefetch"]["allergies"]
+    response = http.post(f"{live()}/cds-services/{service}", json=body)
+    assert response.status_code == 200, response.text
+    [card] = response.json()["cards"]
+    assert NOTE in card["detail"]
+    assert log_lines.requests()[-1]["unavailable"] == ["allergies"]
+
+
+def test_allergies_the_fhir_server_fails_to_return_degrade_too(live, http, fhir, log_lines):
+    service, body = _case("adult-left-coded-conclusion-mri")
+    del body["prefetch"]["allergies"]
+    body["fhirServer"] = fhir.url
+    body["fhirAuthorization"] = {"access_token": fhir.token, "token_type": "Bearer", "expires_in": 300,
+                                 "scope": "user/*.read", "subject": "cds-service"}
+    fhir.routes[f"AllergyIntolerance?patient={body['context']['patientId']}"] = (500, OUTCOME)
+    response = http.post(f"{live()}/cds-services/{service}", json=body)
+    assert response.status_code == 200, response.text
+    assert NOTE in response.json()["cards"][0]["detail"]
+    assert fhir.paths() == [f"AllergyIntolerance?patient={body['context']['patientId']}"]
+    entry = log_lines.requests()[-1]
+    assert entry["unavailable"] == ["allergies"] and "allergies" in entry["fetchFailures"]
+
+
+def test_a_complete_prefetch_says_nothing_about_unchecked_data(live, http, log_lines):
+    service, body = _case("adult-left-coded-conclusion-mri")
+    response = http.post(f"{live()}/cds-services/{service}", json=body)
+    assert "Could not be checked" not in response.json()["cards"][0]["detail"]
+    assert "unavailable" not in log_lines.requests()[-1]
+
+
+def test_an_essential_key_still_gives_412_and_optional_keys_are_not_listed(live, http):
+    prefetch = empty_prefetch()
+    del prefetch["conditions"], prefetch["allergies"]
+    response = http.post(f"{live()}/cds-services/{SERVICE_IDS['patient-view']}", json=request("patient-view", prefetch=prefetch))
+    assert response.status_code == 412
+    assert response.json()["missingPrefetch"] == ["conditions"]
+
+
+def test_unregistered_fhir_server_is_warned_about_only_when_a_fetch_was_needed(live, http, tmp_path, log_lines):
+    iss, signer = "https://ehr.example.org/fhir", Signer("ES384")
+    url = live({"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, [{"iss": iss, "jwks": jwks(signer)}])})
+    service = f"{url}/cds-services/{SERVICE_IDS['patient-view']}"
+
+    def call(prefetch):
+        body = request("patient-view", prefetch=prefetch, fhirServer="https://unregistered.example/fhir")
+        return http.post(service, json=body, headers=bearer(signer.token(iss, service)))
+
+    for _ in range(3):
+        assert call(empty_prefetch()).status_code == 200  # nothing to fetch: no noise
+    assert "fhirServer not registered" not in log_lines.text
+    incomplete = empty_prefetch()
+    del incomplete["conditions"]
+    assert call(incomplete).status_code == 412
+    assert log_lines.text.count("fhirServer not registered") == 1

@@ -113,13 +113,13 @@ def test_next_link_to_another_server_is_refused(live, http, fhir):
 
 def test_missing_data_without_fhir_server_is_412_naming_the_keys(live, http):
     prefetch = empty_prefetch()
-    del prefetch["imagingStudies"], prefetch["allergies"]
+    del prefetch["imagingStudies"], prefetch["conditions"], prefetch["allergies"]
     response = _post(http, live(), request("patient-view", prefetch=prefetch))
     assert response.status_code == 412
     body = response.json()
-    assert body["missingPrefetch"] == ["imagingStudies"]  # allergies is optional (contract #1): not a 412
+    assert body["missingPrefetch"] == ["conditions", "imagingStudies"]  # allergies are optional: not blocking
     expressions = [e for issue in body["outcome"]["issue"] for e in issue.get("expression", [])]
-    assert expressions == ["prefetch.imagingStudies"]
+    assert expressions == ["prefetch.conditions", "prefetch.imagingStudies"]
 
 
 @pytest.mark.parametrize("route", [

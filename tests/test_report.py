@@ -65,7 +65,7 @@ def test_report_counts_rates_reasons_and_trend(db):
     now = time.time()
     _populate(db, now)
     data = report.build(db, since_days=30, now=now)
-    assert data["totals"] == {"cards": 9, "accepted": 3, "overridden": 4, "noFeedback": 2,
+    assert data["totals"] == {"cards": 9, "accepted": 3, "overridden": 4, "acceptedThenOverridden": 0, "noFeedback": 2,
                               "acceptanceRate": round(3 / 7, 3), "responseRate": round(7 / 9, 3)}
     kinds = {k["kind"]: k for k in data["services"][0]["kinds"]}
     mri = kinds["mri-before-ct"]

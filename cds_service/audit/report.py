@@ -1,8 +1,13 @@
 """Aggregates the card ledger and feedback into what a CDS governance committee reviews.
 
-A card's outcome is its latest feedback item (a clinician may dismiss, then accept); cards with no
-feedback count as shown only. acceptanceRate = accepted / (accepted + overridden): how often the
-advice was taken when someone acted on it; responseRate = cards with feedback / cards shown.
+A card's outcome is its latest feedback item (a clinician may dismiss, then accept), with one
+exception kept visible: a card accepted and later overridden (the CDS Hooks Sandbox leaves a card on
+screen after its suggestion is taken, so "accept, then dismiss with a reason" happens naturally) is
+counted as `acceptedThenOverridden`, not silently as overridden. Cards with no feedback count as
+shown only. acceptanceRate = (accepted + acceptedThenOverridden) / cards with feedback: how often
+the suggestion was applied when someone acted on the card; responseRate = cards with feedback /
+cards shown. Override reasons are grouped by system and code and shown with the display from
+hooks/knowledge/override-reasons.json (clients such as the Sandbox send none), else the client's.
 """
 from __future__ import annotations
 
@@ -24,14 +29,41 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def _counts(cards: int, accepted: int, overridden: int) -> dict:
-    return {"cards": cards, "accepted": accepted, "overridden": overridden,
-            "noFeedback": cards - accepted - overridden,
-            "acceptanceRate": _rate(accepted, accepted + overridden),
-            "responseRate": _rate(accepted + overridden, cards)}
+def _counts(count: Counter) -> dict:
+    cards, accepted, overridden, both = (count["cards"], count["accepted"], count["overridden"],
+                                         count["acceptedThenOverridden"])
+    responded = accepted + overridden + both
+    return {"cards": cards, "accepted": accepted, "overridden": overridden, "acceptedThenOverridden": both,
+            "noFeedback": cards - responded,
+            "acceptanceRate": _rate(accepted + both, responded),
+            "responseRate": _rate(responded, cards)}
 
 
-def build(db: Database, since_days: int, now: float | None = None) -> dict:
+def _outcome(history: list[tuple]) -> str | None:
+    """The reported outcome of one card from its (time, outcome) feedback items."""
+    if not history:
+        return None
+    history.sort(key=lambda item: item[0])
+    latest = history[-1][1]
+    if latest == "overridden" and any(outcome == "accepted" for _, outcome in history[:-1]):
+        return "acceptedThenOverridden"
+    return latest
+
+
+def load_reason_displays(path) -> dict[tuple[str, str], str]:
+    """(system, code) -> display from an override-reasons.json; empty when it cannot be read."""
+    import json
+    from pathlib import Path
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {(doc["system"], code): display for code, display in doc["reasons"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def build(db: Database, since_days: int, now: float | None = None,
+          reason_displays: dict[tuple[str, str], str] | None = None) -> dict:
     now = int(now if now is not None else time.time())
     cutoff = now - since_days * DAY
     rows = db.query(
@@ -39,11 +71,18 @@ def build(db: Database, since_days: int, now: float | None = None) -> dict:
         " f.override_system, f.override_code, f.override_display"
         " FROM cds_card c LEFT JOIN cds_feedback f ON f.card_uuid = c.uuid"
         " WHERE c.issued_at >= ? AND c.disposition = 'shown'", (cutoff,))
+    displays = dict(reason_displays or {})
     cards: dict[str, dict] = {}
     for uuid, service, kind, issued, outcome, outcome_at, system, code, display in rows:
-        card = cards.setdefault(uuid, {"service": service, "kind": kind, "issued": issued, "outcome": None, "at": -1})
-        if outcome is not None and outcome_at >= card["at"]:
-            card.update(outcome=outcome, at=outcome_at, reason=(system, code, display) if code else None)
+        card = cards.setdefault(uuid, {"service": service, "kind": kind, "issued": issued, "history": [],
+                                       "reason": None, "reason_at": -1})
+        if outcome is None:
+            continue
+        card["history"].append((outcome_at, outcome))
+        if outcome == "overridden" and code and outcome_at >= card["reason_at"]:
+            card.update(reason=(system, code), reason_at=outcome_at)
+            if display:
+                displays.setdefault((system, code), display)
 
     groups: dict[tuple, Counter] = defaultdict(Counter)
     reasons: dict[tuple, Counter] = defaultdict(Counter)
@@ -51,20 +90,21 @@ def build(db: Database, since_days: int, now: float | None = None) -> dict:
     for card in cards.values():
         key = (card["service"], card["kind"])
         day = _day(card["issued"])
+        outcome = _outcome(card["history"])
         groups[key]["cards"] += 1
         daily[day]["cards"] += 1
-        if card["outcome"]:
-            groups[key][card["outcome"]] += 1
-            daily[day][card["outcome"]] += 1
-        if card["outcome"] == "overridden" and card.get("reason"):
+        if outcome:
+            groups[key][outcome] += 1
+            daily[day][outcome] += 1
+        if outcome in ("overridden", "acceptedThenOverridden") and card["reason"]:
             reasons[key][card["reason"]] += 1
 
     services: dict[str, list] = defaultdict(list)
     for (service, kind), count in sorted(groups.items()):
-        entry = {"kind": kind, **_counts(count["cards"], count["accepted"], count["overridden"])}
+        entry = {"kind": kind, **_counts(count)}
         entry["overrideReasons"] = [
-            {"system": s, "code": c, "display": d or c, "count": n}
-            for (s, c, d), n in sorted(reasons[(service, kind)].items(), key=lambda item: (-item[1], item[0][1]))]
+            {"system": s, "code": c, "display": displays.get((s, c)) or c, "count": n}
+            for (s, c), n in sorted(reasons[(service, kind)].items(), key=lambda item: (-item[1], item[0][1]))]
         services[service].append(entry)
 
     total = Counter()
@@ -79,10 +119,10 @@ def build(db: Database, since_days: int, now: float | None = None) -> dict:
         "generatedAt": datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "since": _day(cutoff),
         "days": since_days,
-        "totals": _counts(total["cards"], total["accepted"], total["overridden"]),
+        "totals": _counts(total),
         "services": [{"service": s, "kinds": kinds} for s, kinds in sorted(services.items())],
-        "daily": [{"day": d, "cards": c["cards"], "accepted": c["accepted"], "overridden": c["overridden"]}
-                  for d, c in sorted(daily.items())],
+        "daily": [{"day": d, "cards": c["cards"], "accepted": c["accepted"], "overridden": c["overridden"],
+                   "acceptedThenOverridden": c["acceptedThenOverridden"]} for d, c in sorted(daily.items())],
         "ratings": [{"orderKind": k, "rating": r, "count": n} for k, r, n in ratings],
         "unmatchedFeedback": unmatched,
         **held_back(db, cutoff),  # shadow, suppressed and capped cards, beside the live numbers

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import logging
 
-from ..config import Settings
+from ..config import ConfigError, Settings
 from .clients import Registry, TrustedClient, TrustedClientsError, load_registry, normalise_base_url
 from .verify import Verifier
 
 log = logging.getLogger("cds_service.auth")
 
-__all__ = ["Authenticator", "TrustedClient", "TrustedClientsError", "build_authenticator", "check_trusted_clients",
-           "normalise_base_url"]
+__all__ = ["Authenticator", "TrustedClient", "TrustedClientsError", "build_authenticator", "check_audience_settings",
+           "check_trusted_clients", "normalise_base_url"]
 
 
 class Authenticator:
@@ -24,18 +24,29 @@ class Authenticator:
         self.registry = registry
         self._verifier = verifier
 
-    def authenticate(self, authorization: str | None, audience: str) -> TrustedClient | None:
-        """The client behind the request's JWT, or None when authentication is off; a 401 CdsError otherwise."""
+    def authenticate(self, authorization: str | None, audiences: tuple[str, ...]) -> TrustedClient | None:
+        """The client behind the request's JWT, or None when authentication is off; a 401 CdsError otherwise.
+
+        `audiences`: the endpoint's URL under each configured public base URL (any one may be the aud)."""
         if self._verifier is None:  # CDS_AUTH_MODE=off (warned about at start-up)
             return None
-        client, _claims = self._verifier.verify(authorization, audience)
+        client, _claims = self._verifier.verify(authorization, audiences)
         return client
+
+
+def check_audience_settings(settings: Settings) -> None:
+    """With auth required, the accepted `aud` base URLs must be configured: deriving them from the
+    Host header would let a token minted for another host in when the caller sends that Host."""
+    if settings.auth_mode == "required" and not settings.audience_bases:
+        raise ConfigError("CDS_AUTH_MODE=required needs CDS_PUBLIC_BASE_URL (the external base URL clients call; "
+                          "JWTs must name it in aud) or CDS_ACCEPTED_AUDIENCES (a comma-separated list of such URLs)")
 
 
 def check_trusted_clients(settings: Settings) -> int:
     """Validate the trusted-clients file without opening any store; for a pre-fork check in the
     server parent, so a bad file fails with one readable line instead of a worker traceback.
     Raises TrustedClientsError (a ConfigError); returns the number of clients."""
+    check_audience_settings(settings)
     if not settings.trusted_clients_path:
         return 0
     return len(load_registry(settings.trusted_clients_path, settings))
@@ -47,6 +58,7 @@ def build_authenticator(settings: Settings) -> Authenticator:
     With auth off the file is still checked when given (a bad file should fail before the day
     auth is switched on) but no database or Redis connection is made.
     """
+    check_audience_settings(settings)
     if settings.trusted_clients_path:
         registry = load_registry(settings.trusted_clients_path, settings)
     else:

@@ -64,7 +64,7 @@ class TrustedClient:
 
     iss: str
     keys: KeySource = field(repr=False)
-    jku: str | None = None
+    jku: str | None = None        # the only jku a token may name; fetched only when no keys are pinned
     tenant: str | None = None
     fhir_servers: frozenset[str] = frozenset()
 
@@ -154,38 +154,28 @@ def _client(entry, base_dir: Path, settings) -> TrustedClient:
     iss = entry.get("iss")
     if not isinstance(iss, str) or not iss.strip():
         raise ValueError("'iss' must be a non-empty string")
-    sources = [k for k in ("jku", "jwks", "jwks_file") if k in entry]
-    if len(sources) != 1:
-        raise ValueError("give exactly one of 'jku', 'jwks' or 'jwks_file'")
+    if "jwks" in entry and "jwks_file" in entry:
+        raise ValueError("give 'jwks' or 'jwks_file', not both")
+    if not any(k in entry for k in ("jku", "jwks", "jwks_file")):
+        raise ValueError("give 'jku' (keys fetched from it), 'jwks' or 'jwks_file' (pinned keys), "
+                         "or 'jku' with pinned keys (the header jku is accepted, never fetched)")
 
     jku = None
-    ttl, floor, timeout = settings.jwks_ttl_s, settings.jwks_refresh_floor_s, settings.jwks_timeout_s
     if "jku" in entry:
         jku = entry["jku"]
         _check_jku(jku, settings.allow_insecure_jku)
-        from .keys import fetch_jwks_url
-
-        keys: KeySource = RefreshingKeySet(f"jku {jku}", lambda: fetch_jwks_url(jku, timeout), ttl, floor)
-    elif "jwks" in entry:
+    ttl, floor, timeout = settings.jwks_ttl_s, settings.jwks_refresh_floor_s, settings.jwks_timeout_s
+    if "jwks" in entry:  # pinned inline: never fetched, whatever jku says
         try:
-            keys = StaticKeySet(parse_jwks(entry["jwks"], strict=True))
+            keys: KeySource = StaticKeySet(parse_jwks(entry["jwks"], strict=True))
         except ValueError as exc:
             raise ValueError(f"'jwks': {exc}") from None
+    elif "jwks_file" in entry:  # pinned in a file: re-read from disk, never fetched
+        keys = _file_keys(entry["jwks_file"], base_dir, ttl, floor)
     else:
-        raw = entry["jwks_file"]
-        if not isinstance(raw, str) or not raw:
-            raise ValueError("'jwks_file' must be a path")
-        jwks_path = Path(raw) if Path(raw).is_absolute() else base_dir / raw
-        try:
-            parse_jwks(json.loads(jwks_path.read_text(encoding="utf-8")), strict=True)
-        except OSError as exc:
-            raise ValueError(f"'jwks_file' {jwks_path}: cannot read it ({exc.strerror})") from None
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise ValueError(f"'jwks_file' {jwks_path}: {exc}") from None
-        from .keys import read_jwks_file
+        from .fetch import fetch_jwks_url
 
-        # re-read on an unknown kid (rotation by replacing the file), at most once per floor
-        keys = RefreshingKeySet(f"jwks_file {jwks_path}", lambda: read_jwks_file(jwks_path), ttl, floor)
+        keys = RefreshingKeySet(f"jku {jku}", lambda: fetch_jwks_url(jku, timeout), ttl, floor)
 
     tenant = entry.get("tenant")
     if tenant is not None and (not isinstance(tenant, str) or not tenant):
@@ -200,6 +190,22 @@ def _client(entry, base_dir: Path, settings) -> TrustedClient:
             raise ValueError(f"'fhir_servers': {url!r} is not an absolute http(s) base URL without query or credentials")
         normalised.add(value)
     return TrustedClient(iss=iss, keys=keys, jku=jku, tenant=tenant, fhir_servers=frozenset(normalised))
+
+
+def _file_keys(raw, base_dir: Path, ttl: float, floor: float) -> KeySource:
+    if not isinstance(raw, str) or not raw:
+        raise ValueError("'jwks_file' must be a path")
+    jwks_path = Path(raw) if Path(raw).is_absolute() else base_dir / raw
+    try:
+        parse_jwks(json.loads(jwks_path.read_text(encoding="utf-8")), strict=True)
+    except OSError as exc:
+        raise ValueError(f"'jwks_file' {jwks_path}: cannot read it ({exc.strerror})") from None
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise ValueError(f"'jwks_file' {jwks_path}: {exc}") from None
+    from .keys import read_jwks_file
+
+    # re-read on an unknown kid (rotation by replacing the file), at most once per floor
+    return RefreshingKeySet(f"jwks_file {jwks_path}", lambda: read_jwks_file(jwks_path), ttl, floor)
 
 
 def _check_jku(jku, allow_insecure: bool) -> None:

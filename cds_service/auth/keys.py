@@ -21,9 +21,10 @@ from typing import Any, Callable, Protocol
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from .fetch import KeyUnavailable
+
 log = logging.getLogger("cds_service.auth")
 
-MAX_JWKS_BYTES = 256 * 1024
 MIN_RSA_BITS = 2048
 EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 RSA_ALGS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
@@ -101,30 +102,6 @@ def _public_key(jwk) -> PublicKey | None:
     return PublicKey(kid=kid, key=key, alg=alg)
 
 
-class KeyUnavailable(Exception):
-    """The key set could not be obtained (network, file or format); the message is safe to log."""
-
-
-def fetch_jwks_url(url: str, timeout_s: float) -> dict:
-    """GET the configured JWKS URL: no redirects (they could lead anywhere), bounded size and time."""
-    import requests
-
-    try:
-        with requests.get(url, timeout=timeout_s, allow_redirects=False, stream=True,
-                          headers={"Accept": "application/json, application/jwk-set+json"}) as response:
-            if response.status_code != 200:
-                raise KeyUnavailable(f"JWKS URL answered HTTP {response.status_code}")
-            body = response.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
-    except requests.RequestException as exc:
-        raise KeyUnavailable(f"JWKS URL unreachable ({type(exc).__name__})") from None
-    if len(body) > MAX_JWKS_BYTES:
-        raise KeyUnavailable("JWKS document is too large")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise KeyUnavailable("JWKS document is not JSON") from None
-
-
 def read_jwks_file(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -149,7 +126,12 @@ class StaticKeySet:
 
 
 class RefreshingKeySet:
-    """A JWK Set loaded on demand, cached for `ttl_s`, refreshed early on an unknown kid at most once per floor."""
+    """A JWK Set loaded on demand and cached for `ttl_s`.
+
+    Loads happen at most once per `floor_s` after a failure and an unknown kid forces at most one
+    refresh per floor, so neither a broken key URL nor made-up kids make us hammer it. A failed
+    load never discards the last good keys; `find` reports the failure only for a kid they lack.
+    """
 
     def __init__(self, label: str, load: Callable[[], dict], ttl_s: float, floor_s: float,
                  clock: Callable[[], float] = time.monotonic):
@@ -162,33 +144,43 @@ class RefreshingKeySet:
         self._keys: dict[str, PublicKey] | None = None
         self._fresh_until = float("-inf")
         self._last_forced = float("-inf")
+        self._last_failed = float("-inf")
+        self._failure: str | None = None  # why the latest load failed; None after a good one
         self.loads = 0  # how many times the source was read (observability and tests)
 
     def find(self, kid: str) -> PublicKey | None:
+        """The key, or None; raises KeyUnavailable when the kid is unknown and the latest load failed."""
         with self._lock:  # one load at a time; concurrent callers reuse its result
             now = self._clock()
             loaded_now = False  # a load attempted for this very call makes a forced refresh pointless
-            if self._keys is None or now >= self._fresh_until:
+            may_retry = now - self._last_failed >= self._floor
+            if (self._keys is None or now >= self._fresh_until) and may_retry:
                 self._reload(now)
                 loaded_now = True
             keys = self._keys or {}
             if kid in keys:
                 return keys[kid]
-            if loaded_now or now - self._last_forced < self._floor:
-                return None
-            self._last_forced = now
-            log.info("unknown kid; refreshing JWKS once", extra={"jwks": self.label})
-            self._reload(now)
-            return (self._keys or {}).get(kid)
+            if not loaded_now and may_retry and now - self._last_forced >= self._floor:
+                self._last_forced = now
+                log.info("unknown kid; refreshing JWKS once", extra={"jwks": self.label})
+                self._reload(now)
+                if kid in (self._keys or {}):
+                    return (self._keys or {})[kid]
+            if self._failure is not None:
+                raise KeyUnavailable(self._failure)
+            return None
 
     def _reload(self, now: float) -> None:
         self.loads += 1
         try:
             keys = parse_jwks(self._load())
-        except (KeyUnavailable, ValueError) as exc:
-            # keep serving the last good keys; retry no sooner than the floor
-            self._fresh_until = now + min(self._floor, self._ttl)
-            log.warning("JWKS could not be loaded", extra={"jwks": self.label, "reason": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - any failure of a key source keeps the last good keys, never a 500
+            reason = str(exc) if isinstance(exc, (KeyUnavailable, ValueError)) else f"{type(exc).__name__}"
+            self._failure = reason[:200]
+            self._last_failed = now
+            log.warning("JWKS could not be loaded; keeping the last good keys",
+                        extra={"jwks": self.label, "reason": self._failure, "haveKeys": bool(self._keys)})
             return
         self._keys = keys
+        self._failure = None
         self._fresh_until = now + self._ttl

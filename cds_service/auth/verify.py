@@ -2,8 +2,8 @@
 
 Order matters for safety: the header is checked before any key is looked up (no `none`, no
 HMAC, so a public key can never be used as an HMAC secret); the issuer must be registered
-before anything is fetched; a `jku` is only ever compared with the registered one, never
-fetched; and the jti is claimed last, so a forged token cannot burn a genuine token's id.
+before anything is fetched; a header `jku` is only ever compared with the registered one
+(keys come from the registry's own source, fetched or pinned, never from the token); and the jti is claimed last, so a forged token cannot burn a genuine token's id.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import jwt
 
 from ..errors import CdsError
 from .clients import Registry, TrustedClient
+from .fetch import KeyUnavailable
 from .keys import ALLOWED_ALGS
 
 MAX_TOKEN_CHARS = 16 * 1024
@@ -51,7 +52,9 @@ class Verifier:
         self.max_lifetime = max_lifetime_s
         self._clock = clock
 
-    def verify(self, authorization: str | None, audience: str) -> tuple[TrustedClient, dict]:
+    def verify(self, authorization: str | None, audiences: tuple[str, ...] | str) -> tuple[TrustedClient, dict]:
+        if isinstance(audiences, str):
+            audiences = (audiences,)
         token = bearer_token(authorization)
         try:
             header = jwt.get_unverified_header(token)
@@ -76,7 +79,10 @@ class Verifier:
         if jku is not None and jku != client.jku:
             raise refuse(f"jku is not the one registered for {client.iss}; not fetched")
 
-        key = client.keys.find(kid)
+        try:
+            key = client.keys.find(kid)
+        except KeyUnavailable as exc:
+            raise refuse(f"key set of {client.iss} unavailable ({exc}); kid not among the last good keys") from None
         if key is None:
             raise refuse(f"no key with this kid for {client.iss} (after one JWKS refresh at most)")
         if not key.fits(alg):
@@ -101,7 +107,7 @@ class Verifier:
         aud = claims["aud"]
         if isinstance(aud, list) and len(aud) == 1:
             aud = aud[0]
-        if not _same_url(aud, audience):
+        if not any(_same_url(aud, audience) for audience in audiences):
             raise refuse("aud is not the URL of this endpoint")
         if not isinstance(claims["jti"], str) or not claims["jti"] or len(claims["jti"]) > 256:
             raise refuse("jti is not a non-empty string")

@@ -22,11 +22,11 @@ FILES = ("valuesets", "orders", "text", "cards", "override-reasons", "sources", 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
     "allergyNote": {"allergies"}, "ctOrderedNote": {"orders"}, "workupDone": {"studies"},
-    "evidenceLine": {"what", "ref", "date", "extra"}, "sideLine": {"side"}, "unavailableLine": {"what"},
+    "evidenceLine": {"what", "ref", "date", "extra"}, "sideLine": {"side"}, "unavailableNote": {"what"},
 }
 SUMMARY_FIELDS = {"side", "sideAdj", "patientGroup"}
 RENDER_FIELDS = {"side", "sideAdj", "order", "evidence", "workup", "pathway", "differential", "pediatricNote",
-                 "allergyNote", "ctOrderedNote", "references", "patientGroup"}
+                 "allergyNote", "ctOrderedNote", "unavailableNote", "references", "patientGroup"}
 MAX_SUMMARY = 139
 
 
@@ -180,6 +180,8 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
     for group, ids in sources["citedOnEveryCard"].items():
         for sid in ids:
             _require(paths["sources"], sid in sources["sources"], f"citedOnEveryCard/{group}: unknown source {sid!r}")
+            _require(paths["sources"], group in sources["sources"][sid]["audience"],
+                     f"citedOnEveryCard/{group}: source {sid!r} is not for {group} patients (its audience)")
     for why, reason in docs["contrast"]["overrideReasons"].items():
         _require(paths["contrast"], reason in reasons["reasons"], f"overrideReasons/{why}: unknown override reason {reason!r}")
     declared = set(cards["placeholders"])
@@ -188,8 +190,11 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
         where = f"kinds/{kid}"
         for reason in kind["overrideReasons"]:
             _require(paths["cards"], reason in reasons["reasons"], f"{where}: unknown override reason {reason!r}")
-        for sid in [*kind["source"].values(), *kind.get("links", ())]:
-            _require(paths["cards"], sid in sources["sources"], f"{where}: unknown source {sid!r}")
+        for group in ("adult", "pediatric"):  # a card cites and links only sources written for its patient
+            for sid in [kind["source"][group], *kind.get("links", {}).get(group, ())]:
+                _require(paths["cards"], sid in sources["sources"], f"{where}: unknown source {sid!r}")
+                _require(paths["cards"], group in sources["sources"][sid]["audience"],
+                         f"{where}: source {sid!r} is not for {group} patients (its audience)")
         detail_fields = _fields(paths["cards"], f"{where}/detail", kind["detail"])
         _require(paths["cards"], detail_fields <= declared, f"{where}/detail: unknown placeholders {sorted(detail_fields - declared)}")
         summary_fields = _fields(paths["cards"], f"{where}/summary", kind["summary"])

@@ -22,11 +22,11 @@ _ALLOW_HEADERS = "Authorization, Content-Type, X-Request-ID"
 PROTECTED_PREFIX = "/cds-services"
 
 
-def endpoint_url() -> str:
-    """The URL the client called, as the JWT `aud` must name it (public base URL when behind a proxy)."""
-    base = runtime().settings.public_base_url
+def endpoint_urls() -> tuple[str, ...]:
+    """The URLs the JWT `aud` may name for this endpoint: each configured public base URL plus the
+    path. Never built from the Host header, which the caller controls."""
     path = request.path.rstrip("/") or "/"
-    return (base + path) if base else (request.host_url.rstrip("/") + path)
+    return tuple(base + path for base in runtime().settings.audience_bases)
 
 
 def _cors_headers(response: Response) -> None:
@@ -66,7 +66,7 @@ def _before():
         return None
     if request.method == "OPTIONS":
         return None
-    g.client = runtime().auth.authenticate(request.headers.get("Authorization"), endpoint_url())
+    g.client = runtime().auth.authenticate(request.headers.get("Authorization"), endpoint_urls())
     return None
 
 

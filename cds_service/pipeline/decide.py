@@ -27,6 +27,12 @@ def _matches(rule: dict, flags: dict) -> bool:
     return all(flags.get(name) == wanted for name, wanted in (rule.get("when") or {}).items())
 
 
+def order_rule(kb, order_class: str | None, flags: dict) -> dict:
+    """The first rules.json order rule for this class and chart state (no-criteria when none)."""
+    return next((r for r in kb.rules["orders"] if r["class"] == order_class and _matches(r, flags)),
+                {"verdict": "no-criteria"})
+
+
 def _card(kb, kind: str | None, hook: str, ct_pending: bool) -> tuple[str | None, str | None]:
     if kind is None:
         return None, None
@@ -46,8 +52,7 @@ def decide_orders(kb, evidence, judged: list[dict], hook: str) -> list[Decision]
         if not evidence.positive:
             decisions.append(Decision(None, None, draft, ref, order_class, kb.rules["noEvidenceVerdict"]))
             continue
-        rule = next((r for r in kb.rules["orders"] if r["class"] == order_class and _matches(r, flags)),
-                    {"verdict": "no-criteria"})
+        rule = order_rule(kb, order_class, flags)
         kind = rule.get("card")
         indicator, action = _card(kb, kind, hook, ct_pending)
         if action in ("update-draft-to-ct", "cancel-draft") and (ref is None or draft.get("resourceType") != "ServiceRequest"):

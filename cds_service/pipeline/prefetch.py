@@ -5,6 +5,11 @@ empty Bundle means "queried, nothing found"; an absent key, an OperationOutcome,
 carries an error outcome is fetched from `fhirServer`. Pages behind `next` links are fetched too,
 because advice computed on half a chart (say, missing the CT on page two) is worse than none.
 All fetches for a request run concurrently under one deadline.
+
+Keys listed in the service's `optionalPrefetch` are ones the decision can do without (allergies
+only change a note on the card): when one can be obtained neither way the answer degrades (the
+engine sees no data, exchange.notes["unavailable"] names it, the card says it could not be
+checked) instead of a 412. An essential key that cannot be obtained is still a 412.
 """
 from __future__ import annotations
 
@@ -73,8 +78,8 @@ def run(exchange: Exchange, runtime) -> None:
     given = body.get("prefetch") or {}
     base = body.get("fhirServer")
     token = (body.get("fhirAuthorization") or {}).get("access_token")
-    if base and not runtime.may_contact(exchange.client, base):
-        base = None  # behave as if no server was named; the auth layer has logged why
+    if base and not runtime.may_contact(exchange.client, base, warn=False):
+        base = None  # behave as if no server was named; warned about below only if a fetch was needed
         exchange.notes["fhirServer"] = "refused"
 
     resolved: dict = {}
@@ -98,7 +103,10 @@ def run(exchange: Exchange, runtime) -> None:
             except Unresolvable:
                 unobtainable.append(key)
 
-    if pending and not set(unobtainable) - exchange.service.optional_prefetch:
+    optional = exchange.service.optional_prefetch
+    if exchange.notes.get("fhirServer") == "refused" and unobtainable:
+        runtime.warn_unregistered_fhir_server(exchange.client)
+    if pending and not [key for key in unobtainable if key not in optional]:
         deadline = time.monotonic() + runtime.settings.fhir_deadline_s
         jobs = {key: partial(method, arg, base, token, deadline) for key, (method, arg) in pending.items()}
         failures = {}
@@ -114,13 +122,14 @@ def run(exchange: Exchange, runtime) -> None:
             exchange.notes["fetchFailures"] = failures
             unobtainable.extend(failures)
 
-    optional = sorted(set(unobtainable) & exchange.service.optional_prefetch)
-    if optional:  # the engine sees no data for these; render says what could not be checked
-        exchange.notes["unavailable"] = optional
-        resolved.update(dict.fromkeys(optional))
-        unobtainable = [key for key in unobtainable if key not in exchange.service.optional_prefetch]
-    if unobtainable:
-        keys = sorted(set(unobtainable))
+    unavailable = sorted(key for key in set(unobtainable) if key in optional)
+    if unavailable:
+        exchange.notes["unavailable"] = unavailable  # the request log counts what could not be checked
+        for key in unavailable:
+            resolved[key] = None
+    essential = sorted(key for key in set(unobtainable) if key not in optional)
+    if essential:
+        keys = essential
         why = "no usable fhirServer" if base is None else "the FHIR server did not return them"
         raise CdsError(412, f"required prefetch data is missing and could not be fetched ({why}): {', '.join(keys)}",
                        keys=keys, log_detail=f"missing prefetch ({why}): {', '.join(keys)}")

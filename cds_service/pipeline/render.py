@@ -11,7 +11,7 @@ import re
 import uuid
 
 from ..clinical import contrast
-from ..clinical.codes import concept_text
+from ..clinical.codes import codings
 from ..clinical.suggest import ct_request
 from ..audit.ledger import IssuedCard
 from .exchange import Exchange
@@ -53,9 +53,19 @@ def _workup(kb, evidence) -> str:
     return frag["workupDone"].format(studies=studies)
 
 
+def _order_words(code) -> str:
+    """The order's name said once: its text, else its first coding's display (not text and every
+    display joined, which repeats the study: "MRI abdomen w/wo contrast . MRI abdomen ...")."""
+    if not isinstance(code, dict):
+        return ""
+    if isinstance(code.get("text"), str) and code["text"].strip():
+        return code["text"]
+    return next((c["display"] for c in codings(code) if isinstance(c.get("display"), str) and c["display"].strip()), "")
+
+
 def _order_label(kb, decision) -> str:
     draft = decision.draft or {}
-    text = concept_text(draft.get("code")) if draft.get("resourceType") == "ServiceRequest" else ""
+    text = _order_words(draft.get("code")) if draft.get("resourceType") == "ServiceRequest" else ""
     spec = kb.order_classes.get(decision.order_class)
     return _line(text or (spec.label if spec else "this order"))
 
@@ -85,7 +95,15 @@ def _override_order(kb, evidence, spec, suggests_ct: bool) -> list[str]:
     return first + [r for r in spec["overrideReasons"] if r not in first]
 
 
-def render_card(kb, evidence, decision, context: dict) -> dict:
+def _unavailable_note(kb, unavailable) -> str:
+    """One line naming what the answer could not check (optional prefetch keys not obtainable)."""
+    if not unavailable:
+        return ""
+    frag = kb.cards["fragments"]
+    return frag["unavailableNote"].format(what="; ".join(frag["unavailableWhat"].get(k, k) for k in unavailable))
+
+
+def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     cards, frag = kb.cards, kb.cards["fragments"]
     spec = cards["kinds"][decision.kind]
     group = "pediatric" if evidence.pediatric else "adult"
@@ -98,6 +116,7 @@ def render_card(kb, evidence, decision, context: dict) -> dict:
         "pediatricNote": frag["pediatricNote"] if evidence.pediatric else "",
         "allergyNote": "",  # the contrast allergy is part of the contrast safety section below
         "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders)) if evidence.ct_orders else "",
+        "unavailableNote": _unavailable_note(kb, unavailable),
         "references": frag["referencesHeading"] + "; ".join(
             kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
     }
@@ -108,7 +127,7 @@ def render_card(kb, evidence, decision, context: dict) -> dict:
         detail = f"{safety}\n\n{detail}"
     source_id = spec["source"][group]
     links = [{"label": kb.sources["sources"][s]["label"], "url": kb.sources["sources"][s]["url"], "type": "absolute"}
-             for s in spec.get("links", ()) if s != source_id and kb.sources["sources"][s].get("url")]
+             for s in spec.get("links", {}).get(group, ()) if s != source_id and kb.sources["sources"][s].get("url")]
     reasons = kb.override_reasons
     card = {
         "uuid": str(uuid.uuid4()),
@@ -129,13 +148,8 @@ def render_card(kb, evidence, decision, context: dict) -> dict:
 def run(exchange: Exchange, runtime) -> None:
     kb, evidence = runtime.knowledge, exchange.evidence
     shown = [d for d in exchange.decisions if d.kind]
-    cards = [render_card(kb, evidence, d, exchange.context) for d in shown]
-    unavailable = exchange.notes.get("unavailable")
-    if unavailable:  # optional prefetch keys that could not be obtained: say so on every card
-        frag = kb.cards["fragments"]
-        what = "; ".join(frag.get("unavailableWhat", {}).get(key, key) for key in unavailable)
-        for card in cards:
-            card["detail"] += "\n\n" + frag["unavailableLine"].format(what=what)
+    unavailable = exchange.notes.get("unavailable", ())
+    cards = [render_card(kb, evidence, d, exchange.context, unavailable) for d in shown]
     exchange.response = {"cards": cards}
     exchange.issued = [IssuedCard(card["uuid"], d.kind, card["indicator"],
                                   tuple(s["uuid"] for s in card.get("suggestions", ())), draft_ref=d.draft_ref)

@@ -47,6 +47,16 @@ class Signer:
         return jwt.encode(payload, self.private_key, algorithm=self.alg, headers=head)
 
 
+SANDBOX_ISS = "https://sandbox.cds-hooks.org"
+SANDBOX_JKU = "https://sandbox.cds-hooks.org/.well-known/jwks.json"
+
+
+def sandbox_token(signer: Signer, aud: str, *, iss: str = SANDBOX_ISS, jku: str = SANDBOX_JKU) -> str:
+    """A token shaped like the CDS Hooks Sandbox's: header alg/typ/kid/jku; claims iss, aud (the exact
+    endpoint URL), exp = iat + 300, iat, jti, and no sub."""
+    return signer.token(iss, aud, claims={"sub": DROP}, headers={"jku": jku}, lifetime_s=300)
+
+
 def jwks(*signers: Signer) -> dict:
     return {"keys": [s.public_jwk for s in signers]}
 
@@ -68,6 +78,10 @@ class JwksServer(LoopbackHTTP):
         self.document = document or {"keys": []}
         self.hits: dict[str, int] = {}
         self.redirects: dict[str, str] = {}  # path -> Location, answered with a 302
+        # how the answer goes out: "ok"; "drip" (headers and body one byte every drip_s); "truncate" (half the
+        # declared Content-Length, then the connection closes); "garbage" (not JSON)
+        self.mode = "ok"
+        self.drip_s = 0.2
         self._lock = threading.Lock()
         server = self
 
@@ -82,14 +96,33 @@ class JwksServer(LoopbackHTTP):
                     server.hits[self.path] = server.hits.get(self.path, 0) + 1
                     body = json.dumps(server.document).encode()
                     location = server.redirects.get(self.path)
+                    mode = server.mode
                 status = 302 if location else 200 if self.path == "/jwks.json" else 404
+                if mode == "garbage":
+                    body = b"<html>" + body[:20]
+                if mode == "drip":  # status line, headers and body, one byte at a time
+                    raw = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                    try:
+                        for byte in raw:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(server.drip_s)
+                    except OSError:  # the client gave up, as it should
+                        pass
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 if location:
                     self.send_header("Location", location)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if mode == "truncate":
+                    self.wfile.write(body[: len(body) // 2])
+                    self.close_connection = True
+                else:
+                    self.wfile.write(body)
 
         super().__init__(Handler)
         self.url = self.base + "/jwks.json"

@@ -29,11 +29,22 @@ class Background:
 
 
 class LiveServer(Background):
-    """Serves a Flask app on loopback (threaded, keep-alive), the way a client would reach it."""
+    """Serves a Flask app on loopback (threaded, keep-alive), the way a client would reach it.
 
-    def __init__(self, app):
-        super().__init__(make_server("127.0.0.1", 0, app, threaded=True))
+    Pass `app`, or `factory(base_url) -> app` for an app that must know its own public URL (the
+    JWT `aud` base with auth required): the port is bound first, then the app is built."""
+
+    def __init__(self, app=None, factory=None):
+        server = make_server("127.0.0.1", 0, app or _not_ready, threaded=True)
+        super().__init__(server)
+        if factory is not None:
+            server.app = factory(self.base)
         self.url = self.base
+
+
+def _not_ready(environ, start_response):  # only until the factory's app is in place
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
 
 
 class LoopbackHTTP(Background):
