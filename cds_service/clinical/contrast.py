@@ -75,18 +75,51 @@ def _when(obs: dict) -> str | None:
     return None
 
 
-def _newest(record, observations, value_set, since: datetime) -> tuple[dict, str] | None:
-    """The newest valid (R4) result of `value_set` since `since`, with its date as written."""
-    candidates = []
-    for obs in observations:
-        if obs.get("status") not in RESULT_STATUSES or value_set.first(obs.get("code")) is None:
+_GROUPS = ("egfr", "creatinine", "pregnancy-status")
+_indexes: dict[int, tuple] = {}
+
+
+def _index(kb) -> tuple[dict, frozenset]:
+    """(canonical system, code) -> result group, and the bare codes (a cheap first test), built once
+    per knowledge object (a few per process)."""
+    cached = _indexes.get(id(kb))
+    if cached is None or cached[0] is not kb:
+        if len(_indexes) > 8:
+            _indexes.clear()
+        index = {key: group for group in _GROUPS for key in kb.value_set(f"contrast/{group}").keys()}
+        cached = (kb, index, frozenset(code for _, code in index))
+        _indexes[id(kb)] = cached
+    return cached[1], cached[2]
+
+
+def results_by_group(record, kb) -> dict[str, list[dict]]:
+    """One pass over the chart's Observations (bounded): the results each group may use. A coding
+    is looked up by one dict access, so a chart of thousands of observations stays cheap."""
+    (index, bare), groups = _index(kb), {group: [] for group in _GROUPS}
+    for obs in record.of_type("Observation")[:MAX_SCANNED]:
+        if obs.get("status") not in RESULT_STATUSES:
             continue
+        code = obs.get("code")
+        for coding in (code.get("coding") or ()) if isinstance(code, dict) else ():
+            if not isinstance(coding, dict) or coding.get("code") not in bare:
+                continue
+            group = index.get(kb.key(coding))
+            if group is not None:
+                groups[group].append(obs)
+                break
+    return groups
+
+
+def _newest(record, candidates: list[dict], since: datetime) -> tuple[dict, str] | None:
+    """The newest valid (R4) result since `since`, with its date as written."""
+    dated = []
+    for obs in candidates:
         when = _when(obs)
         moment = parse_when(when)
         if moment is not None and moment >= since:
-            candidates.append((moment, when, obs))
-    candidates.sort(key=lambda item: item[0], reverse=True)
-    return next(((obs, when) for _, when, obs in candidates if record.valid(obs)), None)
+            dated.append((moment, when, obs))
+    dated.sort(key=lambda item: item[0], reverse=True)
+    return next(((obs, when) for _, when, obs in dated if record.valid(obs)), None)
 
 
 def _quantity(obs: dict) -> tuple[float | None, str, str]:
@@ -119,17 +152,18 @@ def _mg_dl(number: float, unit: str) -> float | None:
     return None
 
 
-def renal_function(record, kb, limits: Limits, now: datetime, patient: dict | None, age: int | None) -> Result | None:
-    observations = record.of_type("Observation")[:MAX_SCANNED]
+def renal_function(record, kb, limits: Limits, now: datetime, patient: dict | None, age: int | None,
+                   groups: dict | None = None) -> Result | None:
+    groups = groups if groups is not None else results_by_group(record, kb)
     since = now - timedelta(days=limits.lab_window_days)
-    found = _newest(record, observations, kb.value_set("contrast/egfr"), since)
+    found = _newest(record, groups["egfr"], since)
     if found:
         obs, when = found
         number, unit, comparator = _quantity(obs)
         shown = f"{comparator}{number:g} {unit}".strip() if number is not None else (obs.get("valueString") or "?")
         low = number is not None and comparator not in (">", ">=") and number < limits.egfr_below
         return Result("egfr", f"Observation/{obs.get('id')}", when, str(shown)[:40], number, _critical(obs, kb), low)
-    found = _newest(record, observations, kb.value_set("contrast/creatinine"), since)
+    found = _newest(record, groups["creatinine"], since)
     if not found:
         return None
     obs, when = found
@@ -144,18 +178,22 @@ def renal_function(record, kb, limits: Limits, now: datetime, patient: dict | No
     return result
 
 
-def pregnancy(record, kb, now: datetime) -> Result | None:
+def pregnancy(record, kb, now: datetime, groups: dict | None = None) -> Result | None:
+    groups = groups if groups is not None else results_by_group(record, kb)
     since = now - timedelta(days=PREGNANCY_WINDOW_DAYS)
-    found = _newest(record, record.of_type("Observation")[:MAX_SCANNED], kb.value_set("contrast/pregnancy-status"), since)
+    found = _newest(record, groups["pregnancy-status"], since)
     if found:
         obs, when = found
         if kb.value_set("contrast/pregnant-answer").first(obs.get("valueCodeableConcept")) is not None:
             return Result("pregnancy", f"Observation/{obs.get('id')}", when,
                           concept_text(obs.get("valueCodeableConcept")) or "pregnant")
         return None  # the newest status says not pregnant (or unknown)
-    codes = kb.value_set("contrast/pregnancy-condition")
+    codes = kb.value_set("contrast/pregnancy-condition").keys()
     for condition in record.of_type("Condition"):
-        if codes.first(condition.get("code")) is None or not is_live(condition) or not record.valid(condition):
+        code = condition.get("code")
+        if not isinstance(code, dict) or not any(kb.key(c) in codes for c in code.get("coding") or ()):
+            continue
+        if not is_live(condition) or not record.valid(condition):
             continue
         if not any(c.get("code") == "active" for c in codings(condition.get("clinicalStatus"))):
             continue
@@ -166,8 +204,9 @@ def pregnancy(record, kb, now: datetime) -> Result | None:
 
 def assess(record, kb, evidence, limits: Limits, now: datetime) -> Safety:
     """Everything about contrast safety the chart shows for this patient (allergies from evidence)."""
-    return Safety(renal=renal_function(record, kb, limits, now, record.patient, evidence.age),
-                  pregnancy=pregnancy(record, kb, now), allergies=list(evidence.contrast_allergies))
+    groups = results_by_group(record, kb)
+    return Safety(renal=renal_function(record, kb, limits, now, record.patient, evidence.age, groups),
+                  pregnancy=pregnancy(record, kb, now, groups), allergies=list(evidence.contrast_allergies))
 
 
 def _date(value: str) -> str:
