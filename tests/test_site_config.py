@@ -10,8 +10,6 @@ from cds_service.content import ContentError
 from cds_service.site.options import CONFIG_EXTENSION, OPTIONS_EXTENSION
 from tests.support.safety import SELECT, SIGN, SIGN_CASE, days_ago, lab, positive, searchset
 
-SECRET = "s" * 40
-
 
 @pytest.fixture
 def site_file(tmp_path):
