@@ -221,10 +221,10 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     docs, paths = _read(folder, schemas)
     aliases = _aliases(docs["valuesets"])
     value_sets = {name: CodeSet(spec["codes"], aliases) for name, spec in docs["valuesets"]["valueSets"].items()}
-    value_sets.update({f"contrast/{name}": CodeSet(codes, aliases) for name, codes in docs["contrast"]["valueSets"].items()})
     concepts = _build_concepts(docs["text"], paths["text"])
     classes, precedence, order_text = _build_orders(docs["orders"], paths["orders"], aliases)
     _check_cross_refs(docs, paths, classes)
+    value_sets.update({f"contrast/{name}": CodeSet(codes, aliases) for name, codes in docs["contrast"]["valueSets"].items()})
     order_index = {key: cid for cid, spec in classes.items() for key in spec.codes.keys()}
     modality_index = {key: name for name, vs in (("us", "modality-ultrasound"), ("ct", "modality-ct"), ("mr", "modality-mr"))
                       for key in value_sets[vs].keys()}

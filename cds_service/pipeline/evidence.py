@@ -7,14 +7,12 @@ stops early when there is no mass: nothing else can make a card then.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, us_findings
 from ..clinical.masses import Mass, find_masses
 from ..clinical.orders import classify_order
-from ..clinical import contrast
-from ..clinical.workup import PEDIATRIC_BELOW, active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
+from ..clinical.workup import active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
 from .exchange import Exchange
 
 
@@ -29,7 +27,7 @@ class Evidence:
     ct_orders: list[str] = field(default_factory=list)     # active CT orders, and concordant CT drafts
     mr_orders: list[str] = field(default_factory=list)
     contrast_allergies: list[str] = field(default_factory=list)
-    safety: Any = None        # clinical.contrast.Safety, read for every CT suggestion
+    safety: Any = None        # clinical.contrast.Safety, set by the safety stage for a positive chart
     limits: Any = None        # clinical.contrast.Limits the safety findings were judged with
 
     @property
@@ -56,11 +54,9 @@ class Evidence:
                 "ctOrdered": bool(self.ct_orders), "pediatric": self.pediatric}
 
 
-def gather(record, kb, limits: contrast.Limits | None = None, pediatric_below: int = PEDIATRIC_BELOW,
-           now: datetime | None = None) -> Evidence:
-    now = now or datetime.now(timezone.utc)
-    age = age_years(record.patient, now.date())
-    evidence = Evidence(age=age, pediatric=is_pediatric(age, pediatric_below), limits=limits or contrast.Limits())
+def gather(record, kb) -> Evidence:
+    age = age_years(record.patient)
+    evidence = Evidence(age=age, pediatric=is_pediatric(age))
     evidence.masses = find_masses(record, kb)
     if not evidence.masses:
         return evidence
@@ -76,7 +72,6 @@ def gather(record, kb, limits: contrast.Limits | None = None, pediatric_below: i
     evidence.ct_orders = placed["ct"] + concordant
     evidence.mr_orders = placed["mr"]
     evidence.contrast_allergies = contrast_allergies(record, kb)
-    evidence.safety = contrast.assess(record, kb, evidence, evidence.limits, now)
     return evidence
 
 
@@ -96,9 +91,7 @@ def run(exchange: Exchange, runtime) -> None:
         exchange.evidence = Evidence()
         exchange.notes["evidence"] = "not needed"
         return
-    site = exchange.site
-    now = datetime.fromtimestamp(runtime.clock(), timezone.utc)
-    evidence = gather(exchange.record, kb, site.limits(kb), site.pediatric_below, now) if site else gather(exchange.record, kb, now=now)
+    evidence = gather(exchange.record, kb)
     exchange.evidence = evidence
     if exchange.record.invalid:
         exchange.notes["invalidR4"] = exchange.record.invalid
