@@ -92,11 +92,11 @@ def _index(kb) -> tuple[dict, frozenset]:
     return cached[1], cached[2]
 
 
-def results_by_group(record, kb) -> dict[str, list[dict]]:
-    """One pass over the chart's Observations (bounded): the results each group may use. A coding
-    is looked up by one dict access, so a chart of thousands of observations stays cheap."""
+def results_by_group(record, kb, observations: list[dict] | None = None) -> dict[str, list[dict]]:
+    """One pass over the Observations (the chart's, unless the caller narrowed them; bounded): the
+    results each group may use. A coding is looked up by one dict access, so it stays cheap."""
     (index, bare), groups = _index(kb), {group: [] for group in _GROUPS}
-    for obs in record.of_type("Observation")[:MAX_SCANNED]:
+    for obs in (record.of_type("Observation") if observations is None else observations)[:MAX_SCANNED]:
         if obs.get("status") not in RESULT_STATUSES:
             continue
         code = obs.get("code")
@@ -202,9 +202,10 @@ def pregnancy(record, kb, now: datetime, groups: dict | None = None) -> Result |
     return None
 
 
-def assess(record, kb, evidence, limits: Limits, now: datetime) -> Safety:
-    """Everything about contrast safety the chart shows for this patient (allergies from evidence)."""
-    groups = results_by_group(record, kb)
+def assess(record, kb, evidence, limits: Limits, now: datetime, observations: list[dict] | None = None) -> Safety:
+    """Everything about contrast safety the chart shows for this patient (allergies from evidence).
+    `observations`: where to look for results (default: every Observation of the chart)."""
+    groups = results_by_group(record, kb, observations)
     return Safety(renal=renal_function(record, kb, limits, now, record.patient, evidence.age, groups),
                   pregnancy=pregnancy(record, kb, now, groups), allergies=list(evidence.contrast_allergies))
 

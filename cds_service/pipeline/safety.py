@@ -12,6 +12,19 @@ from datetime import datetime, timezone
 from ..clinical import contrast
 from ..clinical.workup import is_pediatric
 from .exchange import Exchange
+from .parse import resources_of
+
+RESULT_KEYS = ("renalLabs", "pregnancy")  # the prefetch keys that carry the results read here
+
+
+def _results(exchange: Exchange) -> list[dict] | None:
+    """The Observations delivered under the result keys that survived parsing (this patient's),
+    so a chart of thousands of other observations is not scanned; None: look at all of them."""
+    keys = [key for key in RESULT_KEYS if key in exchange.service.prefetch]
+    if not keys:
+        return None
+    kept = {id(obs) for obs in exchange.record.of_type("Observation")}
+    return [r for key in keys for r in resources_of(exchange.prefetch.get(key)) if id(r) in kept]
 
 
 def run(exchange: Exchange, runtime) -> None:
@@ -24,7 +37,7 @@ def run(exchange: Exchange, runtime) -> None:
         return
     evidence.limits = site.limits(kb) if site is not None else contrast.Limits()
     now = datetime.fromtimestamp(runtime.clock(), timezone.utc)
-    evidence.safety = contrast.assess(exchange.record, kb, evidence, evidence.limits, now)
+    evidence.safety = contrast.assess(exchange.record, kb, evidence, evidence.limits, now, _results(exchange))
     concerns = evidence.safety.concerns
     if concerns:
         exchange.notes["contrastSafety"] = concerns
