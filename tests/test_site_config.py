@@ -150,7 +150,7 @@ def test_serve_refuses_a_bad_site_file_before_forking(site_file):
     assert f"{env['CDS_SITE_CONFIG']}: cardKinds/nope: unknown card kind" in result.stderr
 
 
-def test_the_readme_example_site_file_is_valid(make_app, site_file, http):
+def test_the_readme_example_site_file_is_valid(make_app, site_file):
     from cds_service.config import REPO_ROOT
 
     readme = (REPO_ROOT / "README.md").read_text()
