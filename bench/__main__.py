@@ -70,7 +70,7 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
             fetch = [data.encode(data.order_select(data.mri_draft(), None, fhirServer=fhir.url,
                                                    fhirAuthorization={"access_token": "bench-token", "token_type": "Bearer"}))]
             summary = load.summarise([load.measure(service + SERVICE, fetch, 1, n(100))])
-            scenarios["4 no prefetch, 7 keys from a FHIR server adding 50 ms"] = {"service": summary, "round_trip_ms": 50.0}
+            scenarios["4 no prefetch, 9 keys from a FHIR server adding 50 ms"] = {"service": summary, "round_trip_ms": 50.0}
 
         for concurrency in (1, 8, 32):
             scenarios[f"5 concurrency {concurrency}"] = _ab(service, floor, positive, n(3000), concurrency, rounds)

@@ -8,7 +8,7 @@ import orjson
 PID = "bench-patient"
 SUBJECT = {"reference": f"Patient/{PID}"}
 KEYS = ("patient", "conditions", "imagingStudies", "diagnosticReports", "imagingObservations",
-        "serviceRequests", "allergies")
+        "serviceRequests", "allergies", "renalLabs", "pregnancy")
 
 
 def _bundle(resources) -> dict:
@@ -61,7 +61,7 @@ def prefetch(resources: int) -> dict:
     return {"patient": {"resourceType": "Patient", "id": PID, "birthDate": "1968-03-14", "gender": "male"},
             "conditions": _bundle(conditions), "imagingStudies": _bundle(found["imagingStudies"]),
             "diagnosticReports": _bundle(found["diagnosticReports"]), "imagingObservations": _bundle(observations),
-            "serviceRequests": None, "allergies": None}
+            "serviceRequests": None, "allergies": None, "renalLabs": None, "pregnancy": None}
 
 
 def mri_draft() -> dict:

@@ -20,7 +20,7 @@ def targets(s: dict) -> list[dict]:
     add("(2) p50 / floor p50", _ratio(two["service"]["p50_ms"], two["floor"]["p50_ms"]), 1.2)
     big = s["3 prefetch of 10000 resources"]
     add("(3) 10,000 resources p50 / floor p50", _ratio(big["service"]["p50_ms"], big["floor"]["p50_ms"]), 3.0)
-    fetch = s["4 no prefetch, 7 keys from a FHIR server adding 50 ms"]
+    fetch = s["4 no prefetch, 9 keys from a FHIR server adding 50 ms"]
     add("(4) p50 / one 50 ms round trip", _ratio(fetch["service"]["p50_ms"], fetch["round_trip_ms"]), 1.5)
     eight = s["5 concurrency 8"]
     add("(5) rps at concurrency 8 / floor rps", _ratio(eight["service"]["rps"], eight["floor"]["rps"]), 0.6, True)

@@ -54,6 +54,16 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _secret(env: dict, name: str) -> str | None:
+    """A keying secret: absent, or long enough that the keyed hashes it makes cannot be guessed."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return None
+    if len(raw) < 32:
+        raise ConfigError(f"{name} must be at least 32 characters (a random string; it keys patient hashes)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     auth_mode: str = "required"
@@ -78,6 +88,9 @@ class Settings:
     jwks_refresh_floor_s: float = 30.0
     jwks_timeout_s: float = 3.0
     allow_insecure_jku: bool = False
+    site_config_path: str | None = None
+    site_reload_s: float = 2.0
+    suppression_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -116,6 +129,9 @@ class Settings:
             jwks_refresh_floor_s=_float(env, "CDS_JWKS_REFRESH_FLOOR_S", cls.jwks_refresh_floor_s),
             jwks_timeout_s=_float(env, "CDS_JWKS_TIMEOUT_S", cls.jwks_timeout_s),
             allow_insecure_jku=_bool(env, "CDS_ALLOW_INSECURE_JKU", cls.allow_insecure_jku),
+            site_config_path=env.get("CDS_SITE_CONFIG") or None,
+            site_reload_s=0.0 if env.get("CDS_SITE_RELOAD_S", "").strip() == "0" else _float(env, "CDS_SITE_RELOAD_S", cls.site_reload_s),
+            suppression_secret=_secret(env, "CDS_SUPPRESSION_SECRET"),
         )
         values.update(overrides)
         known = {f.name for f in fields(cls)}

@@ -4,7 +4,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from .clinical import load_knowledge
 from .config import Settings
 from .content import Content
 from .fhir.client import FhirClient
+from .site import SiteHolder
 from .storage import Database, database_for
 
 log = logging.getLogger("cds_service.runtime")
@@ -48,8 +50,10 @@ class Runtime:
     database: Database
     ledger: LedgerWriter
     discovery_body: bytes
-    knowledge: Any = None         # clinical.Knowledge, validated at start-up
+    knowledge: Any = None         # clinical.Knowledge, validated at start-up (with the site's local codes)
     openapi_body: bytes = b""     # GET /openapi.json, bundled from hooks/openapi.json at start-up
+    site: Any = None              # site.SiteHolder: the site file in force, re-read on change
+    clock: Any = field(default=time.time)  # wall clock (epoch seconds) for dates and suppression; tests replace it
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
@@ -58,7 +62,10 @@ class Runtime:
         content, knowledge = load_content(settings.hooks_dir)
         database = database_for(settings.database_url)
         discovery = {"services": [s.discovery for s in content.services.values()]}
-        return cls(
+        secret = settings.suppression_secret.encode() if settings.suppression_secret else None
+        site = SiteHolder(settings.site_config_path, content.schemas, content.services, knowledge, secret,
+                          ttl_s=settings.site_reload_s)
+        runtime = cls(
             settings=settings,
             content=content,
             fhir=FhirClient(settings.fhir_timeout_s, settings.fhir_max_pages),
@@ -68,7 +75,15 @@ class Runtime:
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,
             openapi_body=openapi.served_body(settings.hooks_dir, content.schemas, list(content.services)),
+            site=site,
         )
+        site.on_change(runtime._apply_site)
+        return runtime
+
+    def _apply_site(self, config) -> None:
+        """A (re)loaded site file: its knowledge (local order codes) and discovery (options) take over."""
+        self.knowledge = config.knowledge
+        self.discovery_body = config.discovery_body
 
     def may_contact(self, client, fhir_server: str, warn: bool = True) -> bool:
         """Only FHIR servers registered for the authenticated client are ever called (no SSRF).

@@ -64,11 +64,14 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
     from .config import ConfigError, Settings
     from .content import ContentError
     from .runtime import load_content
+    from .site import load_site
 
     try:  # fail in the parent, with a readable message, before forking workers
         settings = Settings.from_env()
-        load_content(settings.hooks_dir)
+        content, knowledge = load_content(settings.hooks_dir)
         check_trusted_clients(settings)
+        secret = settings.suppression_secret.encode() if settings.suppression_secret else None
+        load_site(settings.site_config_path, content.schemas, content.services, knowledge, secret)
     except (ConfigError, ContentError) as exc:
         print(f"cds-service: configuration error: {exc}", file=sys.stderr)
         return 2

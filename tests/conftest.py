@@ -42,6 +42,22 @@ def live(make_app):
 
 
 @pytest.fixture
+def live_app(make_app):
+    """Like `live`, but yields (base URL, runtime) so a test can drive the clock or flush the ledger."""
+    servers = []
+
+    def start(env: dict | None = None, **overrides):
+        app = make_app(env, **overrides)
+        server = LiveServer(app).__enter__()
+        servers.append(server)
+        return server.url, app.extensions["cds"]
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
 def fhir():
     with FhirStandIn() as server:
         yield server

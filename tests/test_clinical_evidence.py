@@ -278,7 +278,7 @@ def test_contrast_allergy(chart):
                 "verificationStatus": cc("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", verification)}
     evidence = chart(*positive(allergy("a1", "Iodinated contrast media"), allergy("a2", "Penicillin"),
                                allergy("a3", "Iohexol", "refuted")))
-    assert evidence.contrast_allergies == ["Iodinated contrast media"]
+    assert evidence.contrast_allergies == ["Iodinated contrast media (AllergyIntolerance/a1)"]
 
 
 @pytest.mark.parametrize("birth,age,pediatric", [("2008-06-02", 17, True), ("2008-06-01", 18, False),

@@ -26,8 +26,9 @@ def test_one_json_log_line_per_request_with_stage_timings_and_no_secrets(live, h
     assert len(lines) == 2
     first = lines[0]
     assert first["service"] == SERVICE_IDS["order-select"] and first["status"] == 200
-    assert set(first["stagesMs"]) == {"validate", "prefetch", "parse", "evidence", "decide", "render", "rate", "respond"}
-    assert first["requestId"] and first["ms"] >= 0 and len(first["fetched"]) == 7
+    assert set(first["stagesMs"]) == {"validate", "configure", "prefetch", "parse", "evidence", "safety", "decide", "adjust", "render",
+                                      "suppress", "rate", "shadow", "respond"}
+    assert first["requestId"] and first["ms"] >= 0 and len(first["fetched"]) == 9
     assert lines[1]["status"] == 400 and "error" in lines[1]
     for secret in ("patient-secret-id-42", "access-token-xyz", "eyJhbGciOiJFUzM4NCJ9"):
         assert secret not in log_lines.text

@@ -22,10 +22,17 @@ OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "
 NOTE = "Could not be checked:** contrast allergies"
 
 
+def _complete_case(name: str):
+    """A fixture case with the contrast-safety keys (issue 12) answered "no data", as a full prefetch would."""
+    service, body = _case(name)
+    body["prefetch"].update(renalLabs=None, pregnancy=None)
+    return service, body
+
+
 def test_services_mark_allergies_optional_and_everything_else_essential():
     content = Content.load(REPO_ROOT / "hooks")
-    for service in content.services.values():
-        assert service.optional_prefetch == frozenset({"allergies"})
+    for service in content.services.values():  # renalLabs, pregnancy: contrast safety (issue 12), optional too
+        assert service.optional_prefetch == frozenset({"allergies", "renalLabs", "pregnancy"})
         assert set(service.prefetch) - service.optional_prefetch >= {"patient", "conditions", "imagingStudies",
                                                                      "diagnosticReports", "serviceRequests"}
 
@@ -35,14 +42,14 @@ def test_an_optional_key_that_is_not_a_prefetch_key_stops_start_up(tmp_path):
     shutil.copytree(REPO_ROOT / "hooks", hooks)
     path = hooks / "services" / "patient-view.json"
     doc = json.loads(path.read_text())
-    doc["optionalPrefetch"] = ["allergies", "pregnancy"]
+    doc["optionalPrefetch"] = ["allergies", "noSuchKey"]
     path.write_text(json.dumps(doc))
-    with pytest.raises(ContentError, match=r"optionalPrefetch names keys not in discovery.prefetch: \['pregnancy'\]"):
+    with pytest.raises(ContentError, match=r"optionalPrefetch names keys not in discovery.prefetch: \['noSuchKey'\]"):
         Content.load(hooks)
 
 
 def test_missing_allergies_without_a_fhir_server_degrade_the_card_instead_of_412(live, http, log_lines):
-    service, body = _case("adult-left-coded-conclusion-mri")
+    service, body = _complete_case("adult-left-coded-conclusion-mri")
     del body["prefetch"]["allergies"]
     response = http.post(f"{live()}/cds-services/{service}", json=body)
     assert response.status_code == 200, response.text
@@ -52,7 +59,7 @@ def test_missing_allergies_without_a_fhir_server_degrade_the_card_instead_of_412
 
 
 def test_allergies_the_fhir_server_fails_to_return_degrade_too(live, http, fhir, log_lines):
-    service, body = _case("adult-left-coded-conclusion-mri")
+    service, body = _complete_case("adult-left-coded-conclusion-mri")
     del body["prefetch"]["allergies"]
     body["fhirServer"] = fhir.url
     body["fhirAuthorization"] = {"access_token": fhir.token, "token_type": "Bearer", "expires_in": 300,
@@ -67,7 +74,7 @@ def test_allergies_the_fhir_server_fails_to_return_degrade_too(live, http, fhir,
 
 
 def test_a_complete_prefetch_says_nothing_about_unchecked_data(live, http, log_lines):
-    service, body = _case("adult-left-coded-conclusion-mri")
+    service, body = _complete_case("adult-left-coded-conclusion-mri")
     response = http.post(f"{live()}/cds-services/{service}", json=body)
     assert "Could not be checked" not in response.json()["cards"][0]["detail"]
     assert "unavailable" not in log_lines.requests()[-1]

@@ -10,6 +10,7 @@ import orjson
 from ..storage import Database, StorageError
 
 log = logging.getLogger("cds_service.audit")
+SUBJECT_KEEP_S = 7 * 86400   # card -> hashed patient rows (suppression of repeated alerts) kept a week
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class IssuedCard:
     suggestion_uuids: tuple[str, ...] = ()
     consult_id: str | None = None     # the rating of the order this card is about, if rated
     draft_ref: str | None = None      # joins card to rating in memory; never stored
+    disposition: str = "shown"        # shown | shadow | suppressed | capped (site configuration)
+    subject_key: str | None = None    # HMAC of the patient id, only when suppression is on
+    order_kind: str | None = None     # the order class the card is about ("none" for patient-view)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class IssuedRating:
     consult_id: str
     order_kind: str
     rating: str
+    shadow: bool = False
 
 
 def record_batch(db: Database, items: list[tuple]) -> None:
@@ -36,20 +41,29 @@ def record_batch(db: Database, items: list[tuple]) -> None:
     the clinician already has the cards; the log keeps the count that was not recorded."""
     now = int(time.time())
     card_rows = [(c.uuid, service, hook, c.kind, c.indicator, orjson.dumps(list(c.suggestion_uuids)).decode(),
-                  c.consult_id, now) for service, hook, cards, _, _ in items for c in cards]
-    rating_rows = [(r.consult_id, service, r.order_kind, r.rating, now) for service, _, _, ratings, _ in items for r in ratings]
+                  c.consult_id, now, c.disposition) for service, hook, cards, _, _ in items for c in cards]
+    rating_rows = [(r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
+                   for service, _, _, ratings, _ in items for r in ratings]
+    subject_rows = [(c.uuid, c.subject_key, c.kind, c.order_kind or "none", hook, now)
+                    for _, hook, cards, _, _ in items for c in cards if c.subject_key and c.disposition == "shown"]
     if not card_rows and not rating_rows:
         return
     try:
         with db.transaction():
             for row in card_rows:
                 db.execute(
-                    "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING", row)
+                    "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
+                    " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING", row)
             for row in rating_rows:
                 db.execute(
-                    "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING", row)
+                    "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING", row)
+            for row in subject_rows:
+                db.execute(
+                    "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING", row)
+            if subject_rows:  # the hashed-patient link is needed only while feedback can still come
+                db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))
     except StorageError as exc:
         log.error("issued cards not recorded", extra={
             "requestIds": [item[4] for item in items][:20], "reason": str(exc),

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
 from ..storage import Database
+from .report_site import held_back
 
 DAY = 86400
 
@@ -69,7 +70,7 @@ def build(db: Database, since_days: int, now: float | None = None,
         "SELECT c.uuid, c.service_id, c.kind, c.issued_at, f.outcome, f.outcome_at,"
         " f.override_system, f.override_code, f.override_display"
         " FROM cds_card c LEFT JOIN cds_feedback f ON f.card_uuid = c.uuid"
-        " WHERE c.issued_at >= ?", (cutoff,))
+        " WHERE c.issued_at >= ? AND c.disposition = 'shown'", (cutoff,))
     displays = dict(reason_displays or {})
     cards: dict[str, dict] = {}
     for uuid, service, kind, issued, outcome, outcome_at, system, code, display in rows:
@@ -112,7 +113,7 @@ def build(db: Database, since_days: int, now: float | None = None,
     unmatched = db.query(
         "SELECT COUNT(*) FROM cds_feedback f WHERE f.received_at >= ?"
         " AND NOT EXISTS (SELECT 1 FROM cds_card c WHERE c.uuid = f.card_uuid)", (cutoff,))[0][0]
-    ratings = db.query("SELECT order_kind, rating, COUNT(*) FROM cds_rating WHERE issued_at >= ?"
+    ratings = db.query("SELECT order_kind, rating, COUNT(*) FROM cds_rating WHERE issued_at >= ? AND shadow = 0"
                        " GROUP BY order_kind, rating ORDER BY order_kind, rating", (cutoff,))
     return {
         "generatedAt": datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -124,6 +125,7 @@ def build(db: Database, since_days: int, now: float | None = None,
                    "acceptedThenOverridden": c["acceptedThenOverridden"]} for d, c in sorted(daily.items())],
         "ratings": [{"orderKind": k, "rating": r, "count": n} for k, r, n in ratings],
         "unmatchedFeedback": unmatched,
+        **held_back(db, cutoff),  # shadow, suppressed and capped cards, beside the live numbers
     }
 
 

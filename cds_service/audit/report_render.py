@@ -11,6 +11,8 @@ import re
 import pygal
 from pygal.style import Style
 
+from . import report_site
+
 # One colour per meaning on every chart: shown grey-blue, accepted green, overridden amber, none grey.
 _COLOURS = {"Shown": "#4a6fa5", "Accepted": "#2e8b57", "Overridden": "#d9822b", "No feedback": "#b0b0b0",
             "Overrides": "#d9822b", "Accepted, then overridden": "#8fbc5a"}
@@ -53,6 +55,7 @@ def text(report: dict) -> str:
     if report["ratings"]:
         lines.append("Appropriateness ratings returned (order kind, rating, count)")
         lines.extend(f"  {r['orderKind']:<24}{r['rating']:<18}{r['count']:>5}" for r in report["ratings"])
+    lines.extend(report_site.text_lines(report))
     if report["unmatchedFeedback"]:
         lines.append(f"Feedback for cards not in the ledger: {report['unmatchedFeedback']}")
     return "\n".join(lines) + "\n"
@@ -138,6 +141,7 @@ th{{background:#f3f3f3}}.kpi{{display:flex;gap:1rem}}.kpi div{{border:1px solid 
 <th>Accepted, then overridden</th><th>Acceptance</th><th>Top override reasons</th></tr></thead><tbody>{''.join(rows)}</tbody></table>
 {figures}
 {ratings_table}
+{report_site.html_section(report)}
 <p>Acceptance = (accepted + accepted, then overridden) / cards with feedback. A card accepted and later
 overridden is counted in its own column, its reason among the override reasons. Cards without feedback count as shown only.
 Feedback for cards not in the ledger: {report['unmatchedFeedback']}.</p>

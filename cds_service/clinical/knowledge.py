@@ -17,7 +17,7 @@ from ..content import ContentError, Schemas, read_json
 from .codes import CodeSet
 from .text import Negation, TextConcept, compile_any
 
-FILES = ("valuesets", "orders", "text", "cards", "override-reasons", "sources", "rules", "pama")
+FILES = ("valuesets", "orders", "text", "cards", "override-reasons", "sources", "rules", "pama", "contrast")
 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
@@ -78,6 +78,10 @@ class Knowledge:
     @property
     def pama(self) -> dict:
         return self.raw["pama"]
+
+    @property
+    def contrast(self) -> dict:
+        return self.raw["contrast"]
 
     @property
     def sources(self) -> dict:
@@ -178,6 +182,8 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
             _require(paths["sources"], sid in sources["sources"], f"citedOnEveryCard/{group}: unknown source {sid!r}")
             _require(paths["sources"], group in sources["sources"][sid]["audience"],
                      f"citedOnEveryCard/{group}: source {sid!r} is not for {group} patients (its audience)")
+    for why, reason in docs["contrast"]["overrideReasons"].items():
+        _require(paths["contrast"], reason in reasons["reasons"], f"overrideReasons/{why}: unknown override reason {reason!r}")
     declared = set(cards["placeholders"])
     _require(paths["cards"], declared <= RENDER_FIELDS, f"placeholders: unknown names {sorted(declared - RENDER_FIELDS)}")
     for kid, kind in kinds.items():
@@ -218,6 +224,7 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     concepts = _build_concepts(docs["text"], paths["text"])
     classes, precedence, order_text = _build_orders(docs["orders"], paths["orders"], aliases)
     _check_cross_refs(docs, paths, classes)
+    value_sets.update({f"contrast/{name}": CodeSet(codes, aliases) for name, codes in docs["contrast"]["valueSets"].items()})
     order_index = {key: cid for cid, spec in classes.items() for key in spec.codes.keys()}
     modality_index = {key: name for name, vs in (("us", "modality-ultrasound"), ("ct", "modality-ct"), ("mr", "modality-mr"))
                       for key in value_sets[vs].keys()}

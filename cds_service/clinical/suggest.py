@@ -12,6 +12,8 @@ import copy
 import uuid
 from datetime import datetime, timezone
 
+from . import contrast
+
 INTENTS = {"proposal", "plan", "directive", "order", "original-order", "reflex-order", "filler-order",
            "instance-order", "option"}
 REPLACED = ("code", "orderDetail", "text", "bodySite", "category")
@@ -53,5 +55,8 @@ def ct_request(kb, evidence, context: dict, draft: dict | None = None) -> dict:
         resource["supportingInfo"] = _merge_refs(resource.get("supportingInfo"), us_refs)
     resource["bodySite"] = [{"coding": [dict(spec["bodySite"])]}]
     added = [{"text": notes["all"]}] + ([{"text": notes["pediatric"]}] if evidence.pediatric else [])
+    safety = contrast.order_note(kb, evidence.safety, evidence.limits)
+    if safety:
+        added.append({"text": safety})
     resource["note"] = [n for n in resource.get("note") or () if isinstance(n, dict)] + added
     return resource

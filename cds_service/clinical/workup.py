@@ -67,15 +67,21 @@ def active_orders(record, kb: Knowledge) -> dict[str, list[str]]:
 
 
 def contrast_allergies(record, kb: Knowledge) -> list[str]:
+    """Live allergies or prior reactions to contrast, coded (contrast.json) or by wording; each
+    label says what, which record and when, because the card must show what was found."""
     concept = kb.concepts["contrast-allergy"]
+    codes = kb.value_set("contrast/contrast-allergy")
     labels = []
     for allergy in record.of_type("AllergyIntolerance"):
         if not is_live(allergy):
             continue
-        texts = [concept_text(allergy.get("code"))]
-        texts += [concept_text((r or {}).get("substance")) for r in allergy.get("reaction") or ()]
-        if len(labels) < MAX_IMAGING and concept.found(*texts) and record.valid(allergy):
-            labels.append((allergy.get("code") or {}).get("text") or texts[0] or "contrast")
+        substances = [(r or {}).get("substance") for r in allergy.get("reaction") or () if isinstance(r, dict)]
+        texts = [concept_text(allergy.get("code"))] + [concept_text(s) for s in substances]
+        coded = codes.first(allergy.get("code")) is not None or any(codes.first(s) for s in substances if s)
+        if len(labels) < MAX_IMAGING and (coded or concept.found(*texts)) and record.valid(allergy):
+            what = (allergy.get("code") or {}).get("text") or texts[0] or "contrast"
+            when = allergy.get("recordedDate") or allergy.get("onsetDateTime") or allergy.get("lastOccurrence")
+            labels.append(f"{what} (AllergyIntolerance/{allergy.get('id')}" + (f", {when[:10]})" if isinstance(when, str) else ")"))
     return labels
 
 
@@ -89,5 +95,5 @@ def age_years(patient: dict | None, today: date | None = None) -> int | None:
     return today.year - year - ((today.month, today.day) < (month, day))
 
 
-def is_pediatric(age: int | None) -> bool:
-    return age is not None and age < PEDIATRIC_BELOW
+def is_pediatric(age: int | None, below: int = PEDIATRIC_BELOW) -> bool:
+    return age is not None and age < below

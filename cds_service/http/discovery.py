@@ -10,4 +10,6 @@ bp = Blueprint("discovery", __name__)
 
 @bp.get("/cds-services")
 def discovery():
-    return json_response(runtime().discovery_body)
+    rt = runtime()
+    rt.site.current()  # a changed site file (options, local codes) is picked up here too
+    return json_response(rt.discovery_body)

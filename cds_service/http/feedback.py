@@ -6,6 +6,7 @@ from flask import Blueprint, g
 from ..audit import feedback
 from ..errors import CdsError
 from ..pipeline.validate import check, json_object
+from ..site import suppression
 from ..storage import StorageError
 from . import json_response, runtime
 from .services import require_json
@@ -30,4 +31,19 @@ def receive(service_id: str):
     except StorageError as exc:
         raise CdsError(503, "feedback could not be stored; retry later", log_detail=f"feedback store: {exc}") from None
     g.log["feedback"] = {"items": len(body["feedback"]), "new": added}
+    suppress_repeats(rt, body["feedback"])
     return json_response({"received": len(body["feedback"]), "stored": added})
+
+
+def suppress_repeats(rt, items: list[dict]) -> None:
+    """Overrides with a reason start a suppression (site file); the feedback is already stored,
+    so a failure here is logged and the clinician may see the card once more."""
+    site = rt.site.current()
+    cards = suppression.overridden_cards(items)
+    if not (site.suppression_enabled and cards):
+        return
+    rt.ledger.flush()  # the card's subject row may still be queued in this worker
+    try:
+        g.log["suppressions"] = suppression.record_overrides(rt.database, cards, int(rt.clock()), site.suppression_seconds)
+    except StorageError as exc:
+        g.log["suppressions"] = f"not recorded: {exc}"

@@ -1,6 +1,7 @@
 """The invocation flow, one stage per module, run in this order:
 
-authenticate -> validate -> prefetch -> parse -> evidence -> decide -> render -> rate -> respond
+authenticate -> validate -> configure -> prefetch -> parse -> evidence -> safety -> decide -> adjust
+-> render -> suppress -> rate -> shadow -> respond
 
 Each stage reads what earlier stages put on the Exchange and adds its own product; the runner
 times every stage for the request log. Discovery and feedback reuse `authenticate` only. After
@@ -12,15 +13,17 @@ from __future__ import annotations
 import time
 
 from .. import metrics
-from . import decide, evidence, parse, prefetch, rate, render, respond, validate
+from . import (adjust, configure, decide, evidence, parse, prefetch, rate, render, respond, safety, shadow,
+               suppress, validate)
 from .exchange import Exchange
 
 # authenticate runs in the HTTP layer (it guards discovery and feedback too), so the flow here
 # starts with a caller already admitted.
-INTAKE = (("validate", validate.run), ("prefetch", prefetch.run), ("parse", parse.run))
+INTAKE = (("validate", validate.run), ("configure", configure.run), ("prefetch", prefetch.run), ("parse", parse.run))
 # The engine reads the patient's data as plain dicts (fast); malformed data can trip it (see run).
-ENGINE = (("evidence", evidence.run), ("decide", decide.run), ("render", render.run), ("rate", rate.run))
-FINISH = (("respond", respond.run),)
+ENGINE = (("evidence", evidence.run), ("safety", safety.run), ("decide", decide.run), ("adjust", adjust.run),
+          ("render", render.run), ("suppress", suppress.run), ("rate", rate.run))
+FINISH = (("shadow", shadow.run), ("respond", respond.run))
 STAGES = INTAKE + ENGINE + FINISH
 # What plain-dict reading of unvalidated resources can raise: a wrong type, a value no parser takes
 # (a date of 2026-13-45), one past a limit (year 9999 plus a day), nesting too deep to recurse into.

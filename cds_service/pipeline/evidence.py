@@ -7,6 +7,7 @@ stops early when there is no mass: nothing else can make a card then.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, us_findings
 from ..clinical.masses import Mass, find_masses
@@ -26,6 +27,8 @@ class Evidence:
     ct_orders: list[str] = field(default_factory=list)     # active CT orders, and concordant CT drafts
     mr_orders: list[str] = field(default_factory=list)
     contrast_allergies: list[str] = field(default_factory=list)
+    safety: Any = None        # clinical.contrast.Safety, set by the safety stage for a positive chart
+    limits: Any = None        # clinical.contrast.Limits the safety findings were judged with
 
     @property
     def mass(self) -> Mass | None:

@@ -21,6 +21,8 @@ class Exchange:
     response: dict = field(default_factory=dict)
     issued: list = field(default_factory=list)     # audit.ledger.IssuedCard per card rendered
     ratings: list = field(default_factory=list)    # audit.ledger.IssuedRating per rated draft
+    site: Any = None              # site.config.SiteConfig in force for this request (one snapshot)
+    options: dict = field(default_factory=dict)    # per-call configuration from the request's extension
     timings: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)      # facts for the log line: counts, pages, fetched keys
 

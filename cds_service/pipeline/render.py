@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from ..clinical import contrast
 from ..clinical.codes import codings
 from ..clinical.suggest import ct_request
 from ..audit.ledger import IssuedCard
@@ -88,6 +89,12 @@ def _suggestion(kb, evidence, decision, context) -> dict:
     return {"label": spec["label"], "uuid": str(uuid.uuid4()), "isRecommended": True, "actions": [action]}
 
 
+def _override_order(kb, evidence, spec, suggests_ct: bool) -> list[str]:
+    """The card's override reasons, the ones matching a contrast safety finding first."""
+    first = contrast.override_first(kb, evidence.safety) if suggests_ct else []
+    return first + [r for r in spec["overrideReasons"] if r not in first]
+
+
 def _unavailable_note(kb, unavailable) -> str:
     """One line naming what the answer could not check (optional prefetch keys not obtainable)."""
     if not unavailable:
@@ -107,8 +114,7 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "order": _order_label(kb, decision), "evidence": _evidence_lines(kb, evidence), "workup": _workup(kb, evidence),
         "pathway": frag["pathway"], "differential": frag["differential"][group],
         "pediatricNote": frag["pediatricNote"] if evidence.pediatric else "",
-        "allergyNote": frag["allergyNote"].format(allergies=", ".join(_line(a) for a in evidence.contrast_allergies))
-        if suggests_ct and evidence.contrast_allergies else "",
+        "allergyNote": "",  # the contrast allergy is part of the contrast safety section below
         "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders)) if evidence.ct_orders else "",
         "unavailableNote": _unavailable_note(kb, unavailable),
         "references": frag["referencesHeading"] + "; ".join(
@@ -116,6 +122,9 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     }
     summary = spec["summary"].format(**values)
     detail = re.sub(r"\n{3,}", "\n\n", spec["detail"].format(**values)).strip()
+    safety = contrast.card_section(kb, evidence.safety, evidence.limits) if suggests_ct else ""
+    if safety:  # first, so it is read before the order is signed
+        detail = f"{safety}\n\n{detail}"
     source_id = spec["source"][group]
     links = [{"label": kb.sources["sources"][s]["label"], "url": kb.sources["sources"][s]["url"], "type": "absolute"}
              for s in spec.get("links", {}).get(group, ()) if s != source_id and kb.sources["sources"][s].get("url")]
@@ -127,7 +136,7 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "indicator": decision.indicator,
         "source": _source(kb, source_id),
         "overrideReasons": [{"system": reasons["system"], "code": r, "display": reasons["reasons"][r]}
-                            for r in spec["overrideReasons"]],
+                            for r in _override_order(kb, evidence, spec, suggests_ct)],
         "links": links,
     }
     if decision.action:

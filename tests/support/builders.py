@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 PREFETCH_KEYS = ("patient", "conditions", "imagingStudies", "diagnosticReports",
-                 "imagingObservations", "serviceRequests", "allergies")
+                 "imagingObservations", "serviceRequests", "allergies", "renalLabs", "pregnancy")
 
 SERVICE_IDS = {
     "order-select": "flank-mass-imaging-order-select",
