@@ -28,6 +28,11 @@ class Finding:
     side: str | None = None
 
 
+def newest_first(findings: list[Finding]) -> list[Finding]:
+    """The newest qualifying finding is the one cited first (undated ones last)."""
+    return sorted(findings, key=lambda f: f.date or "", reverse=True)
+
+
 def modalities(study: dict, kb: Knowledge) -> set[str]:
     """'us' / 'ct' / 'mr' from the study- and series-level modality Codings."""
     index, found = kb.modality_index, set()
@@ -61,10 +66,15 @@ def series_side(study: dict, kb: Knowledge) -> str | None:
     return None
 
 
-def _in_region(kb: Knowledge, coded: bool, linked: bool, text: str) -> bool:
+def _in_region(kb: Knowledge, coded: bool, linked: bool, text: str, unplaced_ok: bool = False) -> bool:
+    """Coded or linked to the mass, or its words name the region and no other one. A report whose
+    title names no region at all ("ULTRASOUND", "SONO") is read too when `unplaced_ok`: its
+    narrative then has to place the mass (clinical/reports.py)."""
     if coded or linked:
         return True
-    return kb.concepts["site"].found(text) and not kb.concepts["other-region"].found(text)
+    if kb.concepts["other-region"].found(text):
+        return False
+    return unplaced_ok or kb.concepts["site"].found(text)
 
 
 def _best_first(candidates: list[tuple]) -> list[dict]:
@@ -101,7 +111,7 @@ def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], di
         via_study = bool(ref_keys(report.get("imagingStudy")) & study_refs)
         coded = us_codes.first(report.get("code")) is not None
         is_us = via_study or coded or kb.concepts["ultrasound"].found(text)
-        if is_us and _in_region(kb, coded or via_study, ref in linked, text):
+        if is_us and _in_region(kb, coded or via_study, ref in linked, text, unplaced_ok=True):
             candidates.append((ref in linked or via_study, report.get("effectiveDateTime") or report.get("issued") or "", report))
     reports = {f"DiagnosticReport/{r.get('id')}": r for r in validated(record, _best_first(candidates), MAX_IMAGING)}
     return studies, reports
@@ -140,18 +150,23 @@ def _observation_text(obs: dict) -> str:
     return " . ".join(p for p in parts if isinstance(p, str) and p)
 
 
+def _calcium_words(kb: Knowledge, text: str) -> bool:
+    """A short label affirms calcification that is not calcium elsewhere (stones, vessels, nodes)."""
+    return kb.concepts["calcification"].found(text) and not kb.reader.elsewhere.search(text)
+
+
 def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: dict) -> list[Finding]:
-    calc_text, calc_codes = kb.concepts["calcification"], kb.value_set("calcification")
+    """Calcification from codes, linked Observations and study descriptions; report narratives are
+    read separately (clinical/reports.py) because there it must be tied to the mass."""
+    calc_codes = kb.value_set("calcification")
     found: list[Finding] = []
     for ref, study in studies.items():
-        if calc_text.found(study_text(study)):
+        if _calcium_words(kb, study_text(study)):
             found.append(Finding("calcification", ref, study.get("started"), how="study-text"))
     for ref, report in reports.items():
         date = report.get("effectiveDateTime") or report.get("issued")
         if any(calc_codes.first(c) for c in report.get("conclusionCode") or ()):
             found.append(Finding("calcification", ref, date, how="report-code"))
-        elif calc_text.found(report.get("conclusion")):
-            found.append(Finding("calcification", ref, date, how="report-text"))
     targets = set(studies) | set(reports)
     results = set().union(*(ref_keys(r.get("result")) for r in reports.values())) if reports else set()
     if targets:
@@ -161,7 +176,7 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
             if not _linked(obs, results, targets) or obs.get("status") in DEAD:
                 continue
             how = ("observation-code" if _observation_coded(obs, kb)
-                   else "observation-text" if calc_text.found(_observation_text(obs)) else None)
+                   else "observation-text" if _calcium_words(kb, _observation_text(obs)) else None)
             if how and record.valid(obs):
                 found.append(Finding("calcification", f"Observation/{obs.get('id')}",
                                      obs.get("effectiveDateTime") or obs.get("issued"), how=how))

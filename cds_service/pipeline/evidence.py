@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, us_findings
-from ..clinical.masses import Mass, find_masses
+from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, newest_first, us_findings
+from ..clinical.masses import Mass, closed_mass_dates, find_masses
 from ..clinical.orders import classify_order
+from ..clinical.reports import calcified_in_reports, flank_site_reported, read_reports, report_masses, superseded
 from ..clinical.workup import active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
 from .exchange import Exchange
 
@@ -26,6 +27,8 @@ class Evidence:
     ct_orders: list[str] = field(default_factory=list)     # active CT orders, and concordant CT drafts
     mr_orders: list[str] = field(default_factory=list)
     contrast_allergies: list[str] = field(default_factory=list)
+    superseded: list[tuple[str, str]] = field(default_factory=list)   # (finding ref, later report saying no mass)
+    narratives: int = 0                                               # report narratives read
 
     @property
     def mass(self) -> Mass | None:
@@ -39,7 +42,7 @@ class Evidence:
     def side(self) -> str | None:
         if self.mass and self.mass.side:
             return self.mass.side
-        return next((u.side for u in self.ultrasounds if u.side), None)
+        return next((f.side for f in self.ultrasounds + self.calcifications if f.side), None)
 
     @property
     def ct_done(self) -> bool:
@@ -54,12 +57,29 @@ class Evidence:
 def gather(record, kb) -> Evidence:
     age = age_years(record.patient)
     evidence = Evidence(age=age, pediatric=is_pediatric(age))
-    evidence.masses = find_masses(record, kb)
+    coded = find_masses(record, kb)
+    studies, reports = find_ultrasounds(record, kb, coded)
+    if not coded and not reports:
+        return evidence
+    readings = read_reports(record, kb, reports)
+    evidence.narratives = len(readings)
+    if not flank_site_reported(readings):
+        coded = [m for m in coded if not m.needs_site]
+    closed = closed_mass_dates(record, kb)
+    described = [m for m in report_masses(kb, readings)
+                 if not any(not when or when[:10] >= (m.date or "")[:10] for when in closed)]
+    for mass in coded + described:
+        later = superseded(readings, mass.date, mass.side)
+        if later:
+            evidence.superseded.append((mass.ref, later))
+        else:
+            evidence.masses.append(mass)
     if not evidence.masses:
         return evidence
-    studies, reports = find_ultrasounds(record, kb, evidence.masses)
-    evidence.ultrasounds = us_findings(studies, reports, kb)
-    evidence.calcifications = find_calcification(record, kb, evidence.masses, studies, reports)
+    coded = [m for m in evidence.masses if not m.from_report]
+    evidence.ultrasounds = newest_first(us_findings(studies, reports, kb))
+    evidence.calcifications = newest_first(find_calcification(record, kb, coded, studies, reports)
+                                           + calcified_in_reports(readings, coded_mass=bool(coded)))
     if not evidence.positive:
         return evidence
     evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses)
@@ -93,4 +113,6 @@ def run(exchange: Exchange, runtime) -> None:
     if exchange.record.invalid:
         exchange.notes["invalidR4"] = exchange.record.invalid
     exchange.notes["evidence"] = {"mass": bool(evidence.masses), "ultrasound": bool(evidence.ultrasounds),
-                                  "calcification": bool(evidence.calcifications), "positive": evidence.positive}
+                                  "calcification": bool(evidence.calcifications), "positive": evidence.positive,
+                                  "narratives": evidence.narratives, "superseded": len(evidence.superseded),
+                                  "massFromReport": any(m.from_report for m in evidence.masses)}
