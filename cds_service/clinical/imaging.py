@@ -133,6 +133,23 @@ def _observation_coded(obs: dict, kb: Knowledge) -> bool:
     return False
 
 
+def _observation_absent(obs: dict, kb: Knowledge) -> bool:
+    """The Observation codes calcification as absent (code + 'absent' / false, or a 'non-calcified' value)."""
+    calc, absent, none = kb.value_set("calcification"), kb.value_set("absent"), kb.value_set("calcification-absent")
+    value = obs.get("valueCodeableConcept")
+    if none.first(value):
+        return True
+    return bool(calc.first(obs.get("code")) and (obs.get("valueBoolean") is False or absent.first(value)))
+
+
+def _elsewhere(obs: dict, kb: Knowledge) -> bool:
+    """A body site that is not the flank region (an aortic wall calcification is not the mass's)."""
+    site = obs.get("bodySite")
+    if not site:
+        return False
+    return kb.value_set("mass-site").first(site) is None and not kb.concepts["flank-site"].found(concept_text(site))
+
+
 def _linked(obs: dict, results: set[str], targets: set[str]) -> bool:
     """Is this Observation about one of the qualifying ultrasounds? (cheap: most are not)"""
     derived, part_of = obs.get("derivedFrom"), obs.get("partOf")
@@ -155,11 +172,13 @@ def _calcium_words(kb: Knowledge, text: str) -> bool:
     return kb.concepts["calcification"].found(text) and not kb.reader.elsewhere.search(text)
 
 
-def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: dict) -> list[Finding]:
-    """Calcification from codes, linked Observations and study descriptions; report narratives are
-    read separately (clinical/reports.py) because there it must be tied to the mass."""
-    calc_codes = kb.value_set("calcification")
+def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: dict) -> tuple[list[Finding], set[str]]:
+    """Calcification from codes, linked Observations and study descriptions, and the refs of coded
+    statements that it is absent (which outrank the narrative). Report narratives are read
+    separately (clinical/reports.py) because there it must be tied to the mass."""
+    calc_codes, none = kb.value_set("calcification"), kb.value_set("calcification-absent")
     found: list[Finding] = []
+    ruled_out: set[str] = set()
     for ref, study in studies.items():
         if _calcium_words(kb, study_text(study)):
             found.append(Finding("calcification", ref, study.get("started"), how="study-text"))
@@ -167,13 +186,18 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
         date = report.get("effectiveDateTime") or report.get("issued")
         if any(calc_codes.first(c) for c in report.get("conclusionCode") or ()):
             found.append(Finding("calcification", ref, date, how="report-code"))
+        elif any(none.first(c) for c in report.get("conclusionCode") or ()):
+            ruled_out.add(ref)
     targets = set(studies) | set(reports)
     results = set().union(*(ref_keys(r.get("result")) for r in reports.values())) if reports else set()
     if targets:
         for obs in record.of_type("Observation"):
             if len(found) >= MAX_FINDINGS:
                 break
-            if not _linked(obs, results, targets) or obs.get("status") in DEAD:
+            if not _linked(obs, results, targets) or obs.get("status") in DEAD or _elsewhere(obs, kb):
+                continue
+            if _observation_absent(obs, kb):
+                ruled_out.add(f"Observation/{obs.get('id')}")
                 continue
             how = ("observation-code" if _observation_coded(obs, kb)
                    else "observation-text" if _calcium_words(kb, _observation_text(obs)) else None)
@@ -183,7 +207,7 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
         for mass in masses:
             if mass.calcification_coded:
                 found.append(Finding("calcification", mass.ref, mass.date, how="condition-evidence"))
-    return found
+    return found, ruled_out
 
 
 def us_findings(studies: dict, reports: dict, kb: Knowledge) -> list[Finding]:

@@ -5,7 +5,8 @@ Trust order per report: conclusionCode and linked Observations (clinical/imaging
 narrative read here. A report mass counts for a card on its own only when the ultrasound report
 places it in the flank / renal / retroperitoneal / adrenal region and describes its calcification
 (problem lists lag the radiology report). A later ultrasound or CT of the region that states there
-is no mass (for that side) supersedes earlier findings, whether from a report or the problem list.
+is no mass (for that side) supersedes earlier findings, whether from a report or the problem list;
+the newest report that speaks of a mass there decides.
 """
 from __future__ import annotations
 
@@ -84,15 +85,15 @@ def flank_site_reported(readings: list[ReportReading]) -> bool:
     return any(item.modality == "us" and item.reading.region_masses() for item in readings)
 
 
-def superseded(readings: list[ReportReading], date: str | None, side: str | None) -> str | None:
-    """The ref of a report later than `date` that states there is no mass on this side (and
-    describes none in the region); None when the finding stands. An undated finding is older."""
+def superseded(readings: list[ReportReading], side: str | None) -> str | None:
+    """The ref of the newest ultrasound / CT / MR report that speaks of a mass on this side and
+    says there is none; None when the finding stands. The problem list's dates are not compared:
+    a Condition is often recorded weeks after the imaging it came from."""
     for item in readings:   # newest first
-        if date and item.date and item.date[:10] <= date[:10]:
-            return None
         reading = item.reading
-        if reading.masses and any(m.region in WITH_CODED_MASS for m in reading.masses):
-            return None     # the newest report that speaks of a mass in the region still sees one
+        seen = [m for m in reading.masses if m.region in WITH_CODED_MASS]
+        if any(side is None or m.side is None or m.side == side or "bilateral" in (m.side, side) for m in seen):
+            return None
         sides = reading.no_mass
         if sides and (None in sides or side is None or side in sides or "bilateral" in sides):
             return item.ref

@@ -69,7 +69,7 @@ def gather(record, kb) -> Evidence:
     described = [m for m in report_masses(kb, readings)
                  if not any(not when or when[:10] >= (m.date or "")[:10] for when in closed)]
     for mass in coded + described:
-        later = superseded(readings, mass.date, mass.side)
+        later = superseded(readings, mass.side)
         if later:
             evidence.superseded.append((mass.ref, later))
         else:
@@ -78,8 +78,10 @@ def gather(record, kb) -> Evidence:
         return evidence
     coded = [m for m in evidence.masses if not m.from_report]
     evidence.ultrasounds = newest_first(us_findings(studies, reports, kb))
-    evidence.calcifications = newest_first(find_calcification(record, kb, coded, studies, reports)
-                                           + calcified_in_reports(readings, coded_mass=bool(coded)))
+    coded_calcium, ruled_out = find_calcification(record, kb, coded, studies, reports)
+    # Trust order: a coded "no calcification" outranks what the narrative says about calcium.
+    narrative = [] if ruled_out and not coded_calcium else calcified_in_reports(readings, coded_mass=bool(coded))
+    evidence.calcifications = newest_first(coded_calcium + narrative)
     if not evidence.positive:
         return evidence
     evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses)
