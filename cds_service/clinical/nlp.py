@@ -97,6 +97,7 @@ class Pipeline:
         # a CPU-bound pass gains nothing from running two at once.
         self._run_lock = threading.Lock()
         self.not_counted = frozenset(spec["notCounted"])
+        self.counts = {s["category"]: s["counts"] for s in spec["sections"]}
         self.cue = re.compile("|".join(f"(?:{m.get('pattern') or re.escape(m['literal'])})" for m in spec["modifiers"]
                                        if m["category"] in self.not_counted), re.IGNORECASE)
         self.relevant = re.compile("|".join(f"(?:{t['pattern']})" for t in spec["targets"] if t["category"] in RELEVANT),
@@ -137,12 +138,26 @@ class Pipeline:
         log.info("narrative cut to %d of %d characters for analysis; the rest is ignored", self.max_chars, len(text))
         return text[:self.max_chars], True
 
+    def skeleton(self, text: str) -> str:
+        """The cheap pre-filter at line level: lines naming a mass or calcium are kept whole; of the
+        others only a leading 'Title:' stays, so sections (and organ headings) are still seen. A
+        400-word report shrinks to its few telling lines before spaCy tokenises anything."""
+        kept = []
+        for line in text.split("\n"):
+            if self.relevant.search(line):
+                kept.append(line)
+            else:
+                title = TITLE.match(line)
+                kept.append(title.group(1) if title else "")
+        return "\n".join(kept)
+
     def analyse(self, text: str) -> Analysis:
         """Targets with their assertions and sections, over at most `maxNarrativeChars` of text.
 
         Sections and sentences are found over the whole (cut) text; the target matcher and ConText
         run only on sentences that name a mass or calcium, each as its own small doc."""
         text, truncated = self.cut(text)
+        text = self.skeleton(text)
         nlp = self.nlp
         sectionizer, sentencizer, breaks, matcher, context = (c for _, c in nlp.pipeline)
         with self._run_lock:
@@ -153,8 +168,8 @@ class Pipeline:
             for i, sent in enumerate(doc.sents):
                 section, title = _section_at(sections, sent.start_char)
                 sentences.append(Sentence(sent.start_char, sent.end_char, section, title))
-                if not self.relevant.search(sent.text):
-                    continue
+                if not self.counts.get(section, True) or not self.relevant.search(sent.text):
+                    continue   # history / indication sections never count: not worth ConText
                 if analysed >= self.max_sentences:
                     log.info("narrative has more than %d relevant sentences; the rest is ignored", self.max_sentences)
                     truncated = True
@@ -182,6 +197,7 @@ class Pipeline:
 
 
 RELEVANT = ("MASS", "CALC")
+TITLE = re.compile(r"^\s*([A-Za-z][A-Za-z /&()-]{0,40}:)")
 
 
 def _as_doc(sent):

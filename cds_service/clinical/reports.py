@@ -39,8 +39,11 @@ def report_date(report: dict) -> str:
     return value if isinstance(value, str) else ""
 
 
-def read_reports(record, kb: Knowledge, us_reports: dict[str, dict]) -> list[ReportReading]:
-    """Narrative readings of the qualifying ultrasound reports and of CT/MR reports of the region."""
+def read_reports(record, kb: Knowledge, us_reports: dict[str, dict], coded_mass: bool) -> list[ReportReading]:
+    """Narrative readings of the qualifying ultrasound reports and of CT/MR reports of the region,
+    newest first, up to and including the newest ultrasound that shows a calcified mass: it is the
+    finding cited, and no older report can supersede it, so older narratives are not read."""
+    regions = WITH_CODED_MASS if coded_mass else ("flank",)
     limit = kb.reader.pipeline.max_chars
     items: list[tuple[str, str, str, dict]] = [(report_date(r), ref, "us", r) for ref, r in us_reports.items()]
     for report in record.of_type("DiagnosticReport"):
@@ -55,6 +58,8 @@ def read_reports(record, kb: Knowledge, us_reports: dict[str, dict]) -> list[Rep
         text = report_text(report, record.binaries, limit)
         reading = kb.reader.read(text) if text else EMPTY
         readings.append(ReportReading(ref, modality, date, reading))
+        if modality == "us" and reading.calcified_masses(regions):
+            break
     return readings
 
 

@@ -61,7 +61,7 @@ def gather(record, kb) -> Evidence:
     studies, reports = find_ultrasounds(record, kb, coded)
     if not coded and not reports:
         return evidence
-    readings = read_reports(record, kb, reports)
+    readings = read_reports(record, kb, reports, coded_mass=bool(coded))
     evidence.narratives = len(readings)
     if not flank_site_reported(readings):
         coded = [m for m in coded if not m.needs_site]
