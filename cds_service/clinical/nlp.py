@@ -54,31 +54,31 @@ def _sentence_breaks(max_tokens: int):
 
     def component(doc):
         titles = {s.title_start for s in doc._.sections if s.title_start is not None}
+        starts = doc.to_array(["SENT_START"]).tolist()   # one read instead of a property per token
+        texts = [t.text_with_ws for t in doc]
         run = 0
-        for token in doc:
-            i = token.i
-            if i > 0 and (i in titles or _line_break_before(doc, i)):
-                token.is_sent_start = True
-            if token.is_sent_start and i > 0:
+        for i in range(1, len(texts)):
+            if starts[i] != 1 and (i in titles or (("\n" in texts[i - 1]) and _line_break(doc, texts, i))):
+                doc[i].is_sent_start = True
+                starts[i] = 1
+            if starts[i] == 1:
                 run = 0
             elif run >= max_tokens:
-                token.is_sent_start = True
+                doc[i].is_sent_start = True
                 run = 0
-            elif i > 0:
-                token.is_sent_start = False
             run += 1
         return doc
 
     return component
 
 
-def _line_break_before(doc, i: int) -> bool:
-    prev = doc[i - 1]
-    if "\n" not in prev.text_with_ws and not (prev.is_space and "\n" in prev.text):
-        return False
-    if prev.is_space and prev.text.count("\n") >= 2 or prev.text_with_ws.count("\n") >= 2:
+def _line_break(doc, texts: list[str], i: int) -> bool:
+    """After a newline: a blank line, a list bullet or a numbered item starts a new sentence."""
+    if texts[i - 1].count("\n") >= 2 or (i > 1 and "\n" in texts[i - 2] and not texts[i - 1].strip()):
         return True
-    return doc[i].text in BULLETS or (doc[i].like_num and i + 1 < len(doc) and doc[i + 1].text in (".", ")"))
+    if texts[i].strip() in BULLETS:
+        return True
+    return doc[i].like_num and i + 1 < len(texts) and texts[i + 1].strip() in (".", ")")
 
 
 BULLETS = {"-", "*", "•", "·", "–", "—", "+"}
@@ -175,7 +175,7 @@ class Pipeline:
                     truncated = True
                     break
                 analysed += 1
-                small = context(matcher(_as_doc(sent)))
+                small = context(matcher(_as_doc(nlp, sent)))
                 for ent in small.ents:
                     mods = frozenset(m.category for m in ent._.modifiers)
                     mentions.append(Mention(ent.label_, ent.text, sent.start_char + ent.start_char,
@@ -200,8 +200,9 @@ RELEVANT = ("MASS", "CALC")
 TITLE = re.compile(r"^\s*([A-Za-z][A-Za-z /&()-]{0,40}:)")
 
 
-def _as_doc(sent):
-    small = sent.as_doc()
+def _as_doc(nlp, sent):
+    """The sentence as its own doc (tokenising again is cheaper than Span.as_doc's copy)."""
+    small = nlp.make_doc(sent.text)
     for token in small:
         token.is_sent_start = token.i == 0
     return small
