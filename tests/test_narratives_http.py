@@ -183,3 +183,11 @@ def test_later_ct_without_a_mass_supersedes(ask):
     ct = us_report("ct-1", date="2024-07-01T09:00:00Z", code={"coding": [{"system": CPT, "code": "74170"}]},
                    conclusion="No renal or retroperitoneal mass. The prior sonographic finding was bowel.")
     assert ask(condition(body=flank_site()), calcified, ct, hook="patient-view")["cards"] == []
+
+
+def test_adversarial_narrative_is_cut_and_logged(ask, log_lines):
+    """Issue 11 item 4: 276 KB of 'no calcification' is analysed only up to the documented cap."""
+    answer = ask(condition(body=flank_site()), us_report(conclusion="no calcification " * 16000))
+    assert answer["cards"] == []
+    [logged] = log_lines.requests()
+    assert logged["evidence"]["narratives"] == 1 and logged["evidence"]["narrativesCut"] == 1

@@ -209,6 +209,10 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     pipeline_doc = docs["nlp"]
     problems = check_patterns(pipeline_doc)
     _require(paths["nlp"], not problems, "; ".join(problems))
+    _require(paths["nlp"], len({s["category"] for s in pipeline_doc["sections"]}) == len(pipeline_doc["sections"]),
+             "sections: each category once")
+    label = _fields(paths["nlp"], "reportMassLabel", pipeline_doc["reportMassLabel"])
+    _require(paths["nlp"], label <= {"date", "phrase"}, f"reportMassLabel: unknown placeholders {sorted(label - {'date', 'phrase'})}")
     judge = Pipeline(pipeline_doc)
     concepts = _build_concepts(docs["text"], paths["text"], judge)
     reader = Reader(pipeline_doc, judge, {side: concepts[side].present for side in ("bilateral", "left", "right")})

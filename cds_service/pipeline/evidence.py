@@ -29,6 +29,7 @@ class Evidence:
     contrast_allergies: list[str] = field(default_factory=list)
     superseded: list[tuple[str, str]] = field(default_factory=list)   # (finding ref, later report saying no mass)
     narratives: int = 0                                               # report narratives read
+    narratives_cut: int = 0                                           # of which analysed only in part (caps)
 
     @property
     def mass(self) -> Mass | None:
@@ -61,8 +62,10 @@ def gather(record, kb) -> Evidence:
     studies, reports = find_ultrasounds(record, kb, coded)
     if not coded and not reports:
         return evidence
-    readings = read_reports(record, kb, reports, coded_mass=bool(coded))
+    # a quadrant-coded mass still needs a report that places it: read on until a flank-region one
+    readings = read_reports(record, kb, reports, coded_mass=bool(coded) and not any(m.needs_site for m in coded))
     evidence.narratives = len(readings)
+    evidence.narratives_cut = sum(r.reading.truncated for r in readings)
     if not flank_site_reported(readings):
         coded = [m for m in coded if not m.needs_site]
     closed = closed_mass_dates(record, kb)
@@ -116,5 +119,6 @@ def run(exchange: Exchange, runtime) -> None:
         exchange.notes["invalidR4"] = exchange.record.invalid
     exchange.notes["evidence"] = {"mass": bool(evidence.masses), "ultrasound": bool(evidence.ultrasounds),
                                   "calcification": bool(evidence.calcifications), "positive": evidence.positive,
-                                  "narratives": evidence.narratives, "superseded": len(evidence.superseded),
+                                  "narratives": evidence.narratives, "narrativesCut": evidence.narratives_cut,
+                                  "superseded": len(evidence.superseded),
                                   "massFromReport": any(m.from_report for m in evidence.masses)}
