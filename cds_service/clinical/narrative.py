@@ -23,6 +23,7 @@ log = logging.getLogger("cds_service.narrative")
 
 MAX_ATTACHMENT_BYTES = 256 * 1024   # decoded bytes read from one attachment; the rest is ignored
 BLOCKS = re.compile(r"</(p|div|li|tr|h[1-6]|section|table)>|<br\s*/?>", re.IGNORECASE)
+CELLS = re.compile(r"</t[dh]>", re.IGNORECASE)
 CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 
@@ -41,12 +42,14 @@ def _decode_bytes(raw: bytes, content_type: str) -> str:
 
 
 def html_text(markup: str) -> str:
-    """Visible text of an HTML fragment, one line per block element."""
-    tree = HTMLParser(BLOCKS.sub(lambda m: m.group(0) + "\n", markup))
+    """Visible text of an HTML fragment, one line per block element. Inline tags add no space
+    ("<b>non</b>-calcified" stays one word); table cells are separated by one."""
+    marked = CELLS.sub(lambda m: m.group(0) + " ", BLOCKS.sub(lambda m: m.group(0) + "\n", markup))
+    tree = HTMLParser(marked)
     for node in tree.css("script, style"):
         node.decompose()
     root = tree.body or tree.root
-    return root.text(separator=" ") if root is not None else ""
+    return root.text(separator="") if root is not None else ""
 
 
 def as_text(raw: bytes, content_type: str) -> str | None:
