@@ -3,9 +3,11 @@
 An ultrasound counts when it is of the abdomen/flank/kidney/retroperitoneum (procedure code,
 series body site, wording) or is linked to the mass (reasonReference, Condition.evidence.detail,
 or a report in the mass's evidence that points at the study). An ultrasound of another region
-(thyroid, breast, ...) never counts, even if it mentions calcification. Calcification must be
-found on a qualifying ultrasound: its study text, its report, an Observation linked to either,
-or coded as evidence on the mass itself.
+(thyroid, breast, ...) never counts, even if it mentions calcification; a report whose title
+names no region ("ULTRASOUND", "SONO") is kept for its narrative to place the mass. Coded
+calcification is found here (conclusionCode, linked Observations at the flank region, study
+text, the mass's own evidence); a coded "absent" outranks the narrative, which is read in
+clinical/reports.py because there the calcium must be tied to the mass.
 """
 from __future__ import annotations
 

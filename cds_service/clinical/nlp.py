@@ -4,8 +4,10 @@ Built from hooks/knowledge/nlp.json once per process, on first use (importing sp
 the matchers costs about a second, which a worker that never sees a narrative should not pay),
 behind a lock so two threads never build it twice. spaCy's rule-based components need no model
 download. Work per call is linear in the text: the text is cut to `maxNarrativeChars` first,
-and sentences are cut to `maxSentenceTokens` so ConText's target x modifier pairing (quadratic
-within one sentence) stays bounded by a constant per sentence, whatever the input.
+lines that name no mass or calcium are dropped (their titles kept), sentences are cut to
+`maxSentenceTokens`, and the target matcher and ConText run on each telling sentence as its own
+small doc, at most `maxSentences` of them: ConText pairs every target with every modifier of a
+doc, so one doc per bounded sentence keeps that a constant per sentence, whatever the input.
 """
 from __future__ import annotations
 

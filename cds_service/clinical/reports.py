@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .codes import concept_text
 from .imaging import DEAD, Finding
 from .knowledge import Knowledge
 from .masses import Mass
@@ -104,6 +103,3 @@ def superseded(readings: list[ReportReading], side: str | None) -> str | None:
             return item.ref
     return None
 
-
-def us_label(report: dict) -> str | None:
-    return concept_text(report.get("code")) or None
