@@ -132,3 +132,15 @@ def test_work_is_linear_in_the_input_and_capped(kb, words, repeat):
     assert analysis.analysed <= spec["maxSentences"]
     assert len(analysis.mentions) <= spec["maxSentences"] * spec["maxSentenceTokens"]
     assert analysis.truncated == (len(text) > spec["maxNarrativeChars"]) or analysis.analysed == spec["maxSentences"]
+
+
+def test_vocabulary_growth_is_bounded_by_rebuilding(kb, monkeypatch):
+    from cds_service.clinical import nlp as nlp_module
+
+    pipeline = Pipeline(kb.raw["nlp"])
+    pipeline.analyse("Left renal mass.")
+    first = pipeline.nlp
+    monkeypatch.setattr(nlp_module, "MAX_VOCABULARY", len(first.vocab.strings) + 50)
+    pipeline.analyse(" ".join(f"mass{i}x calcification" for i in range(200)))
+    assert pipeline.nlp is not first
+    assert pipeline.analyse("Left renal mass with calcification.").mentions

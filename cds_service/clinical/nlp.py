@@ -17,6 +17,10 @@ import threading
 from dataclasses import dataclass
 
 log = logging.getLogger("cds_service.nlp")
+# spaCy keeps every string it has seen in its vocabulary for the life of the pipeline; new words
+# (measurements, names, typos) would grow a worker's memory without end, so the pipeline is built
+# afresh once its vocabulary passes this many entries (a rebuild costs a fraction of a second).
+MAX_VOCABULARY = 200_000
 
 
 @dataclass(frozen=True)
@@ -128,11 +132,13 @@ class Pipeline:
 
     @property
     def nlp(self):
-        if self._nlp is None:
+        nlp = self._nlp
+        if nlp is None or len(nlp.vocab.strings) > MAX_VOCABULARY:
             with self._lock:
-                if self._nlp is None:
+                if self._nlp is None or len(self._nlp.vocab.strings) > MAX_VOCABULARY:
                     self._nlp = self._build()
-        return self._nlp
+                nlp = self._nlp
+        return nlp
 
     def cut(self, text: str) -> tuple[str, bool]:
         if len(text) <= self.max_chars:
