@@ -124,6 +124,7 @@ def test_mass_from_the_report_alone_cites_the_report(ask):
     assert len(answer["cards"]) == 1
     card = answer["cards"][0]
     assert "ultrasound report of 2025-03-04" in card["detail"] and "left" in card["summary"].lower()
+    assert "Mass described in an ultrasound report" in card["detail"] and "problem list:" not in card["detail"]
     order = card["suggestions"][0]["actions"][0]["resource"]
     assert {"reference": "DiagnosticReport/us-9"} in order["reasonReference"]
 
