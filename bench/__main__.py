@@ -60,11 +60,16 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
 
         # Cold: a new patient and new resource ids on every call (nothing cached per resource or
         # narrative); coded findings vs the same findings only in five ~400-word US narratives.
-        count = n(600)
-        for name, narratives in (("8 cold, coded findings", False), ("9 cold, findings in 5 US narratives", True)):
-            bodies = cold.bodies(count + max(20, count // 5), narratives)
-            load.measure(service + SERVICE, bodies[count:], 1, max(20, count // 5))
-            scenarios[name] = {"service": load.summarise([load.measure(service + SERVICE, bodies[:count], 1, count)])}
+        # Interleaved, A, B, A, B, with fresh bodies (new seeds) for every run.
+        count, cold_runs = n(300), {False: [], True: []}
+        for narratives in (False, True):
+            load.measure(service + SERVICE, cold.bodies(max(20, count // 5), narratives, seed=99), 1, max(20, count // 5))
+        for round_no in range(rounds * 2):
+            for narratives in (False, True):
+                bodies = cold.bodies(count, narratives, seed=round_no)
+                cold_runs[narratives].append(load.measure(service + SERVICE, bodies, 1, count))
+        scenarios["8 cold, coded findings"] = {"service": load.summarise(cold_runs[False])}
+        scenarios["9 cold, findings in 5 US narratives"] = {"service": load.summarise(cold_runs[True])}
 
         half = [data.encode(data.order_select(data.half_filled_draft(), data.prefetch(80)))]
         scenarios["2 half-filled draft"] = _ab(service, floor, half, n(2000), 1, rounds)

@@ -24,8 +24,12 @@ ORGANS = ("Liver: Normal in size, measuring {a} cm in craniocaudal length. Homog
           "Gallbladder: Normally distended. No wall thickening or pericholecystic fluid. Negative sonographic Murphy sign.\n"
           "Bile ducts: The common bile duct measures {b} mm. No intrahepatic biliary dilatation.\n"
           "Pancreas: The head and body are unremarkable. The tail is obscured by overlying bowel gas.\n"
-          "Spleen: Normal in size at {c} cm with homogeneous echotexture.\n"
-          "Right kidney: {d} cm in length. Normal cortical thickness and echogenicity. No hydronephrosis.\n")
+          "Spleen: Normal in size at {c} cm with homogeneous echotexture. No splenic hilar varices are seen and the "
+          "left hemidiaphragm moves normally with respiration.\n"
+          "Right kidney: {d} cm in length. Normal cortical thickness and echogenicity. No hydronephrosis. The "
+          "corticomedullary differentiation is preserved and the renal sinus fat is normal. Color Doppler shows normal "
+          "perfusion to the cortical margins with resistive indices within normal limits at the upper, interpolar and "
+          "lower pole arcuate arteries.\n")
 FINDING = ("Left kidney: {e} cm in length. Arising from the upper pole there is a heterogeneous solid mass measuring "
            "{f} x {g} x {h} cm with internal echogenic foci demonstrating posterior acoustic shadowing, consistent with "
            "calcification. Internal vascularity is present on color Doppler. The mass displaces the collecting system "
@@ -33,7 +37,10 @@ FINDING = ("Left kidney: {e} cm in length. Arising from the upper pole there is 
 TAIL = ("Aorta: Normal caliber, measuring {i} cm at its maximal diameter. IVC: Patent.\n"
         "Urinary bladder: Adequately distended without wall thickening. Bilateral ureteral jets are seen.\n"
         "Other: No free fluid. No abdominal wall hernia. Bowel loops are of normal caliber with normal peristalsis. "
-        "The visualized lung bases are clear. The osseous structures visualised are unremarkable.\n")
+        "The visualized lung bases are clear. The osseous structures visualised are unremarkable. The abdominal wall "
+        "soft tissues are unremarkable without collection, and the visualised portions of the psoas muscles are "
+        "symmetric without focal abnormality. No retroperitoneal lymphadenopathy is identified within the limits of "
+        "this examination, and the para-aortic regions are partly obscured by bowel gas.\n")
 
 
 def _report_text(rng: random.Random, day: int) -> str:
