@@ -144,3 +144,11 @@ def test_vocabulary_growth_is_bounded_by_rebuilding(kb, monkeypatch):
     pipeline.analyse(" ".join(f"mass{i}x calcification" for i in range(200)))
     assert pipeline.nlp is not first
     assert pipeline.analyse("Left renal mass with calcification.").mentions
+
+
+def test_short_label_analysis_is_capped(kb):
+    """Issue 11 item 4 for coded labels too: only maxLabelChars of a label are read."""
+    concept, cap = kb.concepts["calcification"], kb.raw["nlp"]["maxLabelChars"]
+    assert concept.assess("No calcification. " * 16000) == "absent"
+    assert concept.assess("x" * cap + " calcified mass") is None
+    assert concept.assess("No hydronephrosis. " * 5 + "Calcified mass.") == "present"

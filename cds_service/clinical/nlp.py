@@ -97,6 +97,7 @@ class Pipeline:
         self.spec = spec
         self.max_chars = spec["maxNarrativeChars"]
         self.max_sentences = spec["maxSentences"]
+        self.max_label_chars = spec["maxLabelChars"]
         self._nlp = None
         self._lock = threading.Lock()
         # Calls are serialised: the matchers are not documented as thread-safe, and under the GIL
@@ -191,17 +192,29 @@ class Pipeline:
         return Analysis(text, tuple(mentions), tuple(sentences), truncated, analysed)
 
     def assertions(self, text: str, spans: list[tuple[int, int]]) -> list[frozenset[str]]:
-        """ConText categories for given character spans of a short text (coded labels, titles)."""
+        """ConText categories for given character spans of a short text (coded labels, titles),
+        sentence by sentence like a narrative. Callers cut the text to `max_label_chars` first."""
         nlp = self.nlp
-        text, _ = self.cut(text)
+        text = text[:self.max_label_chars]
         sectionizer, sentencizer, breaks, _, context = (c for _, c in nlp.pipeline)
+        found = [frozenset()] * len(spans)
         with self._run_lock:
             doc = breaks(sentencizer(sectionizer(nlp.make_doc(text))))
-            ents = [doc.char_span(s, e, label="CONCEPT", alignment_mode="expand") for s, e in spans]
-            doc.ents = _no_overlap(ents)
-            doc = context(doc)
-            found = [(e.start_char, e.end_char, frozenset(m.category for m in e._.modifiers)) for e in doc.ents]
-        return [next((cats for s, e, cats in found if s <= start < e), frozenset()) for start, _ in spans]
+            for sent in doc.sents:
+                inside = [(k, s, e) for k, (s, e) in enumerate(spans) if sent.start_char <= s < sent.end_char]
+                if not inside:
+                    continue
+                small = _as_doc(nlp, sent)
+                offset = sent.start_char
+                ents = {k: small.char_span(s - offset, min(e, sent.end_char) - offset, label="CONCEPT",
+                                           alignment_mode="expand") for k, s, e in inside}
+                small.ents = _no_overlap(ents.values())
+                context(small)
+                kept = {(e.start, e.end): frozenset(m.category for m in e._.modifiers) for e in small.ents}
+                for k, span in ents.items():
+                    if span is not None:
+                        found[k] = kept.get((span.start, span.end), frozenset())
+        return found
 
 
 RELEVANT = ("MASS", "CALC")

@@ -24,6 +24,7 @@ def compile_any(patterns: list[str]) -> re.Pattern:
 class Judge(Protocol):
     cue: re.Pattern            # any word that can change an assertion (no, without, rule out, ...)
     not_counted: frozenset
+    max_label_chars: int
 
     def assertions(self, text: str, spans: list[tuple[int, int]]) -> list[frozenset[str]]: ...
 
@@ -43,7 +44,11 @@ class TextConcept:
                                or (self.absent is not None and self.absent.search(text) is not None))
 
     def assess(self, text: str | None) -> str | None:
-        if not text or not self.mentioned(text):
+        """A label longer than the judge's `max_label_chars` is read only up to it (bounded work)."""
+        if not text:
+            return None
+        text = text[:self.judge.max_label_chars]
+        if not self.mentioned(text):
             return None
         seen_absent = False
         if self.absent is not None:
