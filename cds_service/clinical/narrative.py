@@ -84,7 +84,7 @@ def _attachment_bytes(attachment: dict, binaries: dict) -> tuple[bytes | None, s
     chunk = data[:(MAX_ATTACHMENT_BYTES * 4) // 3 + 4]
     chunk = chunk[:len(chunk) - len(chunk) % 4]
     try:
-        return base64.b64decode(chunk, validate=False), content_type
+        return base64.b64decode(chunk, validate=False)[:MAX_ATTACHMENT_BYTES], content_type
     except (binascii.Error, ValueError):
         return None, content_type
 
