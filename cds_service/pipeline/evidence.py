@@ -68,15 +68,25 @@ def gather(record, kb) -> Evidence:
     evidence.narratives_cut = sum(r.reading.truncated for r in readings)
     if not flank_site_reported(readings):
         coded = [m for m in coded if not m.needs_site]
-    closed = closed_mass_dates(record, kb)
-    described = [m for m in report_masses(kb, readings)
-                 if not any(not when or when[:10] >= (m.date or "")[:10] for when in closed)]
-    for mass in coded + described:
+    for mass in coded:
         later = superseded(readings, mass.side)
         if later:
             evidence.superseded.append((mass.ref, later))
         else:
             evidence.masses.append(mass)
+    if not evidence.masses:
+        # No standing Condition: the ultrasound report itself may describe the mass (problem lists
+        # lag the report), unless the clinician closed it on or after the report's date.
+        described = report_masses(kb, readings)
+        closed = closed_mass_dates(record, kb) if described else []
+        for mass in described:
+            if any(not when or when[:10] >= (mass.date or "")[:10] for when in closed):
+                continue
+            later = superseded(readings, mass.side)
+            if later:
+                evidence.superseded.append((mass.ref, later))
+            else:
+                evidence.masses.append(mass)
     if not evidence.masses:
         return evidence
     coded = [m for m in evidence.masses if not m.from_report]
