@@ -192,3 +192,18 @@ def test_adversarial_narrative_is_cut_and_logged(ask, log_lines):
     assert answer["cards"] == []
     [logged] = log_lines.requests()
     assert logged["evidence"]["narratives"] == 1 and logged["evidence"]["narrativesCut"] == 1
+
+
+def test_binary_fetch_is_bounded_by_the_fhir_deadline(live, http, log_lines):
+    from tests.support.servers import FhirStandIn
+
+    with FhirStandIn(delay_s=1.5) as slow:
+        slow.routes["Binary/b-9"] = {"resourceType": "Binary", "id": "b-9", "contentType": "text/plain",
+                                     "data": base64.b64encode(report_body(CALCIFIED).encode()).decode()}
+        base = live({"CDS_FHIR_DEADLINE_S": "0.3", "CDS_FHIR_TIMEOUT_S": "0.3"})
+        report = us_report(forms=[{"contentType": "text/plain", "url": "Binary/b-9"}])
+        body = chart(condition(body=flank_site()), report, fhirServer=slow.url,
+                     fhirAuthorization={"access_token": slow.token, "token_type": "Bearer"})
+        assert post(http, base, body)["cards"] == []
+    [logged] = log_lines.requests()
+    assert logged["binariesSkipped"] == 1 and logged["binaryFailures"]
