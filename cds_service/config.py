@@ -54,6 +54,17 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _tls(env: dict) -> dict:
+    """CDS_TLS_CERT and CDS_TLS_KEY: both or neither, each a readable file (checked at start-up)."""
+    cert, key = (env.get("CDS_TLS_CERT") or None), (env.get("CDS_TLS_KEY") or None)
+    if bool(cert) != bool(key):
+        raise ConfigError("CDS_TLS_CERT and CDS_TLS_KEY must be set together")
+    for name, path in (("CDS_TLS_CERT", cert), ("CDS_TLS_KEY", key)):
+        if path and not os.access(path, os.R_OK):
+            raise ConfigError(f"{name}: cannot read {path}")
+    return {"tls_cert": cert, "tls_key": key}
+
+
 @dataclass(frozen=True)
 class Settings:
     auth_mode: str = "required"
@@ -76,6 +87,15 @@ class Settings:
     jwks_refresh_floor_s: float = 30.0
     jwks_timeout_s: float = 3.0
     allow_insecure_jku: bool = False
+    fhir_max_response_bytes: int = 8 * 1024 * 1024
+    fhir_max_request_bytes: int = 32 * 1024 * 1024
+    fhir_max_per_server: int = 8
+    read_timeout_s: int = 10
+    worker_connections: int = 1000
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    db_timeout_s: float = 2.0
+    db_connect_timeout_s: float = 3.0
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -108,6 +128,16 @@ class Settings:
             jwks_refresh_floor_s=_float(env, "CDS_JWKS_REFRESH_FLOOR_S", cls.jwks_refresh_floor_s),
             jwks_timeout_s=_float(env, "CDS_JWKS_TIMEOUT_S", cls.jwks_timeout_s),
             allow_insecure_jku=_bool(env, "CDS_ALLOW_INSECURE_JKU", cls.allow_insecure_jku),
+        )
+        values.update(
+            fhir_max_response_bytes=_int(env, "CDS_FHIR_MAX_RESPONSE_BYTES", cls.fhir_max_response_bytes),
+            fhir_max_request_bytes=_int(env, "CDS_FHIR_MAX_REQUEST_BYTES", cls.fhir_max_request_bytes),
+            fhir_max_per_server=_int(env, "CDS_FHIR_MAX_PER_SERVER", cls.fhir_max_per_server),
+            read_timeout_s=_int(env, "CDS_READ_TIMEOUT_S", cls.read_timeout_s),
+            worker_connections=_int(env, "CDS_WORKER_CONNECTIONS", cls.worker_connections),
+            db_timeout_s=_float(env, "CDS_DB_TIMEOUT_S", cls.db_timeout_s),
+            db_connect_timeout_s=_float(env, "CDS_DB_CONNECT_TIMEOUT_S", cls.db_connect_timeout_s),
+            **_tls(env),
         )
         values.update(overrides)
         known = {f.name for f in fields(cls)}

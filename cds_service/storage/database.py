@@ -5,6 +5,11 @@ psycopg's `%s`. Each thread gets its own connection (gunicorn gthread workers se
 on several threads, and neither driver's connection may be used by two threads at once).
 SQLite runs in WAL mode with a busy timeout so that several worker processes can write the
 same file without "database is locked" errors.
+
+No statement may wait longer than `timeout_s` (CDS_DB_TIMEOUT_S; SQLite's busy timeout,
+PostgreSQL's statement_timeout) nor a connection longer than `connect_timeout_s`: a locked or
+stalled database becomes a StorageError, which callers answer with 503 and Retry-After, well
+before an EHR gives up on the call.
 """
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ from urllib.parse import urlsplit
 
 from ..config import ConfigError
 
-SQLITE_BUSY_TIMEOUT_S = 10.0
-PG_CONNECT_TIMEOUT_S = 5
+DEFAULT_TIMEOUT_S = 2.0
+DEFAULT_CONNECT_TIMEOUT_S = 3.0
 
 
 class StorageError(RuntimeError):
@@ -56,8 +61,11 @@ def sqlite_path(url: str) -> Path:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S):
         self.url = url
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
         if url.startswith("sqlite:///"):
             self.kind = "sqlite"
             self.path = sqlite_path(url)
@@ -77,9 +85,9 @@ class Database:
         if self.kind == "sqlite":
             try:
                 # check_same_thread off only so close() may run from another thread; use stays per-thread
-                conn = sqlite3.connect(self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None,
+                conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
                                        check_same_thread=False)
-                conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
                 self._enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -88,16 +96,20 @@ class Database:
             return conn
         import psycopg
 
+        timeout_ms = int(self.timeout_s * 1000)
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_S)
+            # tcp_user_timeout: a server that stops acknowledging (network gone) fails the statement too
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, round(self.connect_timeout_s)),
+                                   tcp_user_timeout=timeout_ms + 1000)
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{timeout_ms}ms",))
+            return conn
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to PostgreSQL ({type(exc).__name__})") from None
 
-    @staticmethod
-    def _enable_wal(conn) -> None:
+    def _enable_wal(self, conn) -> None:
         """Switching a new file to WAL needs an exclusive lock and SQLite does not apply the busy
         timeout to it, so workers opening the same fresh file at once retry here instead of failing."""
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+        deadline = time.monotonic() + self.timeout_s
         while True:
             try:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
