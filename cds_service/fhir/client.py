@@ -132,10 +132,13 @@ class FhirClient:
     def complete_pages(self, bundle: dict, base: str, token: str | None, deadline: float) -> Fetched:
         """Follow a searchset's `next` links (same server only), merging entries into one Bundle."""
         entries, nxt = _page(bundle)
-        pages = 1
+        pages, seen = 1, set()
         while nxt:
             if not same_server(nxt, base):
                 raise FetchFailed("next page is not on the named FHIR server")
+            if nxt in seen:
+                raise FetchFailed("next links loop back to a page already read")
+            seen.add(nxt)
             if pages >= self.max_pages:
                 links = [link for link in bundle.get("link") or () if link.get("relation") != "next"]
                 return Fetched({**bundle, "entry": entries, "link": links}, pages, truncated=True)

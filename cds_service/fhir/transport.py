@@ -110,15 +110,19 @@ class WatchedAdapter(HTTPAdapter):
 
 
 def read_capped(response, limit: int, budget: Budget | None) -> bytes:
-    """The decoded body, refusing it once it passes `limit` bytes or the request's budget."""
+    """The decoded body, refusing it once it passes `limit` bytes or the request's budget.
+
+    Chunks are kept in a list and joined once: a growing buffer would be copied on every
+    reallocation, doubling the peak memory of a large body."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
         raise TooLarge(f"FHIR response larger than {limit} bytes")
-    body = bytearray()
+    chunks, size = [], 0
     for chunk in response.iter_content(chunk_size=64 * 1024):
-        body += chunk
+        chunks.append(chunk)
+        size += len(chunk)
         if budget is not None:
             budget.take(len(chunk))
-        if len(body) > limit:
+        if size > limit:
             raise TooLarge(f"FHIR response larger than {limit} bytes")
-    return bytes(body)
+    return b"".join(chunks)
