@@ -1,8 +1,8 @@
 """GET /healthz (liveness) and GET /readyz (readiness); neither reveals anything about patients.
 
 /healthz never touches the database or any other dependency: a stalled database must not make
-an orchestrator kill healthy workers. /readyz asks the database one trivial question, bounded
-by CDS_DB_TIMEOUT_S, so a load balancer can stop sending work while the database is away.
+an orchestrator kill healthy workers. /readyz reads the table feedback is written to, bounded by
+CDS_DB_TIMEOUT_S, so a load balancer can stop sending work while the database is away or locked.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     try:
-        runtime().database.query("SELECT 1")
+        runtime().database.query("SELECT 1 FROM cds_feedback LIMIT 1")
     except StorageError:
         return json_response({"status": "unavailable", "database": "unavailable"}, 503, {"Retry-After": "5"})
     return json_response({"status": "ready", "database": "ok"})
