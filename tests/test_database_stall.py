@@ -16,6 +16,7 @@ import requests
 from tests.support.builders import SERVICE_IDS
 from tests.support.databases import postgres_url
 from tests.support.gunicorn import served
+from tests.support.jwt_clients import Signer, bearer, jwks, write_clients
 
 FEEDBACK = f"/cds-services/{SERVICE_IDS['order-select']}/feedback"
 TIMEOUT_S = 1
@@ -65,3 +66,39 @@ def test_a_locked_table_is_a_503_with_retry_after_and_healthz_stays_fast(stack):
     response, _ = _feedback(base)  # the lock is gone: stored, and ready again
     assert response.status_code == 200 and response.json()["stored"] == 1
     assert requests.get(base + "/readyz", timeout=10).json() == {"status": "ready", "database": "ok"}
+
+
+def test_with_auth_on_a_locked_replay_table_is_a_503_not_a_hang(tmp_path):
+    """Every authenticated call records its jti: a lock there held every call for as long as the lock."""
+    signer, iss = Signer("ES384"), "https://ehr.example.org/fhir"
+    with postgres_url() as url:
+        env = {"CDS_AUTH_MODE": "required", "CDS_DATABASE_URL": url, "CDS_LOG_LEVEL": "WARNING",
+               "CDS_DB_TIMEOUT_S": str(TIMEOUT_S),
+               "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, [{"iss": iss, "jwks": jwks(signer)}])}
+        with served(env, tmp_path, workers=1) as (base, _log), psycopg.connect(url) as locker:
+            discovery = base + "/cds-services"
+            locker.execute("LOCK TABLE auth_seen_jti IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            response = requests.get(discovery, headers=bearer(signer.token(iss, discovery)), timeout=30)
+            elapsed = time.monotonic() - started
+            locker.rollback()
+            assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+            assert elapsed < TIMEOUT_S + 4
+            assert requests.get(discovery, headers=bearer(signer.token(iss, discovery)), timeout=10).status_code == 200
+
+
+def test_a_locked_sqlite_database_is_a_503_within_the_busy_timeout(live, tmp_path):
+    import sqlite3
+
+    db_path = tmp_path / "locked.sqlite3"
+    base = live({"CDS_DATABASE_URL": f"sqlite:///{db_path}", "CDS_DB_TIMEOUT_S": str(TIMEOUT_S)})
+    locker = sqlite3.connect(db_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        response, elapsed = _feedback(base)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+    assert elapsed < TIMEOUT_S + 4
+    assert _feedback(base)[0].status_code == 200
