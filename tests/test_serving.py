@@ -91,3 +91,12 @@ def test_errors_found_by_the_http_server_are_json(server, data, status, error):
     assert b"Content-Type: application/json" in head
     assert body["error"] == error and body["outcome"]["resourceType"] == "OperationOutcome"
     assert b"aaaa" not in json.dumps(body).encode(), "the request is not echoed back"
+
+
+def test_a_declared_oversized_body_is_refused_unread_and_the_connection_closed(server):
+    """gunicorn ignores an app's `Connection: close`; left open, it would read the 50 MB to reuse it."""
+    answer = _raw(server, b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 50000000\r\n\r\n{", timeout_s=10)
+    status, body, head = _status_and_json(answer)
+    assert status == 413 and body["error"] == "payload_too_large"
+    assert b"Connection: close" in head

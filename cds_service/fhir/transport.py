@@ -83,7 +83,14 @@ class Budget:
 
 def _watched(cls):
     class Watched(cls):
-        def getresponse(self, *args, **kwargs):
+        def _new_conn(self):  # a new socket: watched before the TLS handshake, which can drip too
+            sock = super()._new_conn()
+            fetch = current()
+            if fetch is not None:
+                fetch.watch(sock)
+            return sock
+
+        def getresponse(self, *args, **kwargs):  # a kept-alive socket, reused by this fetch
             fetch = current()
             if fetch is not None and self.sock is not None:
                 fetch.watch(self.sock)
