@@ -87,18 +87,32 @@ def test_with_auth_on_a_locked_replay_table_is_a_503_not_a_hang(tmp_path):
             assert requests.get(discovery, headers=bearer(signer.token(iss, discovery)), timeout=10).status_code == 200
 
 
-def test_a_locked_sqlite_database_is_a_503_within_the_busy_timeout(live, tmp_path):
+def test_a_locked_sqlite_database_is_a_503_within_the_busy_timeout_and_healthz_stays_fast(tmp_path):
+    """SQLite's busy wait is a blocking C call: under gevent it runs in a native thread, or one
+    locked file would stop every request of the worker, /healthz included."""
     import sqlite3
 
     db_path = tmp_path / "locked.sqlite3"
-    base = live({"CDS_DATABASE_URL": f"sqlite:///{db_path}", "CDS_DB_TIMEOUT_S": str(TIMEOUT_S)})
-    locker = sqlite3.connect(db_path, isolation_level=None)
-    locker.execute("BEGIN EXCLUSIVE")
-    try:
-        response, elapsed = _feedback(base)
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
-    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
-    assert elapsed < TIMEOUT_S + 4
-    assert _feedback(base)[0].status_code == 200
+    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{db_path}", "CDS_LOG_LEVEL": "WARNING",
+           "CDS_DB_TIMEOUT_S": str(TIMEOUT_S)}
+    with served(env, tmp_path, workers=1) as (base, _log):
+        locker = sqlite3.connect(db_path, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            with ThreadPoolExecutor(6) as pool:
+                stalled = [pool.submit(_feedback, base) for _ in range(6)]
+                time.sleep(0.2)
+                health = []
+                for _ in range(3):
+                    started = time.monotonic()
+                    health.append((requests.get(base + "/healthz", timeout=10).status_code, time.monotonic() - started))
+                answers = [f.result() for f in stalled]
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        for response, elapsed in answers:
+            assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+            assert elapsed < TIMEOUT_S + 4
+        assert {status for status, _ in health} == {200}
+        assert min(t for _, t in health) < 0.5, "healthz does not wait on the database"
+        assert _feedback(base)[0].status_code == 200

@@ -1,19 +1,23 @@
 """A thin, portable layer over SQLite (sqlite3) and PostgreSQL (psycopg 3).
 
 Callers write one SQL dialect with `?` placeholders; for PostgreSQL they are rewritten to
-psycopg's `%s`. Each thread gets its own connection (gunicorn gthread workers serve requests
-on several threads, and neither driver's connection may be used by two threads at once).
+psycopg's `%s`. Connections are pooled per process (at most MAX_CONNECTIONS, idle ones reused):
+a statement borrows one, a transaction holds one on its thread until it ends, and neither
+driver's connection is ever used by two threads (or greenlets) at once. Under gevent workers a
+connection per greenlet would mean one per client connection, never closed; the pool bounds it.
 SQLite runs in WAL mode with a busy timeout so that several worker processes can write the
 same file without "database is locked" errors.
 
 No statement may wait longer than `timeout_s` (CDS_DB_TIMEOUT_S; SQLite's busy timeout,
 PostgreSQL's statement_timeout) nor a connection longer than `connect_timeout_s`: a locked or
 stalled database becomes a StorageError, which callers answer with 503 and Retry-After, well
-before an EHR gives up on the call.
+before an EHR gives up on the call. Under gevent, SQLite's statements (and its busy waits) run
+in gevent's thread pool, so a locked SQLite file never blocks a worker's other requests.
 """
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -25,6 +29,7 @@ from ..config import ConfigError
 
 DEFAULT_TIMEOUT_S = 2.0
 DEFAULT_CONNECT_TIMEOUT_S = 3.0
+MAX_CONNECTIONS = 16
 
 
 class StorageError(RuntimeError):
@@ -76,9 +81,11 @@ class Database:
         else:
             scheme = urlsplit(url).scheme or "(none)"
             raise ConfigError(f"CDS_DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:/// or postgresql://")
-        self._local = threading.local()
+        self._local = threading.local()  # the connection this thread's transaction holds
         self._all: list[Any] = []
+        self._idle: list[Any] = []
         self._all_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self):
@@ -120,16 +127,47 @@ class Database:
                     raise StorageError("cannot switch the SQLite database to WAL mode (locked)") from None
                 time.sleep(0.02)
 
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and self.kind == "postgresql" and (conn.closed or conn.broken):
-            conn = None
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
+    def _take(self):
+        """An idle connection, or a new one; waits at most `timeout_s` for a free slot."""
+        if not self._slots.acquire(timeout=self.timeout_s):
+            raise StorageError("no database connection became free in time")
+        try:
             with self._all_lock:
-                self._all.append(conn)
-        return conn
+                conn = self._idle.pop() if self._idle else None
+            if conn is not None and self.kind == "postgresql" and (conn.closed or conn.broken):
+                with self._all_lock:
+                    self._all.remove(conn)
+                conn = None
+            if conn is None:
+                conn = self._connect()
+                with self._all_lock:
+                    self._all.append(conn)
+            return conn
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _give_back(self, conn) -> None:
+        with self._all_lock:
+            self._idle.append(conn)
+        self._slots.release()
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[Any]:
+        held = getattr(self._local, "conn", None)
+        if held is not None:  # inside this thread's transaction: its connection
+            yield held
+            return
+        conn = self._take()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _run(self, call, *args):
+        """Call a SQLite function; under gevent in a native thread (the C busy wait would block the loop)."""
+        pool = _gevent_threadpool() if self.kind == "sqlite" else None
+        return pool.apply(call, args) if pool is not None else call(*args)
 
     def _sql(self, sql: str) -> str:
         return _pg_placeholders(sql) if self.kind == "postgresql" else sql
@@ -145,28 +183,28 @@ class Database:
     def execute(self, sql: str, params: Sequence = ()) -> int:
         """Run one statement in its own transaction; the number of rows it changed."""
         with self._cursor() as cur:
-            cur.execute(self._sql(sql), tuple(params))
+            self._run(cur.execute, self._sql(sql), tuple(params))
             return cur.rowcount
 
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self._cursor() as cur:
-            cur.execute(self._sql(sql), tuple(params))
-            return list(cur.fetchall())
+            self._run(cur.execute, self._sql(sql), tuple(params))
+            return list(self._run(cur.fetchall))
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         errors = self._errors()
-        conn = self._conn()
-        try:
-            cur = conn.cursor()
+        with self._borrowed() as conn:
             try:
-                yield cur
-            finally:
-                cur.close()
-        except errors as exc:
-            if getattr(self._local, "in_tx", False):
-                raise  # the transaction wrapper reports it once
-            raise StorageError(f"database statement failed ({type(exc).__name__})") from None
+                cur = conn.cursor()
+                try:
+                    yield cur
+                finally:
+                    cur.close()
+            except errors as exc:
+                if getattr(self._local, "in_tx", False):
+                    raise  # the transaction wrapper reports it once
+                raise StorageError(f"database statement failed ({type(exc).__name__})") from None
 
     @contextmanager
     def transaction(self, *, immediate: bool = False) -> Iterator["Database"]:
@@ -177,33 +215,44 @@ class Database:
         """
         if getattr(self._local, "in_tx", False):
             raise StorageError("nested transactions are not supported")
-        conn = self._conn()
         errors = self._errors()
-        self._local.in_tx = True
+        conn = self._take()
+        self._local.conn, self._local.in_tx = conn, True
         try:
             if self.kind == "sqlite":
-                conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                self._run(conn.execute, "BEGIN IMMEDIATE" if immediate else "BEGIN")
                 try:
                     yield self
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    self._run(conn.execute, "ROLLBACK")
                     raise
-                conn.execute("COMMIT")
+                self._run(conn.execute, "COMMIT")
             else:
                 with conn.transaction():
                     yield self
         except errors as exc:
             raise StorageError(f"database transaction failed ({type(exc).__name__})") from None
         finally:
-            self._local.in_tx = False
+            self._local.conn, self._local.in_tx = None, False
+            self._give_back(conn)
 
     def close(self) -> None:
         """Close every connection this Database opened (tests; shutdown)."""
         with self._all_lock:
-            conns, self._all = self._all, []
+            conns, self._all, self._idle = self._all, [], []
         for conn in conns:
             try:
                 conn.close()
             except Exception:  # closing is best effort
                 pass
         self._local = threading.local()
+
+
+def _gevent_threadpool():
+    """gevent's native thread pool when this process is monkey-patched (a gevent worker), else None."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("socket"):
+        return None
+    import gevent
+
+    return gevent.get_hub().threadpool
