@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
+import time
 import uuid
 
 import gevent
@@ -95,6 +97,8 @@ class BufferedBody:
             return self._refuse(start_response, 408, "request body not received in time")
         except OSError:  # gunicorn's NoMoreData: the client stopped sending before the declared end
             return self._refuse(start_response, 400, "request body ended early")
+        if declared is not None and len(data) < declared:  # the client closed before the end
+            return self._refuse(start_response, 400, "request body ended early")
         environ["wsgi.input"] = io.BytesIO(data)
         environ["CONTENT_LENGTH"] = str(len(data))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
@@ -127,5 +131,19 @@ class CdsWorker(GeventWorker):
         try:
             client.settimeout(1.0)
             client.sendall(error_response(status, message))
+            _linger(client)
         except OSError:  # the client has gone; nothing more to do
             pass
+
+
+def _linger(client, limit: int = 1024 * 1024, seconds: float = 2.0) -> None:
+    """Half-close, then read what the client had already sent (at most `limit` bytes or `seconds`):
+    closing with unread input sends a reset, and the client's kernel may then drop our answer
+    before the client reads it."""
+    client.shutdown(socket.SHUT_WR)
+    drained, until = 0, time.monotonic() + seconds
+    while drained < limit and time.monotonic() < until:
+        chunk = client.recv(65536)
+        if not chunk:
+            return
+        drained += len(chunk)

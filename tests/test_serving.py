@@ -29,11 +29,13 @@ def server(tmp_path_factory):
         yield url
 
 
-def _raw(url: str, data: bytes, timeout_s: float = 5.0) -> bytes:
+def _raw(url: str, data: bytes, timeout_s: float = 5.0, half_close: bool = True) -> bytes:
     """Send bytes as they are and read the whole answer (the server closes after an error)."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
         sock.sendall(data)
+        if half_close:  # all sent: the server sees the end of our input
+            sock.shutdown(socket.SHUT_WR)
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
@@ -70,7 +72,7 @@ def test_headers_that_never_finish_are_cut_off_after_the_read_timeout(server):
 
 def test_a_body_that_does_not_arrive_in_time_is_a_json_408(server):
     answer = _raw(server, b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                          b"Content-Length: 100\r\n\r\n{", timeout_s=10)
+                          b"Content-Length: 100\r\n\r\n{", timeout_s=10, half_close=False)
     status, body, head = _status_and_json(answer)
     assert status == 408 and body["error"] == "request_timeout"
     assert b"Connection: close" in head
@@ -100,3 +102,10 @@ def test_a_declared_oversized_body_is_refused_unread_and_the_connection_closed(s
     status, body, head = _status_and_json(answer)
     assert status == 413 and body["error"] == "payload_too_large"
     assert b"Connection: close" in head
+
+
+def test_a_body_cut_short_by_the_client_is_a_json_400(server):
+    answer = _raw(server, b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 100\r\n\r\n{", timeout_s=10)
+    status, body, _ = _status_and_json(answer)
+    assert status == 400 and body["message"] == "request body ended early"
