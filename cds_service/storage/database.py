@@ -1,7 +1,7 @@
 """A thin, portable layer over SQLite (sqlite3) and PostgreSQL (psycopg 3).
 
 Callers write one SQL dialect with `?` placeholders; for PostgreSQL they are rewritten to
-psycopg's `%s`. Connections are pooled per process (at most MAX_CONNECTIONS, idle ones reused):
+psycopg's `%s`. Connections are pooled per process (MAX_CONNECTIONS, idle ones reused):
 a statement borrows one, a transaction holds one on its thread until it ends, and neither
 driver's connection is ever used by two threads (or greenlets) at once. Under gevent workers a
 connection per greenlet would mean one per client connection, never closed; the pool bounds it.
@@ -29,7 +29,7 @@ from ..config import ConfigError
 
 DEFAULT_TIMEOUT_S = 2.0
 DEFAULT_CONNECT_TIMEOUT_S = 3.0
-MAX_CONNECTIONS = 16
+MAX_CONNECTIONS = {"postgresql": 16, "sqlite": 2}
 
 
 class StorageError(RuntimeError):
@@ -85,7 +85,9 @@ class Database:
         self._all: list[Any] = []
         self._idle: list[Any] = []
         self._all_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        # SQLite has one writer at a time anyway; more connections would only queue on its lock,
+        # and under gevent occupy the native threads the lock holder needs for its next statement.
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS[self.kind])
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self):
