@@ -169,7 +169,12 @@ class Database:
     def _run(self, call, *args):
         """Call a SQLite function; under gevent in a native thread (the C busy wait would block the loop)."""
         pool = _gevent_threadpool() if self.kind == "sqlite" else None
-        return pool.apply(call, args) if pool is not None else call(*args)
+        if pool is None:
+            return call(*args)
+        ok, value = pool.apply(_captured, (call, args))  # gevent would print a failure as a traceback
+        if not ok:
+            raise value
+        return value
 
     def _sql(self, sql: str) -> str:
         return _pg_placeholders(sql) if self.kind == "postgresql" else sql
@@ -248,6 +253,13 @@ class Database:
             except Exception:  # closing is best effort
                 pass
         self._local = threading.local()
+
+
+def _captured(call, args) -> tuple[bool, Any]:
+    try:
+        return True, call(*args)
+    except Exception as exc:  # handed back to the calling greenlet, which raises it
+        return False, exc
 
 
 def _gevent_threadpool():
