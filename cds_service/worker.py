@@ -32,7 +32,7 @@ _REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large"
             501: "Not Implemented"}
 # Fixed messages: gunicorn's own would echo the request line or a header back (ids, tokens).
 # Looked up by name: not every supported gunicorn release defines every class.
-_PARSE_ERRORS = [
+_PARSE_ERROR_NAMES = [
     (("LimitRequestLine",), 414, "request line is too long"),
     (("LimitRequestHeaders",), 431, "request headers are too large or too many"),
     (("UnsupportedTransferCoding",), 501, "unsupported transfer coding"),
@@ -43,7 +43,7 @@ _PARSE_ERRORS = [
      "malformed request line"),
 ]
 _PARSE_ERRORS = [(tuple(getattr(http_errors, n) for n in names if hasattr(http_errors, n)), status, message)
-                 for names, status, message in _PARSE_ERRORS]
+                 for names, status, message in _PARSE_ERROR_NAMES]
 
 
 def error_response(status: int, message: str) -> bytes:
