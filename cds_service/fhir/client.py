@@ -94,22 +94,13 @@ class FhirClient:
             headers["Authorization"] = f"Bearer {token}"
         timeout = min(self.timeout_s, remaining)
         fetch = current()
-        try:
-            with self._session().get(url, headers=headers, timeout=(timeout, timeout), allow_redirects=False,
-                                     stream=True) as response:
-                if response.status_code == 404 and is_read:
-                    return None
-                if response.status_code != 200:
-                    raise FetchFailed(f"HTTP {response.status_code}")
-                raw = read_capped(response, self.max_response_bytes, fetch.budget if fetch else None)
-        except TooLarge as exc:
-            raise FetchFailed(str(exc)) from None
-        except requests.Timeout:
-            raise FetchFailed("timeout") from None
-        except requests.RequestException as exc:
-            if fetch is not None and fetch.aborted:
-                raise FetchFailed("deadline passed") from None
-            raise FetchFailed(f"connection error ({type(exc).__name__})") from None
+        raw, failure = self._read(url, headers, timeout, is_read, fetch)
+        if failure is not None:
+            # raised here, outside any except block: a chained exception would keep the failed
+            # read's frames alive (its buffered chunks, up to the response cap) as long as the error
+            raise FetchFailed(failure)
+        if raw is None:
+            return None
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -119,6 +110,25 @@ class FhirClient:
         if body["resourceType"] == "OperationOutcome":
             raise FetchFailed("server answered with an OperationOutcome")
         return body
+
+    def _read(self, url: str, headers: dict, timeout: float, is_read: bool, fetch) -> tuple[bytes | None, str | None]:
+        """(body, None), (None, None) for a read answered 404, or (None, why it failed)."""
+        try:
+            with self._session().get(url, headers=headers, timeout=(timeout, timeout), allow_redirects=False,
+                                     stream=True) as response:
+                if response.status_code == 404 and is_read:
+                    return None, None
+                if response.status_code != 200:
+                    return None, f"HTTP {response.status_code}"
+                return read_capped(response, self.max_response_bytes, fetch.budget if fetch else None), None
+        except TooLarge as exc:
+            return None, str(exc)
+        except requests.Timeout:
+            return None, "timeout"
+        except requests.RequestException as exc:
+            if fetch is not None and fetch.aborted:
+                return None, "deadline passed"
+            return None, f"connection error ({type(exc).__name__})"
 
     def read(self, relative: str, base: str, token: str | None, deadline: float) -> Fetched:
         """GET one template's URL and, for a search, follow `next` links up to the page cap."""
