@@ -12,7 +12,6 @@ headers over the limits) never reach Flask; gunicorn would answer them with HTML
 """
 from __future__ import annotations
 
-import ctypes
 import io
 import logging
 import socket
@@ -28,7 +27,6 @@ from .errors import error_body
 
 log = logging.getLogger("cds_service.server")
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
-_M_MMAP_THRESHOLD = -3  # glibc malloc.h
 _REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
             417: "Expectation Failed", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
             501: "Not Implemented"}
@@ -124,10 +122,6 @@ class CdsWorker(GeventWorker):
         super().__init__(*args, **kwargs)
         self._idle: set = set()
 
-    def init_process(self):
-        _large_blocks_back_to_the_os()
-        super().init_process()
-
     def run(self):
         gevent.spawn(self._close_idle_when_stopping)
         super().run()
@@ -174,17 +168,6 @@ class CdsWorker(GeventWorker):
             _linger(client)
         except OSError:  # the client has gone; nothing more to do
             pass
-
-
-def _large_blocks_back_to_the_os(threshold: int = 64 * 1024) -> None:
-    """glibc: serve allocations of 64 KiB and more (FHIR body chunks, request bodies) by mmap, so
-    freeing them returns the memory at once. By default glibc raises this threshold as blocks are
-    freed and keeps them in a heap that fragments: RSS grew with every large-response attack."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, threshold)
-    except (OSError, AttributeError):  # not glibc: its allocator's own policy applies
-        pass
 
 
 def _linger(client, limit: int = 1024 * 1024, seconds: float = 2.0) -> None:
