@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.support.gunicorn import served
 from tests.support.servers import FhirStandIn
 
-from . import data, load, memory, report
+from . import cold, data, load, memory, report
 from .auth import BenchClient
 
 SERVICE = "/cds-services/flank-mass-imaging-order-select"
@@ -57,6 +57,19 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
         answer = _check(service, positive[0])
         results["positive_cards"] = [c["summary"] for c in answer.get("cards", [])]
         scenarios["1 positive, 80 resources, MRI selected"] = _ab(service, floor, positive, n(2000), 1, rounds)
+
+        # Cold: a new patient and new resource ids on every call (nothing cached per resource or
+        # narrative); coded findings vs the same findings only in five ~400-word US narratives.
+        # Interleaved, A, B, A, B, with fresh bodies (new seeds) for every run.
+        count, cold_runs = n(300), {False: [], True: []}
+        for narratives in (False, True):
+            load.measure(service + SERVICE, cold.bodies(max(20, count // 5), narratives, seed=99), 1, max(20, count // 5))
+        for round_no in range(rounds * 2):
+            for narratives in (False, True):
+                bodies = cold.bodies(count, narratives, seed=round_no)
+                cold_runs[narratives].append(load.measure(service + SERVICE, bodies, 1, count))
+        scenarios["8 cold, coded findings"] = {"service": load.summarise(cold_runs[False])}
+        scenarios["9 cold, findings in 5 US narratives"] = {"service": load.summarise(cold_runs[True])}
 
         half = [data.encode(data.order_select(data.half_filled_draft(), data.prefetch(80)))]
         scenarios["2 half-filled draft"] = _ab(service, floor, half, n(2000), 1, rounds)

@@ -29,6 +29,13 @@ def targets(s: dict) -> list[dict]:
     add("(6) worst worker RSS growth", round(growth, 3) if growth is not None else None, 0.05)
     failed = sum(side.get("errors", 0) for scenario in s.values() for side in scenario.values() if isinstance(side, dict))
     add("(check) requests that did not get a 200", failed, 0)
+    coded, narratives = s.get("8 cold, coded findings"), s.get("9 cold, findings in 5 US narratives")
+    if coded and narratives:
+        added = narratives["service"]["p50_ms"] - coded["service"]["p50_ms"]
+        add("(9) cold narratives p50 minus cold coded p50, ms", round(added, 2), 25.0)
+        warm = s["1 positive, 80 resources, MRI selected"]["service"]["p50_ms"]
+        out.append({"target": "(info) cold coded p50 / warm p50", "value": _ratio(coded["service"]["p50_ms"], warm),
+                    "limit": None, "met": True})
     auth = s.get("7 JWT verified (ES384) vs auth off")
     if auth:  # reported, not a target: what verification adds per call (p50, keys cached)
         added = auth["service"]["p50_ms"] - auth["floor"]["p50_ms"] if auth["service"]["p50_ms"] else None

@@ -66,6 +66,27 @@ def _evaluate_in(app, services, raw: bytes, service_id: str | None) -> int:
     return 0 if response.status_code == 200 else 1
 
 
+def _eval(args) -> int:
+    """Score a labelled corpus (see fixtures/corpus/README.md); exit 1 below the thresholds."""
+    from .evaluation import corpus
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"not a directory: {folder}", file=sys.stderr)
+        return 2
+    result = corpus.run(folder)
+    if not result.outcomes:
+        print(f"no labelled charts in {folder}", file=sys.stderr)
+        return 2
+    sys.stdout.write(corpus.table(result))
+    below = [(name, got, want) for name, got, want in (
+        ("sensitivity", result.sensitivity(), args.min_sensitivity), ("specificity", result.specificity(), args.min_specificity),
+        ("accuracy", result.accuracy(), args.min_accuracy)) if want is not None and got is not None and got < want]
+    for name, got, want in below:
+        print(f"{name} {got:.3f} is below the required {want:.3f}", file=sys.stderr)
+    return 1 if below else 0
+
+
 def _database():
     """The configured database, opened only if it already exists: the report and purge commands must
     never create an empty database (a wrong CDS_DATABASE_URL would then report zero cards)."""
@@ -188,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("request", help="path to a CDS Hooks request JSON file")
     evaluate.add_argument("--service", help="service id (default: the one service for the request's hook)")
     evaluate.set_defaults(func=_evaluate)
+    ev = sub.add_parser("eval", help="score a labelled corpus of charts (sensitivity, specificity, misses, latency)")
+    ev.add_argument("folder", metavar="DIR", help="folder of labelled chart files (fixtures/corpus/README.md)")
+    ev.add_argument("--min-sensitivity", type=float, metavar="X", help="exit 1 when sensitivity is below X (0-1)")
+    ev.add_argument("--min-specificity", type=float, metavar="Y", help="exit 1 when specificity is below Y (0-1)")
+    ev.add_argument("--min-accuracy", type=float, metavar="Z",
+                    help="exit 1 when the share of charts matching their label exactly (cards and verdicts) is below Z")
+    ev.set_defaults(func=_eval)
     rep = sub.add_parser("report", help="cards shown, accepted and overridden, from the database")
     rep.add_argument("--since", type=_positive_int, default=30, metavar="DAYS", help="look back this many days (default 30)")
     rep.add_argument("--format", choices=("text", "json", "html"), default="text")

@@ -118,14 +118,16 @@ def test_side_from_laterality_qualifier(chart, side_code, expected):
 
 
 @pytest.mark.parametrize("condition,expected", [
-    (mass(code=cc(ICD, "R19.02")), "left"),
+    (mass(code=cc(ICD, "R19.02"), body=flank()), "left"),
     (mass(code=cc(ICD, "R93.421")), "right"),
     (mass(code=cc(SCT, "309088003"), body=[cc(SCT, "18639004")]), "left"),
     (mass(code={"text": "Right flank mass"}), "right"),
     (mass(body=flank(text="Left flank")), "left"),
 ])
 def test_side_from_codes_and_words(chart, condition, expected):
-    assert chart(condition).mass.side == expected
+    evidence = chart(condition)
+    assert evidence.mass is not None, evidence
+    assert evidence.mass.side == expected
 
 
 @pytest.mark.parametrize("condition", [
@@ -171,8 +173,13 @@ def test_coded_conclusion(chart):
 
 
 def test_report_without_study_counts(chart):
-    evidence = chart(mass(body=flank()), report(conclusion="Echogenic foci with posterior acoustic shadowing."))
+    evidence = chart(mass(body=flank()), report(conclusion="Mass with echogenic foci with posterior acoustic shadowing."))
     assert evidence.positive and [u.kind for u in evidence.ultrasounds] == ["ultrasound-report"]
+
+
+def test_calcification_not_tied_to_a_mass_does_not_count(chart):
+    evidence = chart(mass(body=flank()), report(conclusion="Echogenic foci with posterior acoustic shadowing."))
+    assert evidence.masses and not evidence.calcifications and not evidence.positive
 
 
 def test_text_in_series_description(chart):

@@ -72,9 +72,21 @@ def test_code_beats_misleading_text(kb):
     ("CT-guided biopsy of retroperitoneal mass", "biopsy"),
     ("US-guided core needle biopsy, left kidney", "biopsy"),
     ("Fine-needle aspiration of flank soft tissue mass", "biopsy"),
-    ("CT chest with contrast", "other"),
-    ("MRI brain", "other"),
+    ("CT chest with contrast", "imaging-other"),
+    ("CT CHEST W/O", "imaging-other"),
+    ("IR PICC PLACEMENT", "imaging-other"),
+    ("MRI brain", "imaging-other"),
     ("Complete blood count", "other"),
+    ("IR BX LEFT RENAL MASS", "biopsy"),
+    ("US GUIDED FNA RETROPERITONEAL MASS", "biopsy"),
+    ("CT GUIDED BX ABD MASS", "biopsy"),
+    ("CT ABD C+", "ct-with"),
+    ("CT ABD C-", "ct-without"),
+    ("CT RETROPERITONEAL C+/C-", "ct-without-then-with"),
+    ("CT ABD W + WO", "ct-without-then-with"),
+    ("CT ABD W/WO", "ct-without-then-with"),
+    ("CT ABD WO/W", "ct-without-then-with"),
+    ("CT ABD W/O", "ct-without"),
 ])
 def test_text(kb, text, expected):
     assert classify_order(order({"text": text}), kb) == expected

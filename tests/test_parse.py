@@ -45,12 +45,18 @@ def test_invalid_r4_is_refused_and_counted():
     assert record.valid(bad) is False and record.invalid == 2  # asked twice, counted once
 
 
-def test_a_mass_recorded_as_invalid_r4_raises_no_card(live, http):
+def test_a_mass_recorded_as_invalid_r4_is_not_used(live, http):
     index = json.loads((CASES / "index.json").read_text())
     entry = next(c for c in index["cases"] if c["name"] == "adult-left-coded-conclusion-mri")
     body = json.loads((CASES / entry["file"]).read_text())
     url = f"{live()}/cds-services/{entry['service']}"
     assert http.post(url, json=body).json()["cards"], "the untouched case raises a card"
+    conditions = [f"Condition/{item['resource']['id']}" for item in body["prefetch"]["conditions"]["entry"]]
     for item in body["prefetch"]["conditions"]["entry"]:
         item["resource"]["onsetDateTime"] = "not a date"
+    cards = http.post(url, json=body).json()["cards"]
+    # the ultrasound report still describes the calcified mass (issue 9), but the invalid Condition is never cited
+    assert not any(ref in card["detail"] for card in cards for ref in conditions)
+    for report in body["prefetch"]["diagnosticReports"]["entry"]:
+        report["resource"].pop("conclusion", None)
     assert http.post(url, json=body).json()["cards"] == []

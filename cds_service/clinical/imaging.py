@@ -3,9 +3,11 @@
 An ultrasound counts when it is of the abdomen/flank/kidney/retroperitoneum (procedure code,
 series body site, wording) or is linked to the mass (reasonReference, Condition.evidence.detail,
 or a report in the mass's evidence that points at the study). An ultrasound of another region
-(thyroid, breast, ...) never counts, even if it mentions calcification. Calcification must be
-found on a qualifying ultrasound: its study text, its report, an Observation linked to either,
-or coded as evidence on the mass itself.
+(thyroid, breast, ...) never counts, even if it mentions calcification; a report whose title
+names no region ("ULTRASOUND", "SONO") is kept for its narrative to place the mass. Coded
+calcification is found here (conclusionCode, linked Observations at the flank region, study
+text, the mass's own evidence); a coded "absent" outranks the narrative, which is read in
+clinical/reports.py because there the calcium must be tied to the mass.
 """
 from __future__ import annotations
 
@@ -26,6 +28,11 @@ class Finding:
     how: str | None = None  # calcification only: a key of fragments.calcificationHow
     label: str | None = None
     side: str | None = None
+
+
+def newest_first(findings: list[Finding]) -> list[Finding]:
+    """The newest qualifying finding is the one cited first (undated ones last)."""
+    return sorted(findings, key=lambda f: f.date or "", reverse=True)
 
 
 def modalities(study: dict, kb: Knowledge) -> set[str]:
@@ -61,10 +68,15 @@ def series_side(study: dict, kb: Knowledge) -> str | None:
     return None
 
 
-def _in_region(kb: Knowledge, coded: bool, linked: bool, text: str) -> bool:
+def _in_region(kb: Knowledge, coded: bool, linked: bool, text: str, unplaced_ok: bool = False) -> bool:
+    """Coded or linked to the mass, or its words name the region and no other one. A report whose
+    title names no region at all ("ULTRASOUND", "SONO") is read too when `unplaced_ok`: its
+    narrative then has to place the mass (clinical/reports.py)."""
     if coded or linked:
         return True
-    return kb.concepts["site"].found(text) and not kb.concepts["other-region"].found(text)
+    if kb.concepts["other-region"].found(text):
+        return False
+    return unplaced_ok or kb.concepts["site"].found(text)
 
 
 def _best_first(candidates: list[tuple]) -> list[dict]:
@@ -101,7 +113,7 @@ def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], di
         via_study = bool(ref_keys(report.get("imagingStudy")) & study_refs)
         coded = us_codes.first(report.get("code")) is not None
         is_us = via_study or coded or kb.concepts["ultrasound"].found(text)
-        if is_us and _in_region(kb, coded or via_study, ref in linked, text):
+        if is_us and _in_region(kb, coded or via_study, ref in linked, text, unplaced_ok=True):
             candidates.append((ref in linked or via_study, report.get("effectiveDateTime") or report.get("issued") or "", report))
     reports = {f"DiagnosticReport/{r.get('id')}": r for r in validated(record, _best_first(candidates), MAX_IMAGING)}
     return studies, reports
@@ -123,6 +135,23 @@ def _observation_coded(obs: dict, kb: Knowledge) -> bool:
     return False
 
 
+def _observation_absent(obs: dict, kb: Knowledge) -> bool:
+    """The Observation codes calcification as absent (code + 'absent' / false, or a 'non-calcified' value)."""
+    calc, absent, none = kb.value_set("calcification"), kb.value_set("absent"), kb.value_set("calcification-absent")
+    value = obs.get("valueCodeableConcept")
+    if none.first(value):
+        return True
+    return bool(calc.first(obs.get("code")) and (obs.get("valueBoolean") is False or absent.first(value)))
+
+
+def _elsewhere(obs: dict, kb: Knowledge) -> bool:
+    """A body site that is not the flank region (an aortic wall calcification is not the mass's)."""
+    site = obs.get("bodySite")
+    if not site:
+        return False
+    return kb.value_set("mass-site").first(site) is None and not kb.concepts["flank-site"].found(concept_text(site))
+
+
 def _linked(obs: dict, results: set[str], targets: set[str]) -> bool:
     """Is this Observation about one of the qualifying ultrasounds? (cheap: most are not)"""
     derived, part_of = obs.get("derivedFrom"), obs.get("partOf")
@@ -140,35 +169,47 @@ def _observation_text(obs: dict) -> str:
     return " . ".join(p for p in parts if isinstance(p, str) and p)
 
 
-def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: dict) -> list[Finding]:
-    calc_text, calc_codes = kb.concepts["calcification"], kb.value_set("calcification")
+def _calcium_words(kb: Knowledge, text: str) -> bool:
+    """A short label affirms calcification that is not calcium elsewhere (stones, vessels, nodes)."""
+    return kb.concepts["calcification"].found(text) and not kb.reader.elsewhere.search(text)
+
+
+def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: dict) -> tuple[list[Finding], set[str]]:
+    """Calcification from codes, linked Observations and study descriptions, and the refs of coded
+    statements that it is absent (which outrank the narrative). Report narratives are read
+    separately (clinical/reports.py) because there it must be tied to the mass."""
+    calc_codes, none = kb.value_set("calcification"), kb.value_set("calcification-absent")
     found: list[Finding] = []
+    ruled_out: set[str] = set()
     for ref, study in studies.items():
-        if calc_text.found(study_text(study)):
+        if _calcium_words(kb, study_text(study)):
             found.append(Finding("calcification", ref, study.get("started"), how="study-text"))
     for ref, report in reports.items():
         date = report.get("effectiveDateTime") or report.get("issued")
         if any(calc_codes.first(c) for c in report.get("conclusionCode") or ()):
             found.append(Finding("calcification", ref, date, how="report-code"))
-        elif calc_text.found(report.get("conclusion")):
-            found.append(Finding("calcification", ref, date, how="report-text"))
+        elif any(none.first(c) for c in report.get("conclusionCode") or ()):
+            ruled_out.add(ref)
     targets = set(studies) | set(reports)
     results = set().union(*(ref_keys(r.get("result")) for r in reports.values())) if reports else set()
     if targets:
         for obs in record.of_type("Observation"):
             if len(found) >= MAX_FINDINGS:
                 break
-            if not _linked(obs, results, targets) or obs.get("status") in DEAD:
+            if not _linked(obs, results, targets) or obs.get("status") in DEAD or _elsewhere(obs, kb):
+                continue
+            if _observation_absent(obs, kb):
+                ruled_out.add(f"Observation/{obs.get('id')}")
                 continue
             how = ("observation-code" if _observation_coded(obs, kb)
-                   else "observation-text" if calc_text.found(_observation_text(obs)) else None)
+                   else "observation-text" if _calcium_words(kb, _observation_text(obs)) else None)
             if how and record.valid(obs):
                 found.append(Finding("calcification", f"Observation/{obs.get('id')}",
                                      obs.get("effectiveDateTime") or obs.get("issued"), how=how))
         for mass in masses:
             if mass.calcification_coded:
                 found.append(Finding("calcification", mass.ref, mass.date, how="condition-evidence"))
-    return found
+    return found, ruled_out
 
 
 def us_findings(studies: dict, reports: dict, kb: Knowledge) -> list[Finding]:

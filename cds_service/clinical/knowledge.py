@@ -15,9 +15,12 @@ from pathlib import Path
 
 from ..content import ContentError, Schemas, read_json
 from .codes import CodeSet
-from .text import Negation, TextConcept, compile_any
+from .nlp import Pipeline, check_patterns
+from .reading import Reader
+from .text import TextConcept, compile_any
 
-FILES = ("valuesets", "orders", "text", "cards", "override-reasons", "sources", "rules", "pama", "contrast")
+FILES = ("valuesets", "orders", "text", "nlp", "cards", "override-reasons", "sources", "rules", "pama",
+         "contrast")
 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
@@ -49,6 +52,7 @@ class Knowledge:
     order_index: dict[tuple[str, str], str]     # (canonical system, code) -> order class: one lookup per coding
     modality_index: dict[tuple[str, str], str]  # (canonical system, code) -> "us" | "ct" | "mr"
     aliases: dict[str, str]
+    reader: Reader                              # report narratives (medspaCy, built on first use)
 
     def key(self, coding) -> tuple[str, str] | None:
         """(canonical system, code) of a Coding dict, or None when either is missing."""
@@ -132,21 +136,14 @@ def _aliases(doc: dict) -> dict[str, str]:
     return aliases
 
 
-def _build_concepts(doc: dict, path: Path) -> dict[str, TextConcept]:
-    neg = doc["negation"]
-    negation = Negation(
-        window=neg["window"],
-        before=_patterns(path, "negation/before", neg["before"]),
-        after=_patterns(path, "negation/after", neg["after"]),
-        boundaries=_patterns(path, "negation/boundaries", neg["boundaries"]),
-        clause_split=_patterns(path, "negation/clauseSplit", [neg["clauseSplit"]]),
-    )
+def _build_concepts(doc: dict, path: Path, judge: Pipeline) -> dict[str, TextConcept]:
     return {
         name: TextConcept(name, _patterns(path, f"concepts/{name}/present", spec["present"]),
                           _patterns(path, f"concepts/{name}/absent", spec["absent"]) if spec.get("absent") else None,
-                          negation)
+                          judge)
         for name, spec in doc["concepts"].items()
     }
+
 
 
 def _build_orders(doc: dict, path: Path, aliases: dict[str, str]) -> tuple[dict, tuple, dict]:
@@ -221,7 +218,16 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     docs, paths = _read(folder, schemas)
     aliases = _aliases(docs["valuesets"])
     value_sets = {name: CodeSet(spec["codes"], aliases) for name, spec in docs["valuesets"]["valueSets"].items()}
-    concepts = _build_concepts(docs["text"], paths["text"])
+    pipeline_doc = docs["nlp"]
+    problems = check_patterns(pipeline_doc)
+    _require(paths["nlp"], not problems, "; ".join(problems))
+    _require(paths["nlp"], len({s["category"] for s in pipeline_doc["sections"]}) == len(pipeline_doc["sections"]),
+             "sections: each category once")
+    label = _fields(paths["nlp"], "reportMassLabel", pipeline_doc["reportMassLabel"])
+    _require(paths["nlp"], label <= {"date", "phrase"}, f"reportMassLabel: unknown placeholders {sorted(label - {'date', 'phrase'})}")
+    judge = Pipeline(pipeline_doc)
+    concepts = _build_concepts(docs["text"], paths["text"], judge)
+    reader = Reader(pipeline_doc, judge, {side: concepts[side].present for side in ("bilateral", "left", "right")})
     classes, precedence, order_text = _build_orders(docs["orders"], paths["orders"], aliases)
     _check_cross_refs(docs, paths, classes)
     value_sets.update({f"contrast/{name}": CodeSet(codes, aliases) for name, codes in docs["contrast"]["valueSets"].items()})
@@ -230,4 +236,4 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
                       for key in value_sets[vs].keys()}
     return Knowledge(raw=docs, value_sets=value_sets, concepts=concepts, order_classes=classes,
                      precedence=precedence, order_text=order_text, order_index=order_index,
-                     modality_index=modality_index, aliases=aliases)
+                     modality_index=modality_index, aliases=aliases, reader=reader)

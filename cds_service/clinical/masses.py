@@ -26,6 +26,9 @@ class Mass:
     date: str | None
     calcification_coded: bool = False            # Condition.evidence.code says calcification
     evidence_refs: set[str] = field(default_factory=set)   # Condition.evidence.detail targets
+    size_cm: float | None = None
+    from_report: bool = False                    # described in an ultrasound report, not on the problem list
+    needs_site: bool = False                     # a quadrant code: counts only with a flank-region site
 
 
 def status_codes(concept) -> set[str]:
@@ -64,24 +67,42 @@ def side_of(kb: Knowledge, concepts: list, texts: list[str]) -> str | None:
     return sides[0] if sides else None
 
 
-def _mass_candidate(kb: Knowledge, condition: dict) -> bool:
+def _mass_candidate(kb: Knowledge, condition: dict) -> str | None:
+    """'yes', 'needs-site' (a quadrant code with no flank-region site of its own) or None."""
     code, body = condition.get("code"), condition.get("bodySite")
     entry = kb.value_set("mass-finding").first(code)
     if entry is not None and entry.get("impliesSite"):
-        return True  # decided by the code alone: skip the text work
+        return "yes"  # decided by the code alone: skip the text work
     code_text = concept_text(code)
+    if entry is not None and entry.get("needsSite"):
+        notes = " . ".join(n.get("text") for n in condition.get("note") or () if isinstance(n, dict) and isinstance(n.get("text"), str))
+        if kb.value_set("mass-site").first(body) is not None or kb.concepts["flank-site"].found(code_text, concept_text(body), notes):
+            return "yes"
+        return "needs-site"
     if entry is None and not kb.concepts["mass"].found(code_text):
-        return False
+        return None
     if kb.value_set("mass-site").first(body) is not None:
-        return True
-    return kb.concepts["site"].found(code_text, concept_text(body))
+        return "yes"
+    return "yes" if kb.concepts["site"].found(code_text, concept_text(body)) else None
+
+
+def closed_mass_dates(record, kb: Knowledge) -> list[str]:
+    """Dates ('' when undated) of region mass Conditions recorded as resolved, refuted, ...: the
+    clinician's word that a mass described in an earlier or same-day report is not (or no longer) there."""
+    dates = []
+    for condition in record.of_type("Condition"):
+        if not is_live(condition) and _mass_candidate(kb, condition) is not None:
+            when = condition.get("abatementDateTime") or condition.get("recordedDate") or ""
+            dates.append(when if isinstance(when, str) else "")
+    return dates
 
 
 def find_masses(record, kb: Knowledge) -> list[Mass]:
     calcification = kb.value_set("calcification")
     found = []
     for condition in record.of_type("Condition"):
-        if not is_live(condition) or not _mass_candidate(kb, condition):
+        candidate = _mass_candidate(kb, condition) if is_live(condition) else None
+        if candidate is None:
             continue
         code, body = condition.get("code"), condition.get("bodySite") or []
         mass = Mass(
@@ -90,6 +111,7 @@ def find_masses(record, kb: Knowledge) -> list[Mass]:
             label=(code or {}).get("text") or concept_text(code) or "mass",
             side=side_of(kb, [code, body], [concept_text(code), concept_text(body)]),
             date=condition.get("recordedDate") or condition.get("onsetDateTime"),
+            needs_site=candidate == "needs-site",
         )
         for evidence in condition.get("evidence") or ():
             if calcification.first(evidence.get("code")) is not None:

@@ -28,7 +28,7 @@ def classify_text(text: str, kb: Knowledge) -> str:
         return OTHER
     rx = kb.order_text
     if not rx["region"].search(text):
-        return OTHER
+        return "imaging-other" if rx["otherImaging"].search(text) else OTHER
     if rx["biopsy"].search(text):
         return "biopsy"
     if rx["ct"].search(text):

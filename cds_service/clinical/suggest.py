@@ -3,8 +3,9 @@
 When it replaces a judged draft (MRI, or a CT with one phase missing) it keeps the draft's id,
 intent, requester and other context so the EHR can apply it as an `update`; what described the
 old study (code, order details, narrative, body site) is replaced. The reason points at the
-mass Condition and the note says pre-contrast images are required, because that phase is the
-point of the recommendation.
+mass: its Condition, or the ultrasound report that describes it when the problem list has none.
+The note says pre-contrast images are required, because that phase is the point of the
+recommendation.
 """
 from __future__ import annotations
 

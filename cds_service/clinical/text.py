@@ -1,14 +1,16 @@
-"""Free-text concept detection with negation, for radiology wording.
+"""Free-text concept detection for short labels: Condition text, study descriptions, titles.
 
-Reports state findings in prose ("echogenic foci with posterior acoustic shadowing") and state
-their absence just as often ("no calcification", "non-calcified"). A plain substring search
-would fire on both, so each hit is checked for a negation cue in the same clause, close by.
-The patterns themselves are data (hooks/knowledge/text.json); this module only applies them.
+The patterns are data (hooks/knowledge/text.json). Whether a matched word is asserted is decided
+by the same medspaCy ConText rules that read report narratives (hooks/knowledge/nlp.json), so the
+service has one negation mechanism; ConText only runs when the label contains one of its cue words,
+which short coded labels almost never do. 'absent' patterns are removed before 'present' ones are
+tried, so that "non-calcified" never counts as "calcified".
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 PRESENT = "present"
 ABSENT = "absent"
@@ -19,28 +21,12 @@ def compile_any(patterns: list[str]) -> re.Pattern:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Negation:
-    window: int
-    before: re.Pattern
-    after: re.Pattern
-    boundaries: re.Pattern
-    clause_split: re.Pattern
+class Judge(Protocol):
+    cue: re.Pattern            # any word that can change an assertion (no, without, rule out, ...)
+    not_counted: frozenset
+    max_label_chars: int
 
-    def negated(self, clause: str, start: int, end: int) -> bool:
-        prefix = clause[:start]
-        cut = None
-        for cut in self.boundaries.finditer(prefix):
-            pass
-        if cut is not None:
-            prefix = prefix[cut.end():]
-        if self.before.search(" ".join(prefix.split()[-self.window:])):
-            return True
-        suffix = clause[end:]
-        stop = self.boundaries.search(suffix)
-        if stop is not None:
-            suffix = suffix[:stop.start()]
-        return bool(self.after.search(" ".join(suffix.split()[:self.window + 2])))
+    def assertions(self, text: str, spans: list[tuple[int, int]]) -> list[frozenset[str]]: ...
 
 
 @dataclass(frozen=True)
@@ -50,27 +36,31 @@ class TextConcept:
     name: str
     present: re.Pattern
     absent: re.Pattern | None
-    negation: Negation
+    judge: Judge
 
     def mentioned(self, text: str) -> bool:
-        """Cheap pre-check: any pattern occurs at all, negated or not."""
+        """Cheap pre-check: any pattern occurs at all, asserted or not."""
         return bool(text) and (self.present.search(text) is not None
                                or (self.absent is not None and self.absent.search(text) is not None))
 
     def assess(self, text: str | None) -> str | None:
-        if not text or not self.mentioned(text):
+        """A label longer than the judge's `max_label_chars` is read only up to it (bounded work)."""
+        if not text:
+            return None
+        text = text[:self.judge.max_label_chars]
+        if not self.mentioned(text):
             return None
         seen_absent = False
-        for clause in self.negation.clause_split.split(text):
-            if self.absent is not None:
-                masked, count = self.absent.subn(lambda m: " " * len(m.group(0)), clause)
-                seen_absent = seen_absent or count > 0
-                clause = masked
-            for match in self.present.finditer(clause):
-                if not self.negation.negated(clause, match.start(), match.end()):
-                    return PRESENT
-                seen_absent = True
-        return ABSENT if seen_absent else None
+        if self.absent is not None:
+            text, count = self.absent.subn(lambda m: " " * len(m.group(0)), text)
+            seen_absent = count > 0
+        spans = [m.span() for m in self.present.finditer(text)]
+        if not spans:
+            return ABSENT if seen_absent else None
+        if not self.judge.cue.search(text):
+            return PRESENT
+        categories = self.judge.assertions(text, spans)
+        return PRESENT if any(not (c & self.judge.not_counted) for c in categories) else ABSENT
 
     def found(self, *texts: str | None) -> bool:
         """True when any of the texts affirms the concept."""

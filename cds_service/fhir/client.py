@@ -106,6 +106,16 @@ class FhirClient:
             return Fetched(body)
         return self.complete_pages(body, base, token, deadline)
 
+    def binary(self, url: str, base: str, token: str | None, deadline: float) -> Fetched:
+        """GET a Binary (a report attachment's url, relative or absolute on the named server only)."""
+        full = url if url.startswith(("http://", "https://")) else urljoin(base.rstrip("/") + "/", url)
+        if not same_server(full, base):
+            raise FetchFailed("Binary is not on the named FHIR server")
+        body = self._get(full, token, deadline, is_read=True)
+        if body is None or body["resourceType"] != "Binary":
+            raise FetchFailed("not a Binary")
+        return Fetched(body)
+
     def complete_pages(self, bundle: dict, base: str, token: str | None, deadline: float) -> Fetched:
         """Follow a searchset's `next` links (same server only), merging entries into one Bundle."""
         entries, nxt = _page(bundle)

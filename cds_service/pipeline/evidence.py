@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, us_findings
-from ..clinical.masses import Mass, find_masses
+from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, newest_first, us_findings
+from ..clinical.masses import Mass, closed_mass_dates, find_masses
 from ..clinical.orders import classify_order
+from ..clinical.reports import calcified_in_reports, flank_site_reported, read_reports, report_masses, superseded
 from ..clinical.workup import active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
 from .exchange import Exchange
 
@@ -29,6 +30,9 @@ class Evidence:
     contrast_allergies: list[str] = field(default_factory=list)
     safety: Any = None        # clinical.contrast.Safety, set by the safety stage for a positive chart
     limits: Any = None        # clinical.contrast.Limits the safety findings were judged with
+    superseded: list[tuple[str, str]] = field(default_factory=list)   # (finding ref, later report saying no mass)
+    narratives: int = 0                                               # report narratives read
+    narratives_cut: int = 0                                           # of which analysed only in part (caps)
 
     @property
     def mass(self) -> Mass | None:
@@ -42,7 +46,7 @@ class Evidence:
     def side(self) -> str | None:
         if self.mass and self.mass.side:
             return self.mass.side
-        return next((u.side for u in self.ultrasounds if u.side), None)
+        return next((f.side for f in self.ultrasounds + self.calcifications if f.side), None)
 
     @property
     def ct_done(self) -> bool:
@@ -57,12 +61,43 @@ class Evidence:
 def gather(record, kb) -> Evidence:
     age = age_years(record.patient)
     evidence = Evidence(age=age, pediatric=is_pediatric(age))
-    evidence.masses = find_masses(record, kb)
+    coded = find_masses(record, kb)
+    studies, reports = find_ultrasounds(record, kb, coded)
+    if not coded and not reports:
+        return evidence
+    # a quadrant-coded mass still needs a report that places it: read on until a flank-region one
+    readings = read_reports(record, kb, reports, coded_mass=bool(coded) and not any(m.needs_site for m in coded))
+    evidence.narratives = len(readings)
+    evidence.narratives_cut = sum(r.reading.truncated for r in readings)
+    if not flank_site_reported(readings):
+        coded = [m for m in coded if not m.needs_site]
+    for mass in coded:
+        later = superseded(readings, mass.side)
+        if later:
+            evidence.superseded.append((mass.ref, later))
+        else:
+            evidence.masses.append(mass)
+    if not evidence.masses:
+        # No standing Condition: the ultrasound report itself may describe the mass (problem lists
+        # lag the report), unless the clinician closed it on or after the report's date.
+        described = report_masses(kb, readings)
+        closed = closed_mass_dates(record, kb) if described else []
+        for mass in described:
+            if any(not when or when[:10] >= (mass.date or "")[:10] for when in closed):
+                continue
+            later = superseded(readings, mass.side)
+            if later:
+                evidence.superseded.append((mass.ref, later))
+            else:
+                evidence.masses.append(mass)
     if not evidence.masses:
         return evidence
-    studies, reports = find_ultrasounds(record, kb, evidence.masses)
-    evidence.ultrasounds = us_findings(studies, reports, kb)
-    evidence.calcifications = find_calcification(record, kb, evidence.masses, studies, reports)
+    coded = [m for m in evidence.masses if not m.from_report]
+    evidence.ultrasounds = newest_first(us_findings(studies, reports, kb))
+    coded_calcium, ruled_out = find_calcification(record, kb, coded, studies, reports)
+    # Trust order: a coded "no calcification" outranks what the narrative says about calcium.
+    narrative = [] if ruled_out and not coded_calcium else calcified_in_reports(readings, coded_mass=bool(coded))
+    evidence.calcifications = newest_first(coded_calcium + narrative)
     if not evidence.positive:
         return evidence
     evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses)
@@ -96,4 +131,7 @@ def run(exchange: Exchange, runtime) -> None:
     if exchange.record.invalid:
         exchange.notes["invalidR4"] = exchange.record.invalid
     exchange.notes["evidence"] = {"mass": bool(evidence.masses), "ultrasound": bool(evidence.ultrasounds),
-                                  "calcification": bool(evidence.calcifications), "positive": evidence.positive}
+                                  "calcification": bool(evidence.calcifications), "positive": evidence.positive,
+                                  "narratives": evidence.narratives, "narrativesCut": evidence.narratives_cut,
+                                  "superseded": len(evidence.superseded),
+                                  "massFromReport": any(m.from_report for m in evidence.masses)}

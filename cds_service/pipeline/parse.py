@@ -15,6 +15,7 @@ import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from . import attachments
 from .exchange import Exchange
 
 log = logging.getLogger("cds_service.parse")
@@ -64,6 +65,7 @@ class PatientRecord:
     drafts: list[dict] = field(default_factory=list)     # every draft order in context.draftOrders
     judged: list[dict] = field(default_factory=list)     # the drafts this service judges
     invalid: int = 0
+    binaries: dict[str, dict] = field(default_factory=dict)   # 'Binary/id' -> fetched report attachment
     _checked: dict = field(default_factory=dict, repr=False)
 
     def of_type(self, resource_type: str) -> list[dict]:
@@ -133,6 +135,7 @@ def run(exchange: Exchange, runtime) -> None:
     record.drafts = resources_of(exchange.context.get("draftOrders"))
     record.judged = judged_orders(record.drafts, exchange.context, exchange.service.orders)
     exchange.record = record
+    attachments.fetch(exchange, runtime, record)
     exchange.notes["resources"] = sum(len(v) for v in record.by_type.values())
     if dropped:
         exchange.notes["otherPatientDropped"] = dropped

@@ -35,7 +35,7 @@ def _evidence_lines(kb, evidence) -> str:
     lines = []
     for mass in evidence.masses[:2]:
         extra = f" — {_line(mass.label)}. " + frag["sideLine"].format(side=side)
-        lines.append(line.format(what=what["mass"], ref=mass.ref, date=_date(mass.date), extra=extra))
+        lines.append(line.format(what=what["mass-report" if mass.from_report else "mass"], ref=mass.ref, date=_date(mass.date), extra=extra))
     for item in evidence.ultrasounds[:3]:
         extra = f" — {_line(item.label)}" if item.label else ""
         lines.append(line.format(what=what[item.kind], ref=item.ref, date=_date(item.date), extra=extra))

@@ -1,0 +1,172 @@
+"""Runs labelled charts through the service's HTTP path and scores the answers.
+
+Each chart (fixtures/corpus/README.md describes the format) is posted to the app exactly as an
+EHR would post it, with `fhirServer` pointing at a loopback stand-in that holds the chart's
+Binaries. A chart is positive when its label expects at least one card; sensitivity and
+specificity are card-vs-silence, and a chart also fails when the card kinds, indicators or
+order verdicts differ from its label. Nothing is written to the hospital's report database: the
+app runs against a throwaway SQLite file that is deleted afterwards.
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from .standin import StandIn
+
+
+@dataclass
+class Outcome:
+    name: str
+    cls: str
+    hook: str
+    expected_positive: bool
+    got_positive: bool
+    ok: bool
+    why: str = ""
+    ms: float = 0.0
+
+
+@dataclass
+class Result:
+    outcomes: list[Outcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def _count(self, items, expected: bool, got: bool) -> int:
+        return sum(1 for o in items if o.expected_positive == expected and o.got_positive == got)
+
+    def sensitivity(self, items=None) -> float | None:
+        """Card vs silence: charts labelled with a card that got one."""
+        items = self.outcomes if items is None else items
+        positives = [o for o in items if o.expected_positive]
+        return sum(o.got_positive for o in positives) / len(positives) if positives else None
+
+    def specificity(self, items=None) -> float | None:
+        items = self.outcomes if items is None else items
+        negatives = [o for o in items if not o.expected_positive]
+        return sum(not o.got_positive for o in negatives) / len(negatives) if negatives else None
+
+    def accuracy(self) -> float | None:
+        """Charts whose cards (kind, indicator) and verdicts all match the label."""
+        return sum(o.ok for o in self.outcomes) / len(self.outcomes) if self.outcomes else None
+
+    def latency(self) -> tuple[float, float]:
+        times = sorted(o.ms for o in self.outcomes)
+        if not times:
+            return 0.0, 0.0
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        return statistics.median(times), p95
+
+
+def load(folder: Path) -> list[dict]:
+    charts = []
+    for path in sorted(Path(folder).glob("*.json")):
+        doc = orjson.loads(path.read_bytes())
+        if isinstance(doc, dict) and isinstance(doc.get("request"), dict) and "expect" in doc:
+            doc.setdefault("name", path.stem)
+            charts.append(doc)
+    return charts
+
+
+def _kinds_by_summary(kb) -> dict[str, str]:
+    cards = kb.cards
+    return {spec["summary"].format(side=cards["sides"][s], sideAdj=cards["sideAdjectives"][s], patientGroup=g): kind
+            for kind, spec in cards["kinds"].items() for s in cards["sides"] for g in cards["patientGroups"].values()}
+
+
+def _verdicts(body: dict, kb) -> dict[str, str]:
+    found = {}
+    for profile in kb.pama["profiles"]:
+        codes = {code: verdict for verdict, code in profile["codes"].items()}
+        actions = body.get("systemActions") if profile["placement"] == "systemActions" else (body.get("extension") or {}).get("systemActions")
+        for action in actions or ():
+            resource = action.get("resource") or {}
+            for ext in resource.get("extension") or ():
+                if ext.get("url") == profile["ratingUrl"]:
+                    code = ext["valueCodeableConcept"]["coding"][0]["code"]
+                    found[f"{resource.get('resourceType')}/{resource.get('id')}"] = codes.get(code, code)
+    return found
+
+
+def _judge(chart: dict, status: int, body: dict, kinds: dict, kb) -> tuple[bool, bool, str]:
+    expect = chart["expect"]
+    wanted = [(c["kind"], c["indicator"]) for c in expect.get("cards") or ()]
+    if status != 200:
+        return False, bool(wanted) is False, f"HTTP {status}: {str(body)[:200]}"
+    got = [(kinds.get(c.get("summary"), "?"), c.get("indicator")) for c in body.get("cards") or ()]
+    problems = []
+    if got != wanted:
+        problems.append(f"cards {got} != expected {wanted}")
+    verdicts = _verdicts(body, kb)
+    for ref, verdict in (expect.get("verdicts") or {}).items():
+        if verdicts.get(ref) != verdict:
+            problems.append(f"verdict {ref} {verdicts.get(ref)} != {verdict}")
+    return bool(got), not problems, "; ".join(problems)
+
+
+def run(folder: Path, settings_overrides: dict | None = None) -> Result:
+    from .. import create_app
+    from ..config import Settings
+
+    charts = load(folder)
+    result = Result()
+    with tempfile.TemporaryDirectory(prefix="cds-eval-") as tmp, StandIn() as stand_in:
+        overrides = {"auth_mode": "off", "database_url": f"sqlite:///{tmp}/eval.sqlite3", "log_level": "ERROR"}
+        overrides.update(settings_overrides or {})
+        app = create_app(Settings.from_env(**overrides))
+        kb = app.extensions["cds"].knowledge
+        kinds = _kinds_by_summary(kb)
+        client = app.test_client()
+        for chart in charts:
+            stand_in.serve(chart.get("serverResources") or [])
+            request = dict(chart["request"])
+            request["fhirServer"] = stand_in.url
+            request["fhirAuthorization"] = {"access_token": stand_in.token, "token_type": "Bearer", "expires_in": 300,
+                                            "scope": "patient/*.read", "subject": "cds-eval"}
+            started = time.perf_counter()
+            response = client.post(f"/cds-services/{chart['service']}", data=orjson.dumps(request),
+                                   content_type="application/json")
+            ms = (time.perf_counter() - started) * 1000
+            body = response.get_json(silent=True) or {}
+            got, ok, why = _judge(chart, response.status_code, body, kinds, kb)
+            result.outcomes.append(Outcome(chart["name"], chart.get("class", "-"), request.get("hook", "-"),
+                                           bool(chart["expect"].get("cards")), got, ok, why, ms))
+        app.extensions["cds"].ledger.flush()
+    return result
+
+
+def _pct(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value * 100:5.1f}%"
+
+
+def table(result: Result) -> str:
+    lines = []
+    total = result.outcomes
+    sens, spec = result.sensitivity(), result.specificity()
+    p50, p95 = result.latency()
+    lines.append(f"charts {len(total)}  all labels matched {sum(o.ok for o in total)} ({_pct(result.accuracy()).strip()})  "
+                 f"sensitivity {_pct(sens)}  "
+                 f"specificity {_pct(spec)}  latency p50 {p50:.1f} ms  p95 {p95:.1f} ms")
+    for title, key in (("class", lambda o: o.cls), ("hook", lambda o: o.hook)):
+        lines.append("")
+        lines.append(f"{title:<30} {'n':>4} {'TP':>4} {'FN':>4} {'TN':>4} {'FP':>4} {'wrong':>6} {'sens':>7} {'spec':>7}")
+        for group in sorted({key(o) for o in total}):
+            items = [o for o in total if key(o) == group]
+            tp = sum(1 for o in items if o.expected_positive and o.got_positive)
+            fn = sum(1 for o in items if o.expected_positive and not o.got_positive)
+            tn = sum(1 for o in items if not o.expected_positive and not o.got_positive)
+            fp = sum(1 for o in items if not o.expected_positive and o.got_positive)
+            wrong = sum(1 for o in items if not o.ok and o.expected_positive == o.got_positive)
+            lines.append(f"{group:<30} {len(items):>4} {tp:>4} {fn:>4} {tn:>4} {fp:>4} {wrong:>6} "
+                         f"{_pct(result.sensitivity(items)):>7} {_pct(result.specificity(items)):>7}")
+    misses = [o for o in total if not o.ok]
+    lines.append("")
+    lines.append(f"misses: {len(misses)}")
+    for o in misses:
+        lines.append(f"  {o.name} [{o.cls}]: {o.why}")
+    return "\n".join(lines) + "\n"
