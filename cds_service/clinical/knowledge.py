@@ -19,7 +19,8 @@ from .nlp import Pipeline, check_patterns
 from .reading import Reader
 from .text import TextConcept, compile_any
 
-FILES = ("valuesets", "orders", "text", "nlp", "cards", "override-reasons", "sources", "rules", "pama", "contrast")
+FILES = ("valuesets", "orders", "text", "nlp", "cards", "override-reasons", "sources", "rules", "pama",
+         "contrast")
 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
