@@ -1,11 +1,15 @@
 """`python -m bench.serve floor --port P --workers N --threads T`: the floor under our gunicorn settings."""
 from __future__ import annotations
 
-import argparse
+from gevent import monkey
 
-from cds_service.server import GunicornApp, gunicorn_options
+monkey.patch_all()  # as `cds-service serve` does, before anything imports ssl or sockets
 
-from .floor_app import create_app
+import argparse  # noqa: E402
+
+from cds_service.server import GunicornApp, gunicorn_options  # noqa: E402
+
+from .floor_app import create_app  # noqa: E402
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()

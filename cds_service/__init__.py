@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from . import obslog
 from .config import Settings
-from .runtime import Runtime
+
+if TYPE_CHECKING:  # imported inside create_app: `serve` lets gevent patch the standard library first
+    from flask import Flask
 
 log = logging.getLogger("cds_service")
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; content under hooks/ is loaded and validated here, so bad content fails fast."""
+    from flask import Flask
+
+    from . import obslog
+    from .runtime import Runtime
+
     settings = settings or Settings.from_env()
     obslog.configure(settings.log_level)
     app = Flask(__name__)

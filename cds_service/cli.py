@@ -10,6 +10,11 @@ import orjson
 
 
 def _serve(args) -> int:
+    # gevent must patch the standard library before requests, ssl or psycopg are imported here
+    # (the master checks the configuration with them before forking the gevent workers).
+    from gevent import monkey
+
+    monkey.patch_all()
     from .server import run_gunicorn
     from . import metrics
     from .config import _int

@@ -64,6 +64,17 @@ def _secret(env: dict, name: str) -> str | None:
     return raw
 
 
+def _tls(env: dict) -> dict:
+    """CDS_TLS_CERT and CDS_TLS_KEY: both or neither, each a readable file (checked at start-up)."""
+    cert, key = (env.get("CDS_TLS_CERT") or None), (env.get("CDS_TLS_KEY") or None)
+    if bool(cert) != bool(key):
+        raise ConfigError("CDS_TLS_CERT and CDS_TLS_KEY must be set together")
+    for name, path in (("CDS_TLS_CERT", cert), ("CDS_TLS_KEY", key)):
+        if path and not os.access(path, os.R_OK):
+            raise ConfigError(f"{name}: cannot read {path}")
+    return {"tls_cert": cert, "tls_key": key}
+
+
 @dataclass(frozen=True)
 class Settings:
     auth_mode: str = "required"
@@ -91,6 +102,15 @@ class Settings:
     site_config_path: str | None = None
     site_reload_s: float = 2.0
     suppression_secret: str | None = field(default=None, repr=False)
+    fhir_max_response_bytes: int = 8 * 1024 * 1024
+    fhir_max_request_bytes: int = 32 * 1024 * 1024
+    fhir_max_per_server: int = 8
+    read_timeout_s: int = 10
+    worker_connections: int = 1000
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    db_timeout_s: float = 2.0
+    db_connect_timeout_s: float = 3.0
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
@@ -132,6 +152,16 @@ class Settings:
             site_config_path=env.get("CDS_SITE_CONFIG") or None,
             site_reload_s=0.0 if env.get("CDS_SITE_RELOAD_S", "").strip() == "0" else _float(env, "CDS_SITE_RELOAD_S", cls.site_reload_s),
             suppression_secret=_secret(env, "CDS_SUPPRESSION_SECRET"),
+        )
+        values.update(
+            fhir_max_response_bytes=_int(env, "CDS_FHIR_MAX_RESPONSE_BYTES", cls.fhir_max_response_bytes),
+            fhir_max_request_bytes=_int(env, "CDS_FHIR_MAX_REQUEST_BYTES", cls.fhir_max_request_bytes),
+            fhir_max_per_server=_int(env, "CDS_FHIR_MAX_PER_SERVER", cls.fhir_max_per_server),
+            read_timeout_s=_int(env, "CDS_READ_TIMEOUT_S", cls.read_timeout_s),
+            worker_connections=_int(env, "CDS_WORKER_CONNECTIONS", cls.worker_connections),
+            db_timeout_s=_float(env, "CDS_DB_TIMEOUT_S", cls.db_timeout_s),
+            db_connect_timeout_s=_float(env, "CDS_DB_CONNECT_TIMEOUT_S", cls.db_connect_timeout_s),
+            **_tls(env),
         )
         values.update(overrides)
         known = {f.name for f in fields(cls)}

@@ -14,10 +14,15 @@ _KINDS = {
     403: ("forbidden", "forbidden"),
     404: ("not_found", "not-found"),
     405: ("method_not_allowed", "not-supported"),
+    408: ("request_timeout", "timeout"),
     412: ("precondition_failed", "incomplete"),
     413: ("payload_too_large", "too-long"),
+    414: ("uri_too_long", "too-long"),
     415: ("unsupported_media_type", "not-supported"),
+    417: ("expectation_failed", "not-supported"),
+    431: ("headers_too_large", "too-long"),
     500: ("internal_error", "exception"),
+    501: ("not_implemented", "not-supported"),
     503: ("unavailable", "transient"),
 }
 

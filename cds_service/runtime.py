@@ -60,7 +60,8 @@ class Runtime:
         import orjson
 
         content, knowledge = load_content(settings.hooks_dir)
-        database = database_for(settings.database_url)
+        database = database_for(settings.database_url, timeout_s=settings.db_timeout_s,
+                                connect_timeout_s=settings.db_connect_timeout_s)
         discovery = {"services": [s.discovery for s in content.services.values()]}
         secret = settings.suppression_secret.encode() if settings.suppression_secret else None
         site = SiteHolder(settings.site_config_path, content.schemas, content.services, knowledge, secret,
@@ -68,7 +69,10 @@ class Runtime:
         runtime = cls(
             settings=settings,
             content=content,
-            fhir=FhirClient(settings.fhir_timeout_s, settings.fhir_max_pages),
+            fhir=FhirClient(settings.fhir_timeout_s, settings.fhir_max_pages,
+                            max_per_server=settings.fhir_max_per_server,
+                            max_response_bytes=settings.fhir_max_response_bytes,
+                            max_request_bytes=settings.fhir_max_request_bytes),
             auth=build_authenticator(settings),
             database=database,
             ledger=LedgerWriter(database),

@@ -1,11 +1,14 @@
 """Production serving: the app factory under gunicorn, configured in code rather than a conf file.
 
-gthread workers keep connections alive (EHRs reuse connections) and let a request that waits on
-the FHIR server leave the worker's other threads free. Each worker builds its own app (no
-preload), so database connections and thread pools are never shared across fork.
+Workers are gevent workers (cds_service.worker explains why: a slow client must cost a greenlet,
+not a thread). Connections are kept alive (EHRs reuse them) for CDS_READ_TIMEOUT_S, which also
+bounds how long a request's headers, and then its body, may take to arrive. Each worker builds
+its own app (no preload), so database connections and pools are never shared across fork.
+With CDS_TLS_CERT and CDS_TLS_KEY the socket speaks TLS 1.2 or later itself.
 """
 from __future__ import annotations
 
+import ssl
 import sys
 
 from gunicorn.app.base import BaseApplication
@@ -37,13 +40,22 @@ def _flush_ledger(server, worker) -> None:
     flush_all()
 
 
-def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
-    return {
+def _tls_context(config, default_ssl_context_factory):
+    """gunicorn's ssl_context hook: its own context, refusing anything older than TLS 1.2."""
+    context = default_ssl_context_factory()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int, *, read_timeout_s: int = 10,
+                     connections: int = 1000, tls_cert: str | None = None, tls_key: str | None = None) -> dict:
+    """`threads` is accepted for compatibility (the CLI flag, CDS_THREADS); gevent workers do not use it."""
+    options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "keepalive": 30,
+        "worker_class": "cds_service.worker.CdsWorker",
+        "worker_connections": connections,
+        "keepalive": read_timeout_s,
         "timeout": 30,
         "graceful_timeout": 10,
         "max_requests": 0,
@@ -57,6 +69,9 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict:
         "child_exit": _metrics_child_exit,  # its metrics files stop counting as live (prometheus multiprocess)
         "when_ready": _announce,
     }
+    if tls_cert and tls_key:
+        options.update(certfile=tls_cert, keyfile=tls_key, ssl_context=_tls_context)
+    return options
 
 
 def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
@@ -75,7 +90,10 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
     except (ConfigError, ContentError) as exc:
         print(f"cds-service: configuration error: {exc}", file=sys.stderr)
         return 2
-    GunicornApp(gunicorn_options(host, port, workers, threads)).run()
+    options = gunicorn_options(host, port, workers, threads, read_timeout_s=settings.read_timeout_s,
+                               connections=settings.worker_connections, tls_cert=settings.tls_cert,
+                               tls_key=settings.tls_key)
+    GunicornApp(options).run()
     return 0
 
 

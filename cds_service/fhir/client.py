@@ -2,7 +2,10 @@
 
 Every call carries the request's bearer token (never stored or logged), is bounded by a per-call
 timeout and by the request's overall deadline, and runs concurrently with its siblings so that
-fetching N keys costs about one round trip, not N.
+fetching N keys costs about one round trip, not N. At the deadline, unfinished fetches are cut
+(their sockets shut down, see transport.py), so a dripping server keeps no pool thread past it;
+each FHIR server may have at most `max_per_server` fetches in flight per worker process, so one
+slow server cannot take the capacity every other server's requests need.
 """
 from __future__ import annotations
 
@@ -10,11 +13,12 @@ import threading
 import time
 from concurrent.futures import ALL_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
+
+from .transport import Budget, Fetch, TooLarge, WatchedAdapter, current, read_capped
 
 from .. import metrics
 
@@ -53,21 +57,35 @@ def same_server(url: str, base: str) -> bool:
 class FhirClient:
     """A pooled HTTP client shared by all requests in one worker process."""
 
-    def __init__(self, timeout_s: float, max_pages: int, max_workers: int = 16):
+    def __init__(self, timeout_s: float, max_pages: int, max_workers: int = 64, max_per_server: int = 8,
+                 max_response_bytes: int = 8 * 1024 * 1024, max_request_bytes: int = 32 * 1024 * 1024):
         self.timeout_s = timeout_s
         self.max_pages = max_pages
+        self.max_per_server = max_per_server
+        self.max_response_bytes = max_response_bytes
+        self.max_request_bytes = max_request_bytes
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="fhir")
         self._local = threading.local()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots_lock = threading.Lock()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
             session.trust_env = False  # never route patient data through an ambient proxy
-            session.mount("http://", HTTPAdapter(pool_maxsize=8, max_retries=0))
-            session.mount("https://", HTTPAdapter(pool_maxsize=8, max_retries=0))
+            session.mount("http://", WatchedAdapter(pool_maxsize=8, max_retries=0))
+            session.mount("https://", WatchedAdapter(pool_maxsize=8, max_retries=0))
             self._local.session = session
         return session
+
+    def _server_slots(self, base: str) -> threading.BoundedSemaphore:
+        parts = urlsplit(base)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        with self._slots_lock:
+            if origin not in self._slots:
+                self._slots[origin] = threading.BoundedSemaphore(self.max_per_server)
+            return self._slots[origin]
 
     def _get(self, url: str, token: str | None, deadline: float, is_read: bool) -> dict | None:
         remaining = deadline - time.monotonic()
@@ -77,18 +95,16 @@ class FhirClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         timeout = min(self.timeout_s, remaining)
-        try:
-            response = self._session().get(url, headers=headers, timeout=(timeout, timeout), allow_redirects=False)
-        except requests.Timeout:
-            raise FetchFailed("timeout") from None
-        except requests.RequestException as exc:
-            raise FetchFailed(f"connection error ({type(exc).__name__})") from None
-        if response.status_code == 404 and is_read:
+        fetch = current()
+        raw, failure = self._read(url, headers, timeout, is_read, fetch)
+        if failure is not None:
+            # raised here, outside any except block: a chained exception would keep the failed
+            # read's frames alive (its buffered chunks, up to the response cap) as long as the error
+            raise FetchFailed(failure)
+        if raw is None:
             return None
-        if response.status_code != 200:
-            raise FetchFailed(f"HTTP {response.status_code}")
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise FetchFailed("response is not JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
@@ -96,6 +112,25 @@ class FhirClient:
         if body["resourceType"] == "OperationOutcome":
             raise FetchFailed("server answered with an OperationOutcome")
         return body
+
+    def _read(self, url: str, headers: dict, timeout: float, is_read: bool, fetch) -> tuple[bytes | None, str | None]:
+        """(body, None), (None, None) for a read answered 404, or (None, why it failed)."""
+        try:
+            with self._session().get(url, headers=headers, timeout=(timeout, timeout), allow_redirects=False,
+                                     stream=True) as response:
+                if response.status_code == 404 and is_read:
+                    return None, None
+                if response.status_code != 200:
+                    return None, f"HTTP {response.status_code}"
+                return read_capped(response, self.max_response_bytes, fetch.budget if fetch else None), None
+        except TooLarge as exc:
+            return None, str(exc)
+        except requests.Timeout:
+            return None, "timeout"
+        except requests.RequestException as exc:
+            if fetch is not None and fetch.aborted:
+                return None, "deadline passed"
+            return None, f"connection error ({type(exc).__name__})"
 
     def read(self, relative: str, base: str, token: str | None, deadline: float) -> Fetched:
         """GET one template's URL and, for a search, follow `next` links up to the page cap."""
@@ -119,10 +154,13 @@ class FhirClient:
     def complete_pages(self, bundle: dict, base: str, token: str | None, deadline: float) -> Fetched:
         """Follow a searchset's `next` links (same server only), merging entries into one Bundle."""
         entries, nxt = _page(bundle)
-        pages = 1
+        pages, seen = 1, set()
         while nxt:
             if not same_server(nxt, base):
                 raise FetchFailed("next page is not on the named FHIR server")
+            if nxt in seen:
+                raise FetchFailed("next links loop back to a page already read")
+            seen.add(nxt)
             if pages >= self.max_pages:
                 links = [link for link in bundle.get("link") or () if link.get("relation") != "next"]
                 return Fetched({**bundle, "entry": entries, "link": links}, pages, truncated=True)
@@ -138,17 +176,30 @@ class FhirClient:
         merged["entry"] = entries
         return Fetched(merged, pages)
 
-    def gather(self, jobs: dict, deadline: float) -> dict:
-        """Run every job (a no-argument callable returning Fetched) at once.
+    def gather(self, jobs: dict, deadline: float, server: str | None = None) -> dict:
+        """Run every job (a no-argument callable returning Fetched) at once, all against `server`.
 
-        Returns key -> Fetched or FetchFailed; a job not finished by the deadline is a FetchFailed.
+        Returns key -> Fetched or FetchFailed; a job not finished by the deadline is a FetchFailed,
+        and is cut off there. Each job first takes one of the server's slots (waiting, at most
+        until the deadline, in the calling request's own thread, never in a pool thread).
         """
-        futures = {key: self._pool.submit(job) for key, job in jobs.items()}
-        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()), return_when=ALL_COMPLETED)
+        budget = Budget(self.max_request_bytes)
+        slots = self._server_slots(server) if server else None
+        running: dict = {}
         results: dict = {}
-        for key, future in futures.items():
+        for key, job in jobs.items():
+            if slots is not None and not slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                results[key] = FetchFailed("too many fetches in flight to this FHIR server")
+                continue
+            fetch = Fetch(budget)
+            running[key] = (fetch, self._pool.submit(_run, job, fetch, slots))
+        wait([f for _, f in running.values()], timeout=max(0.0, deadline - time.monotonic()),
+             return_when=ALL_COMPLETED)
+        for key, (fetch, future) in running.items():
             if not future.done():
-                future.cancel()
+                fetch.abort()
+                if future.cancel() and slots is not None:  # never started: its slot is still ours
+                    slots.release()
                 results[key] = FetchFailed("deadline passed")
                 continue
             try:
@@ -157,3 +208,13 @@ class FhirClient:
                 results[key] = exc
         metrics.count_fhir_fetches(results.values())
         return results
+
+
+def _run(job, fetch: Fetch, slots):
+    try:
+        with fetch:
+            return job()
+    finally:
+        if slots is not None:
+            slots.release()
+

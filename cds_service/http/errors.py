@@ -7,9 +7,11 @@ from flask import Flask, g
 from werkzeug.exceptions import HTTPException
 
 from ..errors import CdsError, error_body
+from ..storage import StorageError
 from . import json_response
 
 log = logging.getLogger("cds_service.errors")
+RETRY_AFTER_S = "5"
 
 _HTTP_MESSAGES = {
     404: "no such endpoint",
@@ -28,6 +30,13 @@ def install(app: Flask) -> None:
         # log_detail is set wherever the message could echo request values (ids) back
         g.setdefault("log", {})["error"] = exc.log_detail or exc.message
         return _respond(exc.status, exc.message, exc.keys, exc.headers)
+
+    @app.errorhandler(StorageError)
+    def _storage_error(exc: StorageError):
+        # a locked, stalled or unreachable database: the statement timed out, the caller may retry
+        g.setdefault("log", {})["error"] = f"storage: {exc}"
+        return _respond(503, "the service's database is not available right now; retry shortly",
+                        headers={"Retry-After": RETRY_AFTER_S})
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

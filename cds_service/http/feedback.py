@@ -29,7 +29,8 @@ def receive(service_id: str):
     try:
         added = feedback.store(rt.database, rows)
     except StorageError as exc:
-        raise CdsError(503, "feedback could not be stored; retry later", log_detail=f"feedback store: {exc}") from None
+        raise CdsError(503, "feedback could not be stored; retry later", headers={"Retry-After": "5"},
+                       log_detail=f"feedback store: {exc}") from None
     g.log["feedback"] = {"items": len(body["feedback"]), "new": added}
     suppress_repeats(rt, body["feedback"])
     return json_response({"received": len(body["feedback"]), "stored": added})

@@ -110,7 +110,7 @@ def run(exchange: Exchange, runtime) -> None:
         deadline = time.monotonic() + runtime.settings.fhir_deadline_s
         jobs = {key: partial(method, arg, base, token, deadline) for key, (method, arg) in pending.items()}
         failures = {}
-        for key, result in runtime.fhir.gather(jobs, deadline).items():
+        for key, result in runtime.fhir.gather(jobs, deadline, base).items():
             if isinstance(result, FetchFailed):
                 failures[key] = result.reason
             else:

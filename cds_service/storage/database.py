@@ -1,14 +1,23 @@
 """A thin, portable layer over SQLite (sqlite3) and PostgreSQL (psycopg 3).
 
 Callers write one SQL dialect with `?` placeholders; for PostgreSQL they are rewritten to
-psycopg's `%s`. Each thread gets its own connection (gunicorn gthread workers serve requests
-on several threads, and neither driver's connection may be used by two threads at once).
+psycopg's `%s`. Connections are pooled per process (MAX_CONNECTIONS, idle ones reused):
+a statement borrows one, a transaction holds one on its thread until it ends, and neither
+driver's connection is ever used by two threads (or greenlets) at once. Under gevent workers a
+connection per greenlet would mean one per client connection, never closed; the pool bounds it.
 SQLite runs in WAL mode with a busy timeout so that several worker processes can write the
 same file without "database is locked" errors.
+
+No statement may wait longer than `timeout_s` (CDS_DB_TIMEOUT_S; SQLite's busy timeout,
+PostgreSQL's statement_timeout) nor a connection longer than `connect_timeout_s`: a locked or
+stalled database becomes a StorageError, which callers answer with 503 and Retry-After, well
+before an EHR gives up on the call. Under gevent, SQLite's statements (and its busy waits) run
+in gevent's thread pool, so a locked SQLite file never blocks a worker's other requests.
 """
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -18,8 +27,9 @@ from urllib.parse import urlsplit
 
 from ..config import ConfigError
 
-SQLITE_BUSY_TIMEOUT_S = 10.0
-PG_CONNECT_TIMEOUT_S = 5
+DEFAULT_TIMEOUT_S = 2.0
+DEFAULT_CONNECT_TIMEOUT_S = 3.0
+MAX_CONNECTIONS = {"postgresql": 16, "sqlite": 2}
 
 
 class StorageError(RuntimeError):
@@ -56,8 +66,11 @@ def sqlite_path(url: str) -> Path:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S):
         self.url = url
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
         if url.startswith("sqlite:///"):
             self.kind = "sqlite"
             self.path = sqlite_path(url)
@@ -68,18 +81,22 @@ class Database:
         else:
             scheme = urlsplit(url).scheme or "(none)"
             raise ConfigError(f"CDS_DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:/// or postgresql://")
-        self._local = threading.local()
+        self._local = threading.local()  # the connection this thread's transaction holds
         self._all: list[Any] = []
+        self._idle: list[Any] = []
         self._all_lock = threading.Lock()
+        # SQLite has one writer at a time anyway; more connections would only queue on its lock,
+        # and under gevent occupy the native threads the lock holder needs for its next statement.
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS[self.kind])
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self):
         if self.kind == "sqlite":
             try:
                 # check_same_thread off only so close() may run from another thread; use stays per-thread
-                conn = sqlite3.connect(self.path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None,
+                conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
                                        check_same_thread=False)
-                conn.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
                 self._enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -88,16 +105,20 @@ class Database:
             return conn
         import psycopg
 
+        timeout_ms = int(self.timeout_s * 1000)
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=PG_CONNECT_TIMEOUT_S)
+            # tcp_user_timeout: a server that stops acknowledging (network gone) fails the statement too
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, round(self.connect_timeout_s)),
+                                   tcp_user_timeout=timeout_ms + 1000)
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{timeout_ms}ms",))
+            return conn
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to PostgreSQL ({type(exc).__name__})") from None
 
-    @staticmethod
-    def _enable_wal(conn) -> None:
+    def _enable_wal(self, conn) -> None:
         """Switching a new file to WAL needs an exclusive lock and SQLite does not apply the busy
         timeout to it, so workers opening the same fresh file at once retry here instead of failing."""
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+        deadline = time.monotonic() + self.timeout_s
         while True:
             try:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -108,16 +129,52 @@ class Database:
                     raise StorageError("cannot switch the SQLite database to WAL mode (locked)") from None
                 time.sleep(0.02)
 
-    def _conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and self.kind == "postgresql" and (conn.closed or conn.broken):
-            conn = None
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
+    def _take(self):
+        """An idle connection, or a new one; waits at most `timeout_s` for a free slot."""
+        if not self._slots.acquire(timeout=self.timeout_s):
+            raise StorageError("no database connection became free in time")
+        try:
             with self._all_lock:
-                self._all.append(conn)
-        return conn
+                conn = self._idle.pop() if self._idle else None
+            if conn is not None and self.kind == "postgresql" and (conn.closed or conn.broken):
+                with self._all_lock:
+                    self._all.remove(conn)
+                conn = None
+            if conn is None:
+                conn = self._connect()
+                with self._all_lock:
+                    self._all.append(conn)
+            return conn
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _give_back(self, conn) -> None:
+        with self._all_lock:
+            self._idle.append(conn)
+        self._slots.release()
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[Any]:
+        held = getattr(self._local, "conn", None)
+        if held is not None:  # inside this thread's transaction: its connection
+            yield held
+            return
+        conn = self._take()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _run(self, call, *args):
+        """Call a SQLite function; under gevent in a native thread (the C busy wait would block the loop)."""
+        pool = _gevent_threadpool() if self.kind == "sqlite" else None
+        if pool is None:
+            return call(*args)
+        ok, value = pool.apply(_captured, (call, args))  # gevent would print a failure as a traceback
+        if not ok:
+            raise value
+        return value
 
     def _sql(self, sql: str) -> str:
         return _pg_placeholders(sql) if self.kind == "postgresql" else sql
@@ -133,28 +190,28 @@ class Database:
     def execute(self, sql: str, params: Sequence = ()) -> int:
         """Run one statement in its own transaction; the number of rows it changed."""
         with self._cursor() as cur:
-            cur.execute(self._sql(sql), tuple(params))
+            self._run(cur.execute, self._sql(sql), tuple(params))
             return cur.rowcount
 
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self._cursor() as cur:
-            cur.execute(self._sql(sql), tuple(params))
-            return list(cur.fetchall())
+            self._run(cur.execute, self._sql(sql), tuple(params))
+            return list(self._run(cur.fetchall))
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
         errors = self._errors()
-        conn = self._conn()
-        try:
-            cur = conn.cursor()
+        with self._borrowed() as conn:
             try:
-                yield cur
-            finally:
-                cur.close()
-        except errors as exc:
-            if getattr(self._local, "in_tx", False):
-                raise  # the transaction wrapper reports it once
-            raise StorageError(f"database statement failed ({type(exc).__name__})") from None
+                cur = conn.cursor()
+                try:
+                    yield cur
+                finally:
+                    cur.close()
+            except errors as exc:
+                if getattr(self._local, "in_tx", False):
+                    raise  # the transaction wrapper reports it once
+                raise StorageError(f"database statement failed ({type(exc).__name__})") from None
 
     @contextmanager
     def transaction(self, *, immediate: bool = False) -> Iterator["Database"]:
@@ -165,33 +222,51 @@ class Database:
         """
         if getattr(self._local, "in_tx", False):
             raise StorageError("nested transactions are not supported")
-        conn = self._conn()
         errors = self._errors()
-        self._local.in_tx = True
+        conn = self._take()
+        self._local.conn, self._local.in_tx = conn, True
         try:
             if self.kind == "sqlite":
-                conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                self._run(conn.execute, "BEGIN IMMEDIATE" if immediate else "BEGIN")
                 try:
                     yield self
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    self._run(conn.execute, "ROLLBACK")
                     raise
-                conn.execute("COMMIT")
+                self._run(conn.execute, "COMMIT")
             else:
                 with conn.transaction():
                     yield self
         except errors as exc:
             raise StorageError(f"database transaction failed ({type(exc).__name__})") from None
         finally:
-            self._local.in_tx = False
+            self._local.conn, self._local.in_tx = None, False
+            self._give_back(conn)
 
     def close(self) -> None:
         """Close every connection this Database opened (tests; shutdown)."""
         with self._all_lock:
-            conns, self._all = self._all, []
+            conns, self._all, self._idle = self._all, [], []
         for conn in conns:
             try:
                 conn.close()
             except Exception:  # closing is best effort
                 pass
         self._local = threading.local()
+
+
+def _captured(call, args) -> tuple[bool, Any]:
+    try:
+        return True, call(*args)
+    except Exception as exc:  # handed back to the calling greenlet, which raises it
+        return False, exc
+
+
+def _gevent_threadpool():
+    """gevent's native thread pool when this process is monkey-patched (a gevent worker), else None."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("socket"):
+        return None
+    import gevent
+
+    return gevent.get_hub().threadpool

@@ -15,12 +15,13 @@ _lock = threading.Lock()
 _opened: dict[tuple[int, str], Database] = {}
 
 
-def database_for(url: str) -> Database:
+def database_for(url: str, **timeouts) -> Database:
+    """`timeouts` (timeout_s, connect_timeout_s) apply when this call opens the Database."""
     key = (os.getpid(), url)
     with _lock:
         db = _opened.get(key)
         if db is None:
-            db = Database(url)
+            db = Database(url, **timeouts)
             migrate(db)
             _opened[key] = db
         return db

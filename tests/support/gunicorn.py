@@ -43,13 +43,13 @@ def served(env: dict, log_dir: Path, workers: int | None = 2, threads: int | Non
              *(("--threads", str(threads)) if threads is not None else ())],
             cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            url = f"http://127.0.0.1:{port}"
+            url = f"{'https' if env.get('CDS_TLS_CERT') else 'http'}://127.0.0.1:{port}"
             deadline = time.monotonic() + 20
             while True:
                 if proc.poll() is not None:
                     pytest.fail(f"serve exited early:\n{log_path.read_text()[-2000:]}")
-                try:
-                    if requests.get(url + "/healthz", timeout=0.5).status_code == 200:
+                try:  # a TLS test's certificate is self-signed: trust exactly it
+                    if requests.get(url + "/healthz", timeout=0.5, verify=env.get("CDS_TLS_CERT", True)).status_code == 200:
                         break
                 except requests.RequestException:
                     pass

@@ -10,6 +10,14 @@ from urllib.parse import urlsplit
 from werkzeug.serving import make_server
 
 
+class QueueingHTTPServer(ThreadingHTTPServer):
+    """socketserver's default listen backlog is 5: a service under gevent opens its concurrent
+    fetches in the same instant, and the 6th SYN would be dropped and retried a second later."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Background:
     """Runs a socketserver-style server on a free loopback port in a thread; a context manager."""
 
@@ -51,9 +59,7 @@ class LoopbackHTTP(Background):
     """Serves a BaseHTTPRequestHandler class on loopback."""
 
     def __init__(self, handler_class):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
-        server.daemon_threads = True
-        super().__init__(server)
+        super().__init__(QueueingHTTPServer(("127.0.0.1", 0), handler_class))
 
 
 class FhirStandIn(LoopbackHTTP):
@@ -83,8 +89,7 @@ class FhirStandIn(LoopbackHTTP):
             def do_GET(self):
                 stand_in._handle(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = QueueingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_port}/fhir"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
