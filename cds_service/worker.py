@@ -13,8 +13,8 @@ headers over the limits) never reach Flask; gunicorn would answer them with HTML
 from __future__ import annotations
 
 import io
-import logging
 import socket
+import ssl
 import time
 import uuid
 
@@ -25,7 +25,6 @@ from gunicorn.workers.ggevent import GeventWorker
 
 from .errors import error_body
 
-log = logging.getLogger("cds_service.server")
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
 _REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
             417: "Expectation Failed", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
@@ -123,6 +122,10 @@ class CdsWorker(GeventWorker):
         self._idle: set = set()
 
     def run(self):
+        # A failed TLS handshake (a scanner, a TLS 1.1 client) fails in gevent's server before
+        # gunicorn sees the connection; without this gevent prints a traceback for each one.
+        hub = gevent.get_hub()
+        hub.NOT_ERROR = (*hub.NOT_ERROR, ssl.SSLError)
         gevent.spawn(self._close_idle_when_stopping)
         super().run()
 
@@ -157,6 +160,9 @@ class CdsWorker(GeventWorker):
         self.wsgi = BufferedBody(self.wsgi, self.cfg.keepalive, limit)
 
     def handle_error(self, req, client, addr, exc):
+        if isinstance(exc, ssl.SSLError):  # e.g. a client offering only TLS 1.1: no HTTP to answer in
+            self.log.info("TLS handshake refused: %s", exc.reason or type(exc).__name__)
+            return
         status, message = classify(exc)
         if status == 500:
             self.log.exception("error handling a request")
