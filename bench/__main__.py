@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -41,11 +42,12 @@ def _ab(service: str, floor: str, bodies: list[bytes], n: int, concurrency: int,
     return {side: load.summarise(r) for side, r in runs.items()}
 
 
-def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
-    scale = 0.02 if quick else 1.0
+def run(quick: bool, workers: int, threads: int, out_dir: Path, scale: float = 1.0) -> dict:
+    scale = 0.02 if quick else scale
     n = lambda full: max(10, int(full * scale))  # noqa: E731
     rounds = 1 if quick else 2
-    results: dict = {"workers": workers, "threads": threads, "quick": quick, "scenarios": {}}
+    results: dict = {"workers": workers, "threads": threads, "quick": quick, "scale": scale, "scenarios": {},
+                     "conditions": {"cpus": os.cpu_count(), "load_before": os.getloadavg()}}
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench.sqlite3", "CDS_LOG_LEVEL": "WARNING"}
@@ -60,16 +62,20 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
 
         # Cold: a new patient and new resource ids on every call (nothing cached per resource or
         # narrative); coded findings vs the same findings only in five ~400-word US narratives.
-        # Interleaved, A, B, A, B, with fresh bodies (new seeds) for every run.
-        count, cold_runs = n(300), {False: [], True: []}
+        # Interleaved service, floor, service, floor, with fresh bodies (new seeds) for every round;
+        # the floor parses the very same bodies.
+        count, cold_runs = n(300), {(shape, side): [] for shape in (False, True) for side in ("service", "floor")}
         for narratives in (False, True):
-            load.measure(service + SERVICE, cold.bodies(max(20, count // 5), narratives, seed=99), 1, max(20, count // 5))
+            warm_up = cold.bodies(max(20, count // 5), narratives, seed=99)
+            load.measure(service + SERVICE, warm_up, 1, len(warm_up))
+            load.measure(floor + SERVICE, warm_up, 1, len(warm_up))
         for round_no in range(rounds * 2):
             for narratives in (False, True):
                 bodies = cold.bodies(count, narratives, seed=round_no)
-                cold_runs[narratives].append(load.measure(service + SERVICE, bodies, 1, count))
-        scenarios["8 cold, coded findings"] = {"service": load.summarise(cold_runs[False])}
-        scenarios["9 cold, findings in 5 US narratives"] = {"service": load.summarise(cold_runs[True])}
+                for side, url in (("service", service), ("floor", floor)):
+                    cold_runs[(narratives, side)].append(load.measure(url + SERVICE, bodies, 1, count))
+        for narratives, name in ((False, "8 cold, coded findings"), (True, "9 cold, findings in 5 US narratives")):
+            scenarios[name] = {side: load.summarise(cold_runs[(narratives, side)]) for side in ("service", "floor")}
 
         half = [data.encode(data.order_select(data.half_filled_draft(), data.prefetch(80)))]
         scenarios["2 half-filled draft"] = _ab(service, floor, half, n(2000), 1, rounds)
@@ -101,11 +107,17 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
             runs["floor"].append(load.measure(service + SERVICE, positive, 1, count))
         scenarios["7 JWT verified (ES384) vs auth off"] = {side: load.summarise(r) for side, r in runs.items()}
 
+        # Memory: distinct patients (one in ten with narratives) at concurrency 8, after a warm-up
+        # long enough for every bounded per-process memo to reach its bound.
+        warm_up, patients = cold.distinct(n(4000), seed=500), cold.distinct(n(20000), seed=501)
+        load.measure(service + SERVICE, warm_up, 8, len(warm_up))
         rss_warm = memory.workers_rss(master.pid)
-        load.measure(service + SERVICE, positive, 8, n(20000))
+        load.measure(service + SERVICE, patients, 8, len(patients))
         rss_after = memory.workers_rss(master.pid)
         scenarios["6 memory per worker (MiB)"] = {"after_warm_up": rss_warm, "after_requests": rss_after,
-                                                  "requests": n(20000)}
+                                                  "requests": len(patients), "distinct_patients": True,
+                                                  "bound_mib": memory.BOUND_MIB}
+    results["conditions"]["load_after"] = os.getloadavg()
     results["targets"] = report.targets(results["scenarios"])
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -119,11 +131,12 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few requests per scenario (smoke test)")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full request counts (quicker, noisier)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
-    results = run(args.quick, args.workers, args.threads, args.out)
+    results = run(args.quick, args.workers, args.threads, args.out, args.scale)
     return 0 if args.quick or all(t["met"] for t in results["targets"]) else 1
 
 

@@ -97,3 +97,11 @@ def body(i: int, narratives: bool, seed: int = 0) -> dict:
 
 def bodies(count: int, narratives: bool, seed: int = 0) -> list[bytes]:
     return [data.encode(body(i, narratives, seed)) for i in range(count)]
+
+
+def distinct(count: int, seed: int, narrative_every: int = 10) -> list[bytes]:
+    """`count` calls, each for a patient never seen before; every `narrative_every`-th call's
+    findings are only in narratives (the memory scenario: nothing repeats, caches must stay bounded)."""
+    told = iter(bodies(count // narrative_every, True, seed))
+    coded = iter(bodies(count - count // narrative_every, False, seed))
+    return [next(told) if i % narrative_every == narrative_every - 1 else next(coded) for i in range(count)]

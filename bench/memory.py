@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The stated bound for one worker's resident memory after 20,000 distinct patients (issue 13):
+# the interpreter, Flask, fhir.resources' models, spaCy/medspaCy's pipeline and every bounded
+# per-process memo at its bound.
+BOUND_MIB = 400
+
 
 def worker_pids(master_pid: int) -> list[int]:
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
