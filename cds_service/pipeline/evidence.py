@@ -14,6 +14,7 @@ from ..clinical.masses import Mass, closed_mass_dates, find_masses
 from ..clinical.orders import classify_order
 from ..clinical.reports import calcified_in_reports, flank_site_reported, read_reports, report_masses, superseded
 from ..clinical.workup import active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
+from . import evidence_memo
 from .exchange import Exchange
 
 
@@ -126,7 +127,7 @@ def run(exchange: Exchange, runtime) -> None:
         exchange.evidence = Evidence()
         exchange.notes["evidence"] = "not needed"
         return
-    evidence = gather(exchange.record, kb)
+    evidence = evidence_memo.recall(exchange.record, lambda: gather(exchange.record, kb))
     exchange.evidence = evidence
     if exchange.record.invalid:
         exchange.notes["invalidR4"] = exchange.record.invalid
