@@ -28,10 +28,30 @@ class GunicornApp(BaseApplication):
 
     def load(self):
         if self.factory is not None:
-            return self.factory()
-        from . import create_app
+            app = self.factory()
+        else:
+            from . import create_app
 
-        return create_app()
+            app = create_app()
+        _tune_gc()
+        return app
+
+
+# Young-generation collections every 10,000 allocations instead of 700. Parsing a prefetch of
+# 10,000 resources allocates about 600,000 containers; at the default every one of the dozens of
+# collections it triggered also walked the app's own long-lived objects (content, pydantic models,
+# the spaCy pipeline once built): half the time of that request. p50 of small calls is unchanged.
+GC_THRESHOLD = (10_000, 10, 10)
+
+
+def _tune_gc() -> None:
+    """In each worker after the app is built: what exists now lives as long as the process, so it
+    is moved out of the collector's sight (gc.freeze), and collections run less often."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def _flush_ledger(server, worker) -> None:
