@@ -6,9 +6,10 @@ imaging, orders, allergies) depends on nothing else but the knowledge (fixed per
 today's date (age), so its result is kept under a digest of exactly what it reads: today's date,
 the patient, this patient's resources after parsing, every draft, and fetched report attachments.
 
-Bounded in bytes: an entry is charged the size of the chart it was computed from (all an entry
-can keep alive is a subset of that chart's resources), and charts over MAX_CHART_RESOURCES are
-not remembered at all (hashing them would cost more than the search saves). A new patient
+Bounded in bytes: an entry is charged what the chart it was computed from takes in memory (all an
+entry can keep alive is a subset of that chart's resources: their JSON size times PYTHON_PER_JSON,
+measured with tracemalloc on the benchmark's charts), and charts over MAX_CHART_RESOURCES are not
+remembered at all (hashing them would cost more than the search saves). A new patient
 (the benchmark's cold scenarios) always misses and pays only the digest.
 """
 from __future__ import annotations
@@ -22,14 +23,15 @@ import orjson
 from .digest_cache import DigestCache
 
 MAX_CHART_RESOURCES = 2000
-MAX_BYTES = 8 * 1024 * 1024
+MAX_BYTES = 4 * 1024 * 1024
+PYTHON_PER_JSON = 6     # parsed JSON as Python dicts, lists and strings: 4.7x (80 resources) to 6x (a few)
 _ENTRY_OVERHEAD = 2048  # the Evidence, its Mass/Finding objects and lists, beyond the chart itself
 
 
 class _ChartMemo(DigestCache):
     @staticmethod
     def _cost(key: bytes, value) -> int:
-        return value[2] + _ENTRY_OVERHEAD
+        return PYTHON_PER_JSON * value[2] + _ENTRY_OVERHEAD
 
 
 _MEMO = _ChartMemo(max_bytes=MAX_BYTES)
