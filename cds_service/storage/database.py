@@ -193,6 +193,13 @@ class Database:
             self._run(cur.execute, self._sql(sql), tuple(params))
             return cur.rowcount
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence]) -> None:
+        """One statement for many parameter rows, in one call to the database thread (not one per row)."""
+        if not rows:
+            return
+        with self._cursor() as cur:
+            self._run(cur.executemany, self._sql(sql), [tuple(row) for row in rows])
+
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self._cursor() as cur:
             self._run(cur.execute, self._sql(sql), tuple(params))
