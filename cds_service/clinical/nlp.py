@@ -14,7 +14,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import warnings
 from dataclasses import dataclass
+
+# Every rule here is a regular expression, so medspaCy's token-pattern matcher stays empty by design;
+# spaCy warns about that (W036) on each call, which would only be noise in the log.
+warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
 
 log = logging.getLogger("cds_service.nlp")
 # spaCy keeps every string it has seen in its vocabulary for the life of the pipeline; new words
