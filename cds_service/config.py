@@ -113,7 +113,7 @@ class Settings:
     db_connect_timeout_s: float = 3.0
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: dict | None = None, **overrides) -> Settings:
         env = dict(os.environ if env is None else env)
         auth_mode = env.get("CDS_AUTH_MODE", "required").strip().lower() or "required"
         if auth_mode not in ("required", "off"):

@@ -13,10 +13,9 @@ import copy
 import threading
 import weakref
 from pathlib import Path
-
-import orjson
 from urllib.parse import urldefrag, urljoin
 
+import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 

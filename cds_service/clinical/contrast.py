@@ -10,7 +10,7 @@ thresholds. Only the newest result inside the window counts: an old eGFR says li
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .codes import codings, concept_text
 from .masses import is_live
@@ -64,7 +64,7 @@ def parse_when(value) -> datetime | None:
         when = datetime.fromisoformat(text if "T" in text else text[:10])
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _when(obs: dict) -> str | None:

@@ -114,7 +114,7 @@ class Pipeline:
         import spacy
         from medspacy.context import ConText  # noqa: F401 (registers the factories)
         from medspacy.ner import TargetMatcher, TargetRule  # noqa: F401
-        from medspacy.section_detection import SectionRule, Sectionizer  # noqa: F401
+        from medspacy.section_detection import Sectionizer, SectionRule  # noqa: F401
 
         nlp = spacy.blank("en")
         sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "span_attrs": None})

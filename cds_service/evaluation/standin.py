@@ -52,7 +52,7 @@ class StandIn:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def __enter__(self) -> "StandIn":
+    def __enter__(self) -> StandIn:
         self._thread.start()
         return self
 
