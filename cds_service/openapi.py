@@ -13,6 +13,7 @@ import copy
 import threading
 import weakref
 from pathlib import Path
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import orjson
@@ -55,7 +56,7 @@ class _Bundler:
             return [self._copy(item, base, key, draft07) for item in node]
         if not isinstance(node, dict):
             return node
-        out = {}
+        out: dict[str, Any] = {}
         for member, value in node.items():
             if member in ("$id", "$schema"):
                 continue

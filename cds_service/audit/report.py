@@ -107,7 +107,7 @@ def build(db: Database, since_days: int, now: float | None = None,
             for (s, c), n in sorted(reasons[(service, kind)].items(), key=lambda item: (-item[1], item[0][1]))]
         services[service].append(entry)
 
-    total = Counter()
+    total: Counter[str] = Counter()
     for count in groups.values():
         total.update(count)
     unmatched = db.query(

@@ -89,6 +89,7 @@ def _public_key(jwk) -> PublicKey | None:
     public = {k: v for k, v in jwk.items() if k not in ("d", "p", "q", "dp", "dq", "qi", "oth")}
     if len(public) != len(jwk):
         log.warning("JWKS holds private key material; only the public part is used", extra={"kid": kid})
+    key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey | rsa.RSAPublicKey | rsa.RSAPrivateKey
     try:
         if kty == "EC":
             key = jwt.algorithms.ECAlgorithm.from_jwk(public)

@@ -197,7 +197,7 @@ class Pipeline:
         nlp = self.nlp
         text = text[:self.max_label_chars]
         sectionizer, sentencizer, breaks, _, context = (c for _, c in nlp.pipeline)
-        found = [frozenset()] * len(spans)
+        found: list[frozenset[str]] = [frozenset()] * len(spans)
         with self._run_lock:
             doc = breaks(sentencizer(sectionizer(nlp.make_doc(text))))
             for sent in doc.sents:

@@ -74,7 +74,7 @@ class Database:
         self.connect_timeout_s = connect_timeout_s
         if url.startswith("sqlite:///"):
             self.kind = "sqlite"
-            self.path = sqlite_path(url)
+            self.path: Path | None = sqlite_path(url)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif url.startswith(("postgresql://", "postgres://")):
             self.kind = "postgresql"
