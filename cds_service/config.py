@@ -106,7 +106,7 @@ class Settings:
     suppression_secret: str | None = field(default=None, repr=False)
     fhir_max_response_bytes: int = 8 * 1024 * 1024
     fhir_max_request_bytes: int = 32 * 1024 * 1024
-    fhir_max_per_server: int = 8
+    fhir_max_per_server: int = 16
     read_timeout_s: int = 10
     worker_connections: int = 1000
     tls_cert: str | None = None

@@ -10,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.builders import SERVICE_IDS, request
+from tests.support.builders import PREFETCH_KEYS, SERVICE_IDS, request
 from tests.support.gunicorn import child_pids, served
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def test_metrics_count_requests_stages_cards_fetch_failures_and_refusals(live, h
     for stage in ("validate", "prefetch", "parse", "evidence", "decide", "render", "rate", "respond"):
         assert delta("cds_pipeline_stage_duration_seconds_count", stage=stage) >= 1, stage
     assert delta("cds_cards_total", service=SELECT, kind="mri-before-ct", indicator="warning") == 1
-    assert delta("cds_fhir_fetches_total") == 7  # every key of patient-view was fetched
+    assert delta("cds_fhir_fetches_total") == len(PREFETCH_KEYS)  # every key of patient-view was fetched
     assert delta("cds_fhir_fetch_failures_total", reason="http_5xx") == 1
     assert "cds_ledger_queue_depth" in after
     assert secret_patient not in after and fhir.token not in after

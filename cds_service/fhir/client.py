@@ -56,7 +56,7 @@ def same_server(url: str, base: str) -> bool:
 class FhirClient:
     """A pooled HTTP client shared by all requests in one worker process."""
 
-    def __init__(self, timeout_s: float, max_pages: int, max_workers: int = 64, max_per_server: int = 8,
+    def __init__(self, timeout_s: float, max_pages: int, max_workers: int = 64, max_per_server: int = 16,
                  max_response_bytes: int = 8 * 1024 * 1024, max_request_bytes: int = 32 * 1024 * 1024):
         self.timeout_s = timeout_s
         self.max_pages = max_pages
