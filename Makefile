@@ -44,4 +44,4 @@ soak: $(VENV)/.dev
 	$(BIN)/python -m bench.soak
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
