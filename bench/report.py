@@ -25,7 +25,7 @@ def targets(s: dict) -> list[dict]:
     eight = s["5 concurrency 8"]
     add("(5) rps at concurrency 8 / floor rps", _ratio(eight["service"]["rps"], eight["floor"]["rps"]), 0.6, True)
     mem = s["6 memory per worker (MiB)"]
-    growth = max((a - w) / w for w, a in zip(mem["after_warm_up"], mem["after_requests"])) if mem["after_warm_up"] else None
+    growth = max((a - w) / w for w, a in zip(mem["after_warm_up"], mem["after_requests"], strict=False)) if mem["after_warm_up"] else None
     add("(6) worst worker RSS growth", round(growth, 3) if growth is not None else None, 0.05)
     failed = sum(side.get("errors", 0) for scenario in s.values() for side in scenario.values() if isinstance(side, dict))
     add("(check) requests that did not get a 200", failed, 0)

@@ -40,11 +40,11 @@ def record_batch(db: Database, items: list[tuple]) -> None:
     items: (service_id, hook, cards, ratings, request_id). A failure is logged, never raised:
     the clinician already has the cards; the log keeps the count that was not recorded."""
     now = int(time.time())
-    card_rows = [(c.uuid, service, hook, c.kind, c.indicator, orjson.dumps(list(c.suggestion_uuids)).decode(),
+    card_rows: list[tuple] = [(c.uuid, service, hook, c.kind, c.indicator, orjson.dumps(list(c.suggestion_uuids)).decode(),
                   c.consult_id, now, c.disposition) for service, hook, cards, _, _ in items for c in cards]
-    rating_rows = [(r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
+    rating_rows: list[tuple] = [(r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
                    for service, _, _, ratings, _ in items for r in ratings]
-    subject_rows = [(c.uuid, c.subject_key, c.kind, c.order_kind or "none", hook, now)
+    subject_rows: list[tuple] = [(c.uuid, c.subject_key, c.kind, c.order_kind or "none", hook, now)
                     for _, hook, cards, _, _ in items for c in cards if c.subject_key and c.disposition == "shown"]
     if not card_rows and not rating_rows:
         return

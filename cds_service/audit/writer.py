@@ -20,7 +20,7 @@ from ..storage import Database
 from . import ledger
 
 log = logging.getLogger("cds_service.audit")
-_writers: list["LedgerWriter"] = []
+_writers: list[LedgerWriter] = []
 
 
 class LedgerWriter:

@@ -20,9 +20,10 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import ConfigError
@@ -73,7 +74,7 @@ class Database:
         self.connect_timeout_s = connect_timeout_s
         if url.startswith("sqlite:///"):
             self.kind = "sqlite"
-            self.path = sqlite_path(url)
+            self.path: Path | None = sqlite_path(url)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif url.startswith(("postgresql://", "postgres://")):
             self.kind = "postgresql"
@@ -214,7 +215,7 @@ class Database:
                 raise StorageError(f"database statement failed ({type(exc).__name__})") from None
 
     @contextmanager
-    def transaction(self, *, immediate: bool = False) -> Iterator["Database"]:
+    def transaction(self, *, immediate: bool = False) -> Iterator[Database]:
         """All statements inside run in one transaction on this thread's connection.
 
         immediate=True takes SQLite's write lock at once (BEGIN IMMEDIATE), so two processes

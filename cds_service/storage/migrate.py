@@ -44,7 +44,7 @@ def split_statements(sql: str) -> tuple[str, ...]:
 
 
 def _strip_comments(text: str) -> str:
-    return "\n".join(l for l in text.splitlines() if not l.strip().startswith("--")).strip().strip(";").strip()
+    return "\n".join(line for line in text.splitlines() if not line.strip().startswith("--")).strip().strip(";").strip()
 
 
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
