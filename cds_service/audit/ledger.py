@@ -34,11 +34,28 @@ class IssuedRating:
     shadow: bool = False
 
 
-def record_batch(db: Database, items: list[tuple]) -> None:
+def record_batch(db: Database, items: list[tuple], retry_delays_s: tuple[float, ...] = ()) -> None:
     """Store the cards and ratings of several responses in one transaction.
 
-    items: (service_id, hook, cards, ratings, request_id). A failure is logged, never raised:
-    the clinician already has the cards; the log keeps the count that was not recorded."""
+    items: (service_id, hook, cards, ratings, request_id). A database that is busy or briefly away
+    is tried again after each of retry_delays_s (the background writer waits; a request thread
+    does not). A final failure is logged, never raised: the clinician already has the cards; the
+    log keeps the count that was not recorded."""
+    for delay in retry_delays_s:
+        try:
+            _write(db, items)
+            return
+        except StorageError:
+            time.sleep(delay)
+    try:
+        _write(db, items)
+    except StorageError as exc:
+        log.error("issued cards not recorded", extra={
+            "requestIds": [item[4] for item in items][:20], "reason": str(exc),
+            "cards": sum(len(item[2]) for item in items), "ratings": sum(len(item[3]) for item in items)})
+
+
+def _write(db: Database, items: list[tuple]) -> None:
     now = int(time.time())
     card_rows: list[tuple] = [(c.uuid, service, hook, c.kind, c.indicator, orjson.dumps(list(c.suggestion_uuids)).decode(),
                   c.consult_id, now, c.disposition) for service, hook, cards, _, _ in items for c in cards]
@@ -48,23 +65,18 @@ def record_batch(db: Database, items: list[tuple]) -> None:
                     for _, hook, cards, _, _ in items for c in cards if c.subject_key and c.disposition == "shown"]
     if not card_rows and not rating_rows:
         return
-    try:
-        with db.transaction():
-            for row in card_rows:
-                db.execute(
-                    "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
-                    " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING", row)
-            for row in rating_rows:
-                db.execute(
-                    "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING", row)
-            for row in subject_rows:
-                db.execute(
-                    "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING", row)
-            if subject_rows:  # the hashed-patient link is needed only while feedback can still come
-                db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))
-    except StorageError as exc:
-        log.error("issued cards not recorded", extra={
-            "requestIds": [item[4] for item in items][:20], "reason": str(exc),
-            "cards": len(card_rows), "ratings": len(rating_rows)})
+    with db.transaction():
+        for row in card_rows:
+            db.execute(
+                "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
+                " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING", row)
+        for row in rating_rows:
+            db.execute(
+                "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING", row)
+        for row in subject_rows:
+            db.execute(
+                "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING", row)
+        if subject_rows:  # the hashed-patient link is needed only while feedback can still come
+            db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))

@@ -168,8 +168,14 @@ class Database:
             self._give_back(conn)
 
     def _run(self, call, *args):
-        """Call a SQLite function; under gevent in a native thread (the C busy wait would block the loop)."""
-        pool = _gevent_threadpool() if self.kind == "sqlite" else None
+        """Call a SQLite function; under gevent in a native thread (the C busy wait would block the loop).
+
+        Inside a transaction the write lock is already ours (BEGIN IMMEDIATE), so nothing can wait:
+        statements then run right here, without a greenlet switch between them. Sent to the pool,
+        each would hold the lock across a switch, and while other requests keep the worker busy the
+        other worker's BEGIN waits out its busy timeout: a 503 from a lock that should last
+        microseconds."""
+        pool = _gevent_threadpool() if self.kind == "sqlite" and not getattr(self._local, "locked", False) else None
         if pool is None:
             return call(*args)
         ok, value = pool.apply(_captured, (call, args))  # gevent would print a failure as a traceback
@@ -215,11 +221,13 @@ class Database:
                 raise StorageError(f"database statement failed ({type(exc).__name__})") from None
 
     @contextmanager
-    def transaction(self, *, immediate: bool = False) -> Iterator[Database]:
+    def transaction(self) -> Iterator[Database]:
         """All statements inside run in one transaction on this thread's connection.
 
-        immediate=True takes SQLite's write lock at once (BEGIN IMMEDIATE), so two processes
-        that read-then-write never both read the old state; PostgreSQL callers use advisory locks.
+        SQLite takes its write lock at once (BEGIN IMMEDIATE, waited for in a native thread under
+        gevent): every transaction here writes, two processes that read-then-write never both read
+        the old state, and the statements after it never wait (see _run). PostgreSQL callers that
+        read-then-write use advisory locks.
         """
         if getattr(self._local, "in_tx", False):
             raise StorageError("nested transactions are not supported")
@@ -228,7 +236,8 @@ class Database:
         self._local.conn, self._local.in_tx = conn, True
         try:
             if self.kind == "sqlite":
-                self._run(conn.execute, "BEGIN IMMEDIATE" if immediate else "BEGIN")
+                self._run(conn.execute, "BEGIN IMMEDIATE")
+                self._local.locked = True
                 try:
                     yield self
                 except BaseException:
@@ -241,7 +250,7 @@ class Database:
         except errors as exc:
             raise StorageError(f"database transaction failed ({type(exc).__name__})") from None
         finally:
-            self._local.conn, self._local.in_tx = None, False
+            self._local.conn, self._local.in_tx, self._local.locked = None, False, False
             self._give_back(conn)
 
     def close(self) -> None:
