@@ -70,7 +70,7 @@ def measure(url: str, bodies: list[bytes], concurrency: int, total: int, headers
 
 
 def summarise(runs: list[dict]) -> dict:
-    latencies = sorted(l for run in runs for l in run["latencies"])
+    latencies = sorted(ms for run in runs for ms in run["latencies"])
     count = len(latencies)
     elapsed = sum(run["elapsed"] for run in runs)
 

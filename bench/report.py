@@ -34,7 +34,7 @@ def targets(s: dict) -> list[dict]:
     add("(5) rps at concurrency 8 / floor rps", _ratio(eight["service"]["rps"], eight["floor"]["rps"]), 0.6, True,
         service=eight["service"]["p50_ms"], floor=eight["floor"]["p50_ms"])
     mem = s["6 memory per worker (MiB)"]
-    growth = max((a - w) / w for w, a in zip(mem["after_warm_up"], mem["after_requests"])) if mem["after_warm_up"] else None
+    growth = max((a - w) / w for w, a in zip(mem["after_warm_up"], mem["after_requests"], strict=False)) if mem["after_warm_up"] else None
     add("(6) worst worker RSS growth", round(growth, 3) if growth is not None else None, 0.05)
     if mem.get("bound_mib"):
         add("(6) largest worker RSS, MiB", max(mem["after_requests"], default=None), mem["bound_mib"])

@@ -11,11 +11,11 @@ import json
 import random
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
 import orjson
 
-from tests.support.servers import LoopbackHTTP
+from tests.support.mutation import mutate
+from tests.support.servers import LoopbackHTTP, QuietHandler
 
 from . import data
 
@@ -34,12 +34,7 @@ class FaultyFhir(LoopbackHTTP):
         stop = threading.Event()
         self.stop = stop
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 fault = next((f for f in FAULTS if f"fault-{f}" in self.path), "slow")
                 status, body = 200, b""
@@ -78,15 +73,6 @@ class FaultyFhir(LoopbackHTTP):
         return super().__exit__(*exc)
 
 
-def _mutate(rng, node, depth=0):
-    if not isinstance(node, (dict, list)) or not node:
-        return
-    key = rng.choice(list(node) if isinstance(node, dict) else range(len(node)))
-    if depth < 6 and isinstance(node[key], (dict, list)) and rng.random() < 0.6:
-        _mutate(rng, node[key], depth + 1)
-    else:
-        node[key] = copy.deepcopy(rng.choice(JUNK))
-
 
 def _valid(rng) -> list[tuple]:
     positive = data.order_select(data.mri_draft(), data.prefetch(80))
@@ -108,7 +94,7 @@ def _malformed(rng) -> list[tuple]:
     for _ in range(40):
         body = copy.deepcopy(base)
         for _ in range(rng.randint(1, 4)):
-            _mutate(rng, body)
+            mutate(rng, body, JUNK)
         out.append(("POST", SELECT, orjson.dumps(body), JSON))
     big = copy.deepcopy(base)
     big["context"]["selections"] = [1] * 200_000

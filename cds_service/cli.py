@@ -15,9 +15,9 @@ def _serve(args) -> int:
     from gevent import monkey
 
     monkey.patch_all()
-    from .server import run_gunicorn
     from . import metrics
     from .config import _int
+    from .server import run_gunicorn
 
     workers = args.workers or _int(os.environ, "CDS_WORKERS", 2)  # a bad value: one line, exit 2 (main)
     threads = args.threads or _int(os.environ, "CDS_THREADS", 4)

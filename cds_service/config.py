@@ -6,8 +6,10 @@ at start-up with a message naming the variable rather than surfacing as a fault 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +18,7 @@ class ConfigError(ValueError):
     """A setting is malformed; raised at start-up only."""
 
 
-def _float(env: dict, name: str, default: float, minimum: float = 0.0) -> float:
+def _float(env: Mapping, name: str, default: float, minimum: float = 0.0) -> float:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -29,7 +31,7 @@ def _float(env: dict, name: str, default: float, minimum: float = 0.0) -> float:
     return value
 
 
-def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
+def _int(env: Mapping, name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -42,7 +44,7 @@ def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
-def _bool(env: dict, name: str, default: bool) -> bool:
+def _bool(env: Mapping, name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -54,7 +56,7 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _secret(env: dict, name: str) -> str | None:
+def _secret(env: Mapping, name: str) -> str | None:
     """A keying secret: absent, or long enough that the keyed hashes it makes cannot be guessed."""
     raw = env.get(name)
     if raw in (None, ""):
@@ -64,7 +66,7 @@ def _secret(env: dict, name: str) -> str | None:
     return raw
 
 
-def _tls(env: dict) -> dict:
+def _tls(env: Mapping) -> dict:
     """CDS_TLS_CERT and CDS_TLS_KEY: both or neither, each a readable file (checked at start-up)."""
     cert, key = (env.get("CDS_TLS_CERT") or None), (env.get("CDS_TLS_KEY") or None)
     if bool(cert) != bool(key):
@@ -113,7 +115,7 @@ class Settings:
     db_connect_timeout_s: float = 3.0
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: dict | None = None, **overrides) -> Settings:
         env = dict(os.environ if env is None else env)
         auth_mode = env.get("CDS_AUTH_MODE", "required").strip().lower() or "required"
         if auth_mode not in ("required", "off"):
@@ -126,7 +128,7 @@ class Settings:
             if not item.startswith(("http://", "https://")):
                 raise ConfigError(f"CDS_ACCEPTED_AUDIENCES: {item!r} is not an absolute http(s) base URL")
         origins = tuple(o.strip().rstrip("/") for o in env.get("CDS_CORS_ORIGINS", "*").split(",") if o.strip())
-        values = dict(
+        values: dict[str, Any] = dict(
             auth_mode=auth_mode,
             public_base_url=base,
             accepted_audiences=accepted,

@@ -162,7 +162,7 @@ class Content:
     schemas: Schemas
 
     @classmethod
-    def load(cls, hooks_dir: Path) -> "Content":
+    def load(cls, hooks_dir: Path) -> Content:
         schemas = Schemas(hooks_dir / "schemas")
         for required in ("request.schema.json", "response.schema.json"):
             schemas.validator(required)

@@ -5,7 +5,7 @@ OperationOutcome (what CDS Hooks 3.0 asks for on non-2xx answers). Internals nev
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 # HTTP status -> (error slug, OperationOutcome issue code)
 _KINDS = {

@@ -96,8 +96,10 @@ Draft7Explainer = create(
     # no `version`: that would register this class as the validator for every draft-07 schema
     type_checker=Draft7Validator.TYPE_CHECKER,
     format_checker=Draft7Validator.FORMAT_CHECKER,
-    id_of=Draft7Validator.ID_OF,
-    applicable_validators=_applicable,
+    # types-jsonschema is stricter than jsonschema here: create() takes an id_of that may return None
+    # (ID_OF itself does) and applicable_validators yielding (keyword, schema value) pairs, as `_applicable` does.
+    id_of=Draft7Validator.ID_OF,  # type: ignore[arg-type]
+    applicable_validators=_applicable,  # type: ignore[arg-type]
 )
 
 

@@ -30,13 +30,16 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class _JsonHandler(logging.StreamHandler):
+    _cds_json = True  # marks the handler configure() added, so a second call adds none
+
+
 def configure(level: str) -> None:
     """Route the service's loggers to stderr as JSON (idempotent: the app factory may run twice)."""
     root = logging.getLogger("cds_service")
     root.setLevel(level)
     if not any(getattr(h, "_cds_json", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _JsonHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
-        handler._cds_json = True
         root.addHandler(handler)
     root.propagate = False

@@ -13,10 +13,10 @@ import copy
 import threading
 import weakref
 from pathlib import Path
-
-import orjson
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
+import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
@@ -56,7 +56,7 @@ class _Bundler:
             return [self._copy(item, base, key, draft07) for item in node]
         if not isinstance(node, dict):
             return node
-        out = {}
+        out: dict[str, Any] = {}
         for member, value in node.items():
             if member in ("$id", "$schema"):
                 continue

@@ -56,7 +56,7 @@ class Runtime:
     clock: Any = field(default=time.time)  # wall clock (epoch seconds) for dates and suppression; tests replace it
 
     @classmethod
-    def build(cls, settings: Settings) -> "Runtime":
+    def build(cls, settings: Settings) -> Runtime:
         import orjson
 
         content, knowledge = load_content(settings.hooks_dir)

@@ -117,7 +117,7 @@ class CdsWorker(GeventWorker):
     more: on shutdown, connections idle between keep-alive requests are closed at once rather
     than held open (and the worker with them) until their keep-alive time runs out."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._idle: set = set()
 

@@ -16,7 +16,16 @@ import pytest
 from cds_service.auth import load_registry
 from cds_service.config import REPO_ROOT, Settings
 from tests.support import builders
-from tests.support.jwt_clients import SANDBOX_ISS, SANDBOX_JKU, JwksServer, Signer, bearer, jwks, sandbox_token, write_clients
+from tests.support.jwt_clients import (
+    SANDBOX_ISS,
+    SANDBOX_JKU,
+    JwksServer,
+    Signer,
+    bearer,
+    jwks,
+    sandbox_token,
+    write_clients,
+)
 
 SERVICE = builders.SERVICE_IDS["order-select"]
 

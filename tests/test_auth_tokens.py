@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cds_service import create_app
 from cds_service.config import Settings
 from tests.support import builders
-from tests.support.servers import LiveServer
 from tests.support.jwt_clients import DROP, JwksServer, Signer, bearer, jwks, write_clients
+from tests.support.servers import LiveServer
 
 JKU_ISS = "https://ehr.example.org/fhir"
 INLINE_ISS = "https://other-ehr.example.net"

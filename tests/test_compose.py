@@ -61,7 +61,7 @@ def test_data_lives_in_named_volumes_and_mounted_files_exist(compose):
     assert _mounts(compose["services"]["fhir-db"])["/var/lib/postgresql/data"] == "hapi-data"
     assert _mounts(compose["services"]["cds"])["/data"] == "cds-data"
     for name, service in compose["services"].items():
-        for target, source in _mounts(service).items():
+        for source in _mounts(service).values():
             if source.startswith("./"):
                 assert (ROOT / source).is_file(), f"{name} mounts {source}, which is not in the repo"
             else:

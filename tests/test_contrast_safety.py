@@ -3,13 +3,12 @@ creatinine with an estimate, the window, critical flags), contrast allergy (code
 refuted) and pregnancy (status Observation, Condition). The CT is always still suggested."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from cds_service.clinical.contrast import ckd_epi_2021
-from tests.support.safety import (LOINC, SCT, SELECT, allergy, days_ago, lab, positive, pregnancy_status,
-                                  searchset)
+from tests.support.safety import LOINC, SCT, SELECT, allergy, days_ago, lab, positive, pregnancy_status, searchset
 
 
 def _card(http, url, body) -> dict:
@@ -72,7 +71,7 @@ def test_ckd_epi_2021_matches_the_published_equation():
 def test_creatinine_only_gives_an_estimate_for_an_adult(live, http, value, unit):
     body = positive(renalLabs=searchset(lab("cr", "2160-0", value, unit, days_ago(7))))
     card = _card(http, live(), body)
-    age = datetime.now(timezone.utc).year - 1968  # the patient's age this year or last (born 1968-04-12)
+    age = datetime.now(UTC).year - 1968  # the patient's age this year or last (born 1968-04-12)
     high, low = (round(ckd_epi_2021(3.1, a, female=False)) for a in (age - 1, age))
     detail = card["detail"]
     assert f"serum creatinine {value:g} {unit}" in detail and "CKD-EPI 2021" in detail

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.support.builders import SERVICE_IDS, bundle, draft_service_request, empty_prefetch, patient, request
+from tests.support.builders import SERVICE_IDS, draft_service_request, empty_prefetch, patient, request
 from tests.support.jwt_clients import Signer, bearer, jwks, write_clients
 
 VIEW = SERVICE_IDS["patient-view"]
@@ -25,8 +25,9 @@ def _post(http, url, body) -> object:
 def _nested_concept(levels: int, code: str = "18115005") -> str:
     """A CodeableConcept whose extension holds a CodeableConcept, `levels` times (3 JSON levels each)."""
     text = '{"text": "calcified mass"}'
+    # JSON text: %-formatting keeps its braces single (UP031 would double every one of them)
     for _ in range(levels):
-        text = ('{"coding": [{"system": "http://snomed.info/sct", "code": "%s"}], "extension": '
+        text = ('{"coding": [{"system": "http://snomed.info/sct", "code": "%s"}], "extension": '  # noqa: UP031
                 '[{"url": "http://example.org/x", "valueCodeableConcept": %s}]}' % (code, text))
     return text
 
@@ -77,9 +78,10 @@ def test_a_prefetched_resource_nested_too_deep_is_dropped(live, http, fhir, log_
     """Deep nesting in a patient's data (sent or fetched): 200, and that resource (a renal mass) is not used."""
     mass = {"code": '{"coding": [{"system": "http://snomed.info/sct", "code": "309088003"}]}', "bodySite": "[]"}
     mass[member] = value  # a renal mass, so the engine reads both members
-    deep = ('{"resourceType": "Condition", "id": "deep", "subject": {"reference": "Patient/p1"}, "code": %s, '
+    # JSON text: %-formatting keeps its braces single (UP031 would double every one of them)
+    deep = ('{"resourceType": "Condition", "id": "deep", "subject": {"reference": "Patient/p1"}, "code": %s, '  # noqa: UP031
             '"bodySite": %s}' % (mass["code"], mass["bodySite"]))
-    conditions = '{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": %s}]}' % deep
+    conditions = '{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": %s}]}' % deep  # noqa: UP031
     prefetch = empty_prefetch()
     prefetch["conditions"] = "CONDITIONS"
     extra = {}

@@ -67,7 +67,7 @@ def check_response(case: dict, status: int, response: dict) -> None:
     assert len(cards) == len(expected), [c["summary"] for c in cards]
     ids = [c["uuid"] for c in cards] + [s["uuid"] for c in cards for s in c.get("suggestions", ())]
     assert len(set(ids)) == len(ids) and all(uuid.UUID(i).version == 4 for i in ids)
-    for card, want in zip(cards, expected):
+    for card, want in zip(cards, expected, strict=True):
         assert card["indicator"] == want["indicator"]
         assert card["summary"] == want["summary"] and len(card["summary"]) < 140
         assert card["summary"] in summaries_of(want["kind"]), f"summary is not a {want['kind']} card"

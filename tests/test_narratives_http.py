@@ -6,8 +6,7 @@ import base64
 import pytest
 
 from tests.support.builders import SERVICE_IDS
-from tests.support.charts import (CPT, ICD, attachment, chart, condition, flank_site, report_body,
-                                  us_report)
+from tests.support.charts import CPT, ICD, attachment, chart, condition, flank_site, report_body, us_report
 
 CALCIFIED = "Left kidney: 5.1 x 4.2 cm solid mass in the upper pole with internal calcifications."
 

@@ -67,8 +67,11 @@ def api(live):
 
 def _checks():
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                                   status_code_conformance)
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     return [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -7,21 +7,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.builders import SERVICE_IDS, bundle, empty_prefetch, request
+from tests.support.mutation import mutate
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 JUNK = [None, "", "x", 0, -1, 3.5, True, [], {}, [None], [{}], {"coding": "x"}, {"coding": [None, 5, {"code": 5}]},
         {"reference": 5}, "Patient/p1", [1, "a"], {"text": 5}, {"resourceType": 5}]
 
-
-def _mutate(rng, node, depth=0):
-    """Replace one value somewhere below `node` (a dict or list) with junk of another type."""
-    if not isinstance(node, (dict, list)) or not node:
-        return
-    key = rng.choice(list(node) if isinstance(node, dict) else range(len(node)))
-    if depth < 6 and isinstance(node[key], (dict, list)) and rng.random() < 0.6:
-        _mutate(rng, node[key], depth + 1)
-    else:
-        node[key] = copy.deepcopy(rng.choice(JUNK))
 
 
 def test_mutated_requests_never_get_a_server_error(live, http):
@@ -37,9 +28,9 @@ def test_mutated_requests_never_get_a_server_error(live, http):
                      for e in v.get("entry", ()) if isinstance(e.get("resource"), dict)]
         for _ in range(rng.randint(1, 4)):
             if resources and rng.random() < 0.7:  # mostly inside the patient's resources: the engine's input
-                _mutate(rng, rng.choice(resources))
+                mutate(rng, rng.choice(resources), JUNK)
             else:
-                _mutate(rng, body.get(rng.choice(["prefetch", "context"])) or body)
+                mutate(rng, body.get(rng.choice(["prefetch", "context"])) or body, JUNK)
         response = http.post(f"{url}/cds-services/{service}", json=body)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         assert response.status_code < 500, (response.status_code, response.text[:300])

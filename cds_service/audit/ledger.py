@@ -34,34 +34,49 @@ class IssuedRating:
     shadow: bool = False
 
 
-def record_batch(db: Database, items: list[tuple]) -> None:
+def record_batch(db: Database, items: list[tuple], retry_delays_s: tuple[float, ...] = ()) -> None:
     """Store the cards and ratings of several responses in one transaction.
 
-    items: (service_id, hook, cards, ratings, request_id). A failure is logged, never raised:
-    the clinician already has the cards; the log keeps the count that was not recorded."""
-    now = int(time.time())
-    card_rows = [(c.uuid, service, hook, c.kind, c.indicator, orjson.dumps(list(c.suggestion_uuids)).decode(),
-                  c.consult_id, now, c.disposition) for service, hook, cards, _, _ in items for c in cards]
-    rating_rows = [(r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
-                   for service, _, _, ratings, _ in items for r in ratings]
-    subject_rows = [(c.uuid, c.subject_key, c.kind, c.order_kind or "none", hook, now)
-                    for _, hook, cards, _, _ in items for c in cards if c.subject_key and c.disposition == "shown"]
-    if not card_rows and not rating_rows:
-        return
+    items: (service_id, hook, cards, ratings, request_id). A database that is busy or briefly away
+    is tried again after each of retry_delays_s (the background writer waits; a request thread
+    does not). A final failure is logged, never raised: the clinician already has the cards; the
+    log keeps the count that was not recorded."""
+    for delay in retry_delays_s:
+        try:
+            _write(db, items)
+            return
+        except StorageError:
+            time.sleep(delay)
     try:
-        with db.transaction():
-            db.execute_many(
-                "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
-                " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING", card_rows)
-            db.execute_many(
-                "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING", rating_rows)
-            db.execute_many(
-                "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING", subject_rows)
-            if subject_rows:  # the hashed-patient link is needed only while feedback can still come
-                db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))
+        _write(db, items)
     except StorageError as exc:
         log.error("issued cards not recorded", extra={
             "requestIds": [item[4] for item in items][:20], "reason": str(exc),
-            "cards": len(card_rows), "ratings": len(rating_rows)})
+            "cards": sum(len(item[2]) for item in items), "ratings": sum(len(item[3]) for item in items)})
+
+
+def _write(db: Database, items: list[tuple]) -> None:
+    now = int(time.time())
+    card_rows: list[tuple] = [(c.uuid, service, hook, c.kind, c.indicator, orjson.dumps(list(c.suggestion_uuids)).decode(),
+                  c.consult_id, now, c.disposition) for service, hook, cards, _, _ in items for c in cards]
+    rating_rows: list[tuple] = [(r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
+                   for service, _, _, ratings, _ in items for r in ratings]
+    subject_rows: list[tuple] = [(c.uuid, c.subject_key, c.kind, c.order_kind or "none", hook, now)
+                    for _, hook, cards, _, _ in items for c in cards if c.subject_key and c.disposition == "shown"]
+    if not card_rows and not rating_rows:
+        return
+    with db.transaction():
+        for row in card_rows:
+            db.execute(
+                "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
+                " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING", row)
+        for row in rating_rows:
+            db.execute(
+                "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING", row)
+        for row in subject_rows:
+            db.execute(
+                "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING", row)
+        if subject_rows:  # the hashed-patient link is needed only while feedback can still come
+            db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))

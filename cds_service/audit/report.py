@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..storage import Database
 from .report_site import held_back
@@ -22,7 +22,7 @@ DAY = 86400
 
 
 def _day(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -107,7 +107,7 @@ def build(db: Database, since_days: int, now: float | None = None,
             for (s, c), n in sorted(reasons[(service, kind)].items(), key=lambda item: (-item[1], item[0][1]))]
         services[service].append(entry)
 
-    total = Counter()
+    total: Counter[str] = Counter()
     for count in groups.values():
         total.update(count)
     unmatched = db.query(
@@ -116,7 +116,7 @@ def build(db: Database, since_days: int, now: float | None = None,
     ratings = db.query("SELECT order_kind, rating, COUNT(*) FROM cds_rating WHERE issued_at >= ? AND shadow = 0"
                        " GROUP BY order_kind, rating ORDER BY order_kind, rating", (cutoff,))
     return {
-        "generatedAt": datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generatedAt": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "since": _day(cutoff),
         "days": since_days,
         "totals": _counts(total),

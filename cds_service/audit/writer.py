@@ -26,7 +26,10 @@ from ..storage import Database
 from . import ledger
 
 log = logging.getLogger("cds_service.audit")
-_writers: list["LedgerWriter"] = []
+_writers: list[LedgerWriter] = []
+# A batch the database refused (locked past its busy timeout, a PostgreSQL restart) is tried again
+# after these pauses before it is given up as lost: about five seconds in all, in the writer thread.
+RETRY_DELAYS_S = (0.25, 1.0, 4.0)
 LINGER_S = 0.05
 
 
@@ -70,7 +73,7 @@ class LedgerWriter:
                 except queue.Empty:
                     break
             try:
-                ledger.record_batch(self._db, batch)
+                ledger.record_batch(self._db, batch, RETRY_DELAYS_S)
             finally:
                 for _ in batch:
                     self._queue.task_done()

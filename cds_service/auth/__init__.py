@@ -6,10 +6,14 @@ its Authorization header and the endpoint URL here and gets back the `TrustedCli
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ..config import ConfigError, Settings
 from .clients import Registry, TrustedClient, TrustedClientsError, load_registry, normalise_base_url
 from .verify import Verifier
+
+if TYPE_CHECKING:
+    from .replay import DatabaseReplayGuard, RedisReplayGuard
 
 log = logging.getLogger("cds_service.auth")
 
@@ -70,7 +74,7 @@ def build_authenticator(settings: Settings) -> Authenticator:
     if settings.redis_url:
         from .replay import RedisReplayGuard
 
-        replay = RedisReplayGuard(settings.redis_url)
+        replay: RedisReplayGuard | DatabaseReplayGuard = RedisReplayGuard(settings.redis_url)
     else:
         from ..storage import database_for
         from .replay import DatabaseReplayGuard

@@ -175,6 +175,7 @@ def _client(entry, base_dir: Path, settings) -> TrustedClient:
     else:
         from .fetch import fetch_jwks_url
 
+        assert isinstance(jku, str)  # no pinned keys, so 'jku' was required and checked above
         keys = RefreshingKeySet(f"jku {jku}", lambda: fetch_jwks_url(jku, timeout), ttl, floor)
 
     tenant = entry.get("tenant")

@@ -27,7 +27,7 @@ class KeyUnavailable(Exception):
 def _tls_context() -> ssl.SSLContext:
     """Certificate verification against the CA bundle `requests` uses for FHIR calls, so trust is
     the same for both and does not depend on the image shipping system CA certificates."""
-    from requests.certs import where
+    from requests.certs import where  # type: ignore[attr-defined]  # types-requests omits this re-export of certifi.where
 
     return ssl.create_default_context(cafile=where())
 
@@ -43,7 +43,8 @@ def _shut(conn: http.client.HTTPConnection) -> None:
 
 
 def _read_body(response: http.client.HTTPResponse, deadline: float, max_bytes: int, clock) -> bytes:
-    parts, size = [], 0
+    parts: list[bytes] = []
+    size = 0
     while True:
         if clock() >= deadline:
             raise KeyUnavailable("JWKS URL too slow (fetch deadline passed)")
@@ -64,12 +65,14 @@ def fetch_jwks_url(url: str, timeout_s: float, *, max_bytes: int = MAX_JWKS_BYTE
     """GET the registered JWK Set URL: no redirects (they could lead anywhere), no proxies, identity
     encoding, `timeout_s` for the whole exchange, `max_bytes` for the body. Raises KeyUnavailable."""
     parts = urlsplit(url)
+    host = parts.hostname
+    assert host is not None  # the registry accepts only jku URLs with a host (clients._check_jku)
     deadline = clock() + timeout_s
     if parts.scheme == "https":
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout_s, context=_tls_context())
+            host, parts.port, timeout=timeout_s, context=_tls_context())
     else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+        conn = http.client.HTTPConnection(host, parts.port, timeout=timeout_s)
     watchdog = threading.Timer(timeout_s, _shut, (conn,))
     watchdog.daemon = True
     watchdog.start()

@@ -14,9 +14,10 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -88,6 +89,7 @@ def _public_key(jwk) -> PublicKey | None:
     public = {k: v for k, v in jwk.items() if k not in ("d", "p", "q", "dp", "dq", "qi", "oth")}
     if len(public) != len(jwk):
         log.warning("JWKS holds private key material; only the public part is used", extra={"kid": kid})
+    key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey | rsa.RSAPublicKey | rsa.RSAPrivateKey
     try:
         if kty == "EC":
             key = jwt.algorithms.ECAlgorithm.from_jwk(public)

@@ -20,7 +20,7 @@ PURGE_EVERY_S = 60.0
 
 
 def jti_key(iss: str, jti: str) -> str:
-    return hashlib.sha256(f"{iss}\x00{jti}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{iss}\x00{jti}".encode()).hexdigest()
 
 
 def _unavailable(reason: str) -> CdsError:

@@ -6,7 +6,7 @@ terminology arrives under an http URI from one EHR and an OID from another.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 
 def codings(value) -> Iterator[dict]:

@@ -10,7 +10,7 @@ thresholds. Only the newest result inside the window counts: an old eGFR says li
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .codes import codings, concept_text
 from .masses import is_live
@@ -64,11 +64,13 @@ def parse_when(value) -> datetime | None:
         when = datetime.fromisoformat(text if "T" in text else text[:10])
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _when(obs: dict) -> str | None:
-    period = obs.get("effectivePeriod") if isinstance(obs.get("effectivePeriod"), dict) else {}
+    period = obs.get("effectivePeriod")
+    if not isinstance(period, dict):
+        period = {}
     for value in (obs.get("effectiveDateTime"), period.get("start"), obs.get("effectiveInstant"), obs.get("issued")):
         if parse_when(value):
             return value
@@ -95,7 +97,8 @@ def _index(kb) -> tuple[dict, frozenset]:
 def results_by_group(record, kb, observations: list[dict] | None = None) -> dict[str, list[dict]]:
     """One pass over the Observations (the chart's, unless the caller narrowed them; bounded): the
     results each group may use. A coding is looked up by one dict access, so it stays cheap."""
-    (index, bare), groups = _index(kb), {group: [] for group in _GROUPS}
+    index, bare = _index(kb)
+    groups: dict[str, list[dict]] = {group: [] for group in _GROUPS}
     for obs in (record.of_type("Observation") if observations is None else observations)[:MAX_SCANNED]:
         if obs.get("status") not in RESULT_STATUSES:
             continue
@@ -116,7 +119,7 @@ def _newest(record, candidates: list[dict], since: datetime) -> tuple[dict, str]
     for obs in candidates:
         when = _when(obs)
         moment = parse_when(when)
-        if moment is not None and moment >= since:
+        if when is not None and moment is not None and moment >= since:  # a moment implies a date
             dated.append((moment, when, obs))
     dated.sort(key=lambda item: item[0], reverse=True)
     return next(((obs, when) for _, when, obs in dated if record.valid(obs)), None)
@@ -224,12 +227,14 @@ def findings(kb, safety: Safety, limits: Limits | None) -> list[str]:
             lines.append(note.format(allergies="; ".join(a[:120] for a in safety.allergies[:3])))
         elif concern == "renal":
             r = safety.renal
+            assert r is not None  # "renal" is a concern only with a result
             values = {"value": r.value, "date": _date(r.date), "ref": r.ref, "threshold": f"{limits.egfr_below:g}",
                       "estimate": words["estimate"].format(egfr=f"{r.estimate:g}") if r.estimate is not None else ""}
             key = ("egfrLow" if r.low else "egfrCritical") if r.kind == "egfr" else ("creatinineLow" if r.low else "creatinineCritical")
             lines.append(words[key].format(**values))
         else:
             p = safety.pregnancy
+            assert p is not None  # "pregnancy" is a concern only with a finding
             lines.append(words["pregnancy"].format(what=p.value[:80], date=_date(p.date), ref=p.ref))
     return lines
 

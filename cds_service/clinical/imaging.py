@@ -39,11 +39,13 @@ def modalities(study: dict, kb: Knowledge) -> set[str]:
     """'us' / 'ct' / 'mr' from the study- and series-level modality Codings."""
     index, found = kb.modality_index, set()
     for coding in study.get("modality") or ():
-        name = index.get(kb.key(coding))
+        key = kb.key(coding)
+        name = index.get(key) if key is not None else None
         if name:
             found.add(name)
     for series in study.get("series") or ():
-        name = index.get(kb.key((series or {}).get("modality")))
+        key = kb.key((series or {}).get("modality"))
+        name = index.get(key) if key is not None else None
         if name:
             found.add(name)
     return found

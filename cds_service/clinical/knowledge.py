@@ -147,7 +147,8 @@ def _build_concepts(doc: dict, path: Path, judge: Pipeline) -> dict[str, TextCon
 
 
 def _build_orders(doc: dict, path: Path, aliases: dict[str, str]) -> tuple[dict, tuple, dict]:
-    classes, owner = {}, {}
+    classes = {}
+    owner: dict[tuple[str, str], str] = {}
     for cid, spec in doc["classes"].items():
         codes = CodeSet(spec["codes"], aliases)
         for key in codes.keys():

@@ -32,7 +32,7 @@ class Mass:
 
 
 def status_codes(concept) -> set[str]:
-    return {c.get("code") for c in codings(concept) if isinstance(c.get("code"), str)}
+    return {code for c in codings(concept) if isinstance(code := c.get("code"), str)}
 
 
 def is_live(condition: dict) -> bool:
@@ -75,7 +75,7 @@ def _mass_candidate(kb: Knowledge, condition: dict) -> str | None:
         return "yes"  # decided by the code alone: skip the text work
     code_text = concept_text(code)
     if entry is not None and entry.get("needsSite"):
-        notes = " . ".join(n.get("text") for n in condition.get("note") or () if isinstance(n, dict) and isinstance(n.get("text"), str))
+        notes = " . ".join(text for n in condition.get("note") or () if isinstance(n, dict) and isinstance(text := n.get("text"), str))
         if kb.value_set("mass-site").first(body) is not None or kb.concepts["flank-site"].found(code_text, concept_text(body), notes):
             return "yes"
         return "needs-site"

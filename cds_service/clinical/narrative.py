@@ -69,7 +69,8 @@ def as_text(raw: bytes, content_type: str) -> str | None:
 
 
 def _attachment_bytes(attachment: dict, binaries: dict) -> tuple[bytes | None, str]:
-    content_type = attachment.get("contentType") if isinstance(attachment.get("contentType"), str) else ""
+    declared = attachment.get("contentType")
+    content_type: str = declared if isinstance(declared, str) else ""
     data = attachment.get("data")
     if not isinstance(data, str):
         url = attachment.get("url")

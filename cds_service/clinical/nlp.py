@@ -14,7 +14,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import warnings
 from dataclasses import dataclass
+
+# Every rule here is a regular expression, so medspaCy's token-pattern matcher stays empty by design;
+# spaCy warns about that (W036) on each call, which would only be noise in the log.
+warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
 
 log = logging.getLogger("cds_service.nlp")
 # spaCy keeps every string it has seen in its vocabulary for the life of the pipeline; new words
@@ -114,7 +119,7 @@ class Pipeline:
         import spacy
         from medspacy.context import ConText  # noqa: F401 (registers the factories)
         from medspacy.ner import TargetMatcher, TargetRule  # noqa: F401
-        from medspacy.section_detection import SectionRule, Sectionizer  # noqa: F401
+        from medspacy.section_detection import Sectionizer, SectionRule  # noqa: F401
 
         nlp = spacy.blank("en")
         sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "span_attrs": None})
@@ -197,7 +202,7 @@ class Pipeline:
         nlp = self.nlp
         text = text[:self.max_label_chars]
         sectionizer, sentencizer, breaks, _, context = (c for _, c in nlp.pipeline)
-        found = [frozenset()] * len(spans)
+        found: list[frozenset[str]] = [frozenset()] * len(spans)
         with self._run_lock:
             doc = breaks(sentencizer(sectionizer(nlp.make_doc(text))))
             for sent in doc.sents:

@@ -17,7 +17,8 @@ def classify_concept(concept, kb: Knowledge) -> str:
 
     A code belongs to one class only (checked at start-up), so the first coded match decides."""
     for coding in codings(concept):
-        cid = kb.order_index.get(kb.key(coding))
+        key = kb.key(coding)
+        cid = kb.order_index.get(key) if key is not None else None
         if cid is not None:
             return cid
     return classify_text(concept_text(concept), kb)

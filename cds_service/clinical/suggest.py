@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import contrast
 
@@ -46,7 +46,7 @@ def ct_request(kb, evidence, context: dict, draft: dict | None = None) -> dict:
     user = context.get("userId")
     if "requester" not in resource and isinstance(user, str) and user.startswith(REQUESTER_TYPES):
         resource["requester"] = {"reference": user}
-    resource.setdefault("authoredOn", datetime.now(timezone.utc).replace(microsecond=0).isoformat())
+    resource.setdefault("authoredOn", datetime.now(UTC).replace(microsecond=0).isoformat())
     if evidence.mass is not None:
         resource["reasonReference"] = _merge_refs(resource.get("reasonReference"), [evidence.mass.ref])
     if not resource.get("reasonCode"):

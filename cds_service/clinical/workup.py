@@ -71,7 +71,7 @@ def contrast_allergies(record, kb: Knowledge) -> list[str]:
     label says what, which record and when, because the card must show what was found."""
     concept = kb.concepts["contrast-allergy"]
     codes = kb.value_set("contrast/contrast-allergy")
-    labels = []
+    labels: list[str] = []
     for allergy in record.of_type("AllergyIntolerance"):
         if not is_live(allergy):
             continue

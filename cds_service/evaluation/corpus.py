@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -116,7 +117,7 @@ def run(folder: Path, settings_overrides: dict | None = None) -> Result:
     charts = load(folder)
     result = Result()
     with tempfile.TemporaryDirectory(prefix="cds-eval-") as tmp, StandIn() as stand_in:
-        overrides = {"auth_mode": "off", "database_url": f"sqlite:///{tmp}/eval.sqlite3", "log_level": "ERROR"}
+        overrides: dict[str, Any] = {"auth_mode": "off", "database_url": f"sqlite:///{tmp}/eval.sqlite3", "log_level": "ERROR"}
         overrides.update(settings_overrides or {})
         app = create_app(Settings.from_env(**overrides))
         kb = app.extensions["cds"].knowledge

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class StandIn:
-    def __init__(self):
+    def __init__(self) -> None:
         self.token = secrets.token_urlsafe(24)
         self.resources: dict[str, dict] = {}
         stand_in = self
@@ -52,7 +52,7 @@ class StandIn:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def __enter__(self) -> "StandIn":
+    def __enter__(self) -> StandIn:
         self._thread.start()
         return self
 

@@ -18,9 +18,8 @@ from urllib.parse import urljoin, urlsplit
 import orjson
 import requests
 
-from .transport import Budget, Fetch, TooLarge, WatchedAdapter, current, read_capped
-
 from .. import metrics
+from .transport import Budget, Fetch, TooLarge, WatchedAdapter, current, read_capped
 
 
 class FetchFailed(Exception):

@@ -117,7 +117,7 @@ def post_bundle(base: str, bundle: dict, *, timeout_s: float = 60.0, wait_s: flo
         raise SeedError(f"the FHIR server refused the Bundle: HTTP {status}{_diagnostics(body)}")
     if not isinstance(body, dict) or body.get("type") not in ("transaction-response", "batch-response"):
         raise SeedError("the FHIR server's answer is not a transaction-response Bundle")
-    outcomes = Counter()
+    outcomes: Counter[str] = Counter()
     for entry in body.get("entry") or ():
         code = str(((entry or {}).get("response") or {}).get("status", "?")).strip()
         outcomes[code] += 1

@@ -26,7 +26,7 @@ class TooLarge(Exception):
 class Fetch:
     """One fetch job's sockets and the request-wide byte budget it draws on."""
 
-    def __init__(self, budget: "Budget"):
+    def __init__(self, budget: Budget):
         self.budget = budget
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()

@@ -13,8 +13,21 @@ from __future__ import annotations
 import time
 
 from .. import metrics
-from . import (adjust, configure, decide, evidence, parse, prefetch, rate, render, respond, safety, shadow,
-               suppress, validate)
+from . import (
+    adjust,
+    configure,
+    decide,
+    evidence,
+    parse,
+    prefetch,
+    rate,
+    render,
+    respond,
+    safety,
+    shadow,
+    suppress,
+    validate,
+)
 from .exchange import Exchange
 
 # authenticate runs in the HTTP layer (it guards discovery and feedback too), so the flow here

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import uuid
 
+from ..audit.ledger import IssuedCard
 from ..clinical import contrast
 from ..clinical.codes import codings
 from ..clinical.suggest import ct_request
-from ..audit.ledger import IssuedCard
 from .exchange import Exchange
 
 MAX_LABEL = 100
@@ -153,4 +153,4 @@ def run(exchange: Exchange, runtime) -> None:
     exchange.response = {"cards": cards}
     exchange.issued = [IssuedCard(card["uuid"], d.kind, card["indicator"],
                                   tuple(s["uuid"] for s in card.get("suggestions", ())), draft_ref=d.draft_ref)
-                       for d, card in zip(shown, cards)]
+                       for d, card in zip(shown, cards, strict=True)]

@@ -10,7 +10,6 @@ from ..errors import CdsError
 from .exchange import Exchange
 
 
-
 def prune(value):
     """Drop null and empty strings, arrays and objects, bottom-up (one pass; 0 and false stay)."""
     if isinstance(value, dict):

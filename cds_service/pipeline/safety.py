@@ -7,7 +7,7 @@ stays one concern and this one stays small; dates are judged against the runtime
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..clinical import contrast
 from ..clinical.workup import is_pediatric
@@ -36,7 +36,7 @@ def run(exchange: Exchange, runtime) -> None:
     if not evidence.positive:
         return
     evidence.limits = site.limits(kb) if site is not None else contrast.Limits()
-    now = datetime.fromtimestamp(runtime.clock(), timezone.utc)
+    now = datetime.fromtimestamp(runtime.clock(), UTC)
     evidence.safety = contrast.assess(exchange.record, kb, evidence, evidence.limits, now, _results(exchange))
     concerns = evidence.safety.concerns
     if concerns:

@@ -39,19 +39,19 @@ def run(exchange: Exchange, runtime) -> None:
         subject = suppression.subject_key(site.secret, exchange.context["patientId"])
         active = _suppressions(exchange, runtime, subject)
         hook = exchange.service.hook
-        for i, (decision, card) in enumerate(zip(shown, cards)):
+        for i, (decision, card) in enumerate(zip(shown, cards, strict=True)):
             order_kind = decision.order_class or "none"
             issued[i] = replace(issued[i], subject_key=subject, order_kind=order_kind)
             if suppression.is_suppressed(active.get((decision.kind, order_kind)), hook, card["indicator"]):
                 disposition[i] = "suppressed"
     if exchange.options.get("info-cards") is False:
-        disposition = ["capped" if d == "shown" and c["indicator"] == "info" else d for d, c in zip(disposition, cards)]
+        disposition = ["capped" if d == "shown" and c["indicator"] == "info" else d for d, c in zip(disposition, cards, strict=True)]
     cap = min(site.max_cards or DEFAULT_MAX_CARDS, exchange.options.get("max-cards", DEFAULT_MAX_CARDS))
     live = sorted((i for i, d in enumerate(disposition) if d == "shown"), key=lambda i: URGENCY.get(cards[i]["indicator"], 3))
     for i in live[cap:]:
         disposition[i] = "capped"
-    exchange.issued = [replace(card, disposition=d) for card, d in zip(issued, disposition)]
-    exchange.response["cards"] = [card for card, d in zip(cards, disposition) if d == "shown"]
+    exchange.issued = [replace(card, disposition=d) for card, d in zip(issued, disposition, strict=True)]
+    exchange.response["cards"] = [card for card, d in zip(cards, disposition, strict=True) if d == "shown"]
     held = {d: disposition.count(d) for d in ("suppressed", "capped") if d in disposition}
     if held:
         exchange.notes["heldBack"] = held

@@ -8,13 +8,15 @@ else is a 400 that names the option, never silently ignored.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from ..errors import CdsError
 
 OPTIONS_EXTENSION = "flank-mass-cds.configuration-options"
 CONFIG_EXTENSION = "flank-mass-cds.configuration"
-OPTIONS = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "max-cards": {"type": "integer", "name": "Maximum cards",
                   "description": "Return at most this many cards (most urgent first); cannot exceed the site's own cap."},
     "info-cards": {"type": "boolean", "name": "Informational cards",

@@ -20,9 +20,10 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import ConfigError
@@ -73,7 +74,7 @@ class Database:
         self.connect_timeout_s = connect_timeout_s
         if url.startswith("sqlite:///"):
             self.kind = "sqlite"
-            self.path = sqlite_path(url)
+            self.path: Path | None = sqlite_path(url)
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif url.startswith(("postgresql://", "postgres://")):
             self.kind = "postgresql"
@@ -167,8 +168,14 @@ class Database:
             self._give_back(conn)
 
     def _run(self, call, *args):
-        """Call a SQLite function; under gevent in a native thread (the C busy wait would block the loop)."""
-        pool = _gevent_threadpool() if self.kind == "sqlite" else None
+        """Call a SQLite function; under gevent in a native thread (the C busy wait would block the loop).
+
+        Inside a transaction the write lock is already ours (BEGIN IMMEDIATE), so nothing can wait:
+        statements then run right here, without a greenlet switch between them. Sent to the pool,
+        each would hold the lock across a switch, and while other requests keep the worker busy the
+        other worker's BEGIN waits out its busy timeout: a 503 from a lock that should last
+        microseconds."""
+        pool = _gevent_threadpool() if self.kind == "sqlite" and not getattr(self._local, "locked", False) else None
         if pool is None:
             return call(*args)
         ok, value = pool.apply(_captured, (call, args))  # gevent would print a failure as a traceback
@@ -193,13 +200,6 @@ class Database:
             self._run(cur.execute, self._sql(sql), tuple(params))
             return cur.rowcount
 
-    def execute_many(self, sql: str, rows: Sequence[Sequence]) -> None:
-        """One statement for many parameter rows, in one call to the database thread (not one per row)."""
-        if not rows:
-            return
-        with self._cursor() as cur:
-            self._run(cur.executemany, self._sql(sql), [tuple(row) for row in rows])
-
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self._cursor() as cur:
             self._run(cur.execute, self._sql(sql), tuple(params))
@@ -221,11 +221,13 @@ class Database:
                 raise StorageError(f"database statement failed ({type(exc).__name__})") from None
 
     @contextmanager
-    def transaction(self, *, immediate: bool = False) -> Iterator["Database"]:
+    def transaction(self) -> Iterator[Database]:
         """All statements inside run in one transaction on this thread's connection.
 
-        immediate=True takes SQLite's write lock at once (BEGIN IMMEDIATE), so two processes
-        that read-then-write never both read the old state; PostgreSQL callers use advisory locks.
+        SQLite takes its write lock at once (BEGIN IMMEDIATE, waited for in a native thread under
+        gevent): every transaction here writes, two processes that read-then-write never both read
+        the old state, and the statements after it never wait (see _run). PostgreSQL callers that
+        read-then-write use advisory locks.
         """
         if getattr(self._local, "in_tx", False):
             raise StorageError("nested transactions are not supported")
@@ -234,7 +236,8 @@ class Database:
         self._local.conn, self._local.in_tx = conn, True
         try:
             if self.kind == "sqlite":
-                self._run(conn.execute, "BEGIN IMMEDIATE" if immediate else "BEGIN")
+                self._run(conn.execute, "BEGIN IMMEDIATE")
+                self._local.locked = True
                 try:
                     yield self
                 except BaseException:
@@ -247,7 +250,7 @@ class Database:
         except errors as exc:
             raise StorageError(f"database transaction failed ({type(exc).__name__})") from None
         finally:
-            self._local.conn, self._local.in_tx = None, False
+            self._local.conn, self._local.in_tx, self._local.locked = None, False, False
             self._give_back(conn)
 
     def close(self) -> None:

@@ -44,7 +44,7 @@ def split_statements(sql: str) -> tuple[str, ...]:
 
 
 def _strip_comments(text: str) -> str:
-    return "\n".join(l for l in text.splitlines() if not l.strip().startswith("--")).strip().strip(";").strip()
+    return "\n".join(line for line in text.splitlines() if not line.strip().startswith("--")).strip().strip(";").strip()
 
 
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -64,7 +64,7 @@ def migrate(db: Database, directory: Path = MIGRATIONS_DIR) -> list[int]:
     """Apply the migrations this database lacks; the versions applied now (usually none)."""
     migrations = load_migrations(directory)
     applied_now: list[int] = []
-    with db.transaction(immediate=True):
+    with db.transaction():
         if db.kind == "postgresql":
             db.query("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_KEY,))
         db.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("

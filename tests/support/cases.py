@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "cases"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> str:
     return (CASES_DIR / name).read_text()
 

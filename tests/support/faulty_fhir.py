@@ -15,10 +15,9 @@ import select
 import threading
 import time
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from tests.support.servers import LoopbackHTTP
+from tests.support.servers import LoopbackHTTP, QuietHandler
 
 FAULTS = ("hang", "drip", "slowbody", "huge", "hugestream", "gzip", "redirect", "crosshost", "loop", "html")
 HUGE_BYTES = 200 * 1024 * 1024
@@ -48,13 +47,7 @@ class FaultyFhir(LoopbackHTTP):
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 try:
                     server._answer(self, drip_interval_s)

@@ -8,13 +8,12 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.support.servers import LoopbackHTTP
+from tests.support.servers import LoopbackHTTP, QuietHandler
 
 DROP = object()  # pass as a claim or header value to leave it out of the token
 
@@ -85,12 +84,7 @@ class JwksServer(LoopbackHTTP):
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 with server._lock:
                     server.hits[self.path] = server.hits.get(self.path, 0) + 1

@@ -2,7 +2,7 @@
 added to a positive fixture case (adult, MRI selected first: the card suggests the CT)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.support.cases import case_request
 
@@ -15,7 +15,7 @@ SIGN_CASE = "adult-order-sign-mri-and-biopsy.json"       # patient pat-a21: MRI 
 
 
 def days_ago(days: float, now: datetime | None = None) -> str:
-    return ((now or datetime.now(timezone.utc)) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ((now or datetime.now(UTC)) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def searchset(*resources) -> dict:

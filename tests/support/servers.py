@@ -10,6 +10,18 @@ from urllib.parse import urlsplit
 from werkzeug.serving import make_server
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """What every stand-in here wants: HTTP/1.1 keep-alive, no request log on the test output, and
+    no Nagle delay (headers and body go out in separate writes; with Nagle on, a reused connection
+    waits for the client's delayed ACK, ~40 ms, before the body leaves; real servers don't)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args):
+        pass
+
+
 class QueueingHTTPServer(ThreadingHTTPServer):
     """socketserver's default listen backlog is 5: a service under gevent opens its concurrent
     fetches in the same instant, and the 6th SYN would be dropped and retried a second later."""
@@ -77,15 +89,7 @@ class FhirStandIn(LoopbackHTTP):
         self._lock = threading.Lock()
         stand_in = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in separate writes; with Nagle on, a reused connection waits
-            # for the client's delayed ACK (~40 ms) before the body leaves. Real FHIR servers don't.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 stand_in._handle(self)
 
@@ -137,13 +141,7 @@ class FhirStore(LoopbackHTTP):
         self.answer = None
         store = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 store._reply(self, *store._get(self.path))
 
