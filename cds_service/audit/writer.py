@@ -9,9 +9,9 @@ hard kill (SIGKILL, power cut) is what was queued in the last moment: card recor
 feedback is written before it is acknowledged.
 
 The writer lingers up to LINGER_S after the first record of a batch before committing: at a
-steady trickle of calls each response used to cost its own transaction, handed to a database
-thread and back, which took about a third as much CPU as the request itself (profile of the
-benchmark's order-select). `flush` cuts the linger short.
+steady trickle of calls each response cost its own transaction (its BEGIN waited for in a database
+thread, its own commit), about a third as much CPU as the request itself in a profile of the
+benchmark's order-select. `flush` cuts the linger short.
 """
 from __future__ import annotations
 
