@@ -127,7 +127,7 @@ def run(exchange: Exchange, runtime) -> None:
         exchange.evidence = Evidence()
         exchange.notes["evidence"] = "not needed"
         return
-    evidence = evidence_memo.recall(exchange.record, lambda: gather(exchange.record, kb))
+    evidence = evidence_memo.recall(exchange.record, kb, lambda: gather(exchange.record, kb))
     exchange.evidence = evidence
     if exchange.record.invalid:
         exchange.notes["invalidR4"] = exchange.record.invalid

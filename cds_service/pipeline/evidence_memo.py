@@ -2,9 +2,11 @@
 
 order-select fires on every change of the order form: the same patient's chart arrives again and
 again while only the drafts move. The chart search (masses, ultrasounds, calcification, prior
-imaging, orders, allergies) depends on nothing else but the knowledge (fixed per process) and
-today's date (age), so its result is kept under a digest of exactly what it reads: today's date,
-the patient, this patient's resources after parsing, every draft, and fetched report attachments.
+imaging, orders, allergies) depends on nothing else but the knowledge it is judged with and
+today's date (age), so its result is kept under a digest of exactly what it reads: the knowledge
+object (one per app; an entry holds a weak reference and counts only while that same object lives),
+today's date, the patient, this patient's resources after parsing, every draft, and fetched
+report attachments.
 
 Bounded in bytes: an entry is charged what the chart it was computed from takes in memory (all an
 entry can keep alive is a subset of that chart's resources: their JSON size times PYTHON_PER_JSON,
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import weakref
 from datetime import date
 
 import orjson
@@ -37,33 +40,33 @@ class _ChartMemo(DigestCache):
 _MEMO = _ChartMemo(max_bytes=MAX_BYTES)
 
 
-def _key(record) -> tuple[bytes, int] | None:
+def _key(record, kb) -> tuple[bytes, int] | None:
     """SHA-256 of what the chart search reads, and that content's size; None when not worth it."""
     if sum(map(len, record.by_type.values())) > MAX_CHART_RESOURCES:
         return None
     try:
-        content = orjson.dumps((date.today().isoformat(), record.patient_id, record.patient, record.by_type,
+        content = orjson.dumps((id(kb), date.today().isoformat(), record.patient_id, record.patient, record.by_type,
                                 record.drafts, record.binaries))
     except (TypeError, orjson.JSONEncodeError):
         return None
     return hashlib.sha256(content).digest(), len(content)
 
 
-def recall(record, compute):
+def recall(record, kb, compute):
     """`compute()`'s Evidence for this chart, from the memo when the same chart was searched before.
 
     The caller gets its own copy (later stages set fields on it); the record's count of invalid
     resources is what the search found, hit or miss, so the request log says the same."""
-    key = _key(record)
+    key = _key(record, kb)
     if key is None:
         return compute()
     digest, size = key
     known = _MEMO.get(digest)
-    if known is not None:
-        evidence, invalid, _ = known
+    if known is not None and known[3]() is kb:
+        evidence, invalid, _, _ = known
         record.invalid += invalid
         return dataclasses.replace(evidence)
     before = record.invalid
     evidence = compute()
-    _MEMO.put(digest, (dataclasses.replace(evidence), record.invalid - before, size))
+    _MEMO.put(digest, (dataclasses.replace(evidence), record.invalid - before, size, weakref.ref(kb)))
     return evidence
