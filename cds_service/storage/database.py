@@ -236,7 +236,7 @@ class Database:
         self._local.conn, self._local.in_tx = conn, True
         try:
             if self.kind == "sqlite":
-                self._run(conn.execute, "BEGIN IMMEDIATE")
+                self._begin_sqlite(conn)
                 self._local.locked = True
                 try:
                     yield self
@@ -252,6 +252,19 @@ class Database:
         finally:
             self._local.conn, self._local.in_tx, self._local.locked = None, False, False
             self._give_back(conn)
+
+    def _begin_sqlite(self, conn) -> None:
+        """Take SQLite's write lock: on the spot when it is free, so the whole transaction runs
+        without one greenlet switch while holding it; otherwise wait for it in a native thread."""
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError:
+            pass  # held by another process: wait below, up to the busy timeout
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+        self._run(conn.execute, "BEGIN IMMEDIATE")
 
     def close(self) -> None:
         """Close every connection this Database opened (tests; shutdown)."""
