@@ -4,6 +4,7 @@ Writes bench/results/bench-<time>.json and .md: p50/p95/p99 latency and requests
 scenario, each as a ratio to the floor, and whether each target of the benchmark issue is met.
 `--quick` runs a few requests per scenario (the test suite's smoke test uses it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,11 +47,21 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path, scale: float = 1
     scale = 0.02 if quick else scale
     n = lambda full: max(10, int(full * scale))  # noqa: E731
     rounds = 1 if quick else 2
-    results: dict = {"workers": workers, "threads": threads, "quick": quick, "scale": scale, "scenarios": {},
-                     "conditions": {"cpus": os.cpu_count(), "load_before": os.getloadavg()}}
+    results: dict = {
+        "workers": workers,
+        "threads": threads,
+        "quick": quick,
+        "scale": scale,
+        "scenarios": {},
+        "conditions": {"cpus": os.cpu_count(), "load_before": os.getloadavg()},
+    }
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench.sqlite3", "CDS_LOG_LEVEL": "WARNING"}
+        env = {
+            "CDS_AUTH_MODE": "off",
+            "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench.sqlite3",
+            "CDS_LOG_LEVEL": "WARNING",
+        }
         service, _, master = stack.enter_context(served(env, tmp_path, workers, threads, with_process=True))
         floor, _ = stack.enter_context(served({}, tmp_path, workers, threads, command=("bench.serve", "floor")))
         scenarios = results["scenarios"]
@@ -86,17 +97,32 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path, scale: float = 1
 
         with FhirStandIn(token="bench-token", delay_s=0.050) as fhir:
             fhir.routes[f"Patient/{data.PID}"] = data.prefetch(1)["patient"]
-            fetch = [data.encode(data.order_select(data.mri_draft(), None, fhirServer=fhir.url,
-                                                   fhirAuthorization={"access_token": "bench-token", "token_type": "Bearer"}))]
+            fetch = [
+                data.encode(
+                    data.order_select(
+                        data.mri_draft(),
+                        None,
+                        fhirServer=fhir.url,
+                        fhirAuthorization={"access_token": "bench-token", "token_type": "Bearer"},
+                    )
+                )
+            ]
             summary = load.summarise([load.measure(service + SERVICE, fetch, 1, n(100))])
-            scenarios["4 no prefetch, 9 keys from a FHIR server adding 50 ms"] = {"service": summary, "round_trip_ms": 50.0}
+            scenarios["4 no prefetch, 9 keys from a FHIR server adding 50 ms"] = {
+                "service": summary,
+                "round_trip_ms": 50.0,
+            }
 
         for concurrency in (1, 8, 32):
             scenarios[f"5 concurrency {concurrency}"] = _ab(service, floor, positive, n(3000), concurrency, rounds)
 
         client = BenchClient(tmp_path)
-        auth_env = {**env, "CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": str(client.clients_file),
-                    "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench-auth.sqlite3"}
+        auth_env = {
+            **env,
+            "CDS_AUTH_MODE": "required",
+            "CDS_TRUSTED_CLIENTS": str(client.clients_file),
+            "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench-auth.sqlite3",
+        }
         authed, _ = stack.enter_context(served(auth_env, tmp_path, workers, threads))
         count = n(2000)
         runs = {"service": [], "floor": []}
@@ -114,9 +140,13 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path, scale: float = 1
         rss_warm = memory.workers_rss(master.pid)
         load.measure(service + SERVICE, patients, 8, len(patients))
         rss_after = memory.workers_rss(master.pid)
-        scenarios["6 memory per worker (MiB)"] = {"after_warm_up": rss_warm, "after_requests": rss_after,
-                                                  "requests": len(patients), "distinct_patients": True,
-                                                  "bound_mib": memory.BOUND_MIB}
+        scenarios["6 memory per worker (MiB)"] = {
+            "after_warm_up": rss_warm,
+            "after_requests": rss_after,
+            "requests": len(patients),
+            "distinct_patients": True,
+            "bound_mib": memory.BOUND_MIB,
+        }
     results["conditions"]["load_after"] = os.getloadavg()
     results["targets"] = report.targets(results["scenarios"])
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +161,9 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path, scale: float = 1
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few requests per scenario (smoke test)")
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full request counts (quicker, noisier)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the full request counts (quicker, noisier)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")

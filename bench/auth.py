@@ -1,5 +1,6 @@
 """A trusted client for the benchmark: a P-384 key made on the spot, registered inline, and a
 supply of pre-signed ES384 tokens (one per request: each jti is accepted once)."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,15 @@ class BenchClient:
 
     def tokens(self, audience: str, count: int) -> list[dict]:
         now = int(time.time())
-        return [{"Authorization": "Bearer " + jwt.encode(
+        return [
+            {
+                "Authorization": "Bearer "
+                + jwt.encode(
                     {"iss": ISSUER, "aud": audience, "iat": now, "exp": now + 600, "jti": uuid.uuid4().hex},
-                    self._key, algorithm="ES384", headers={"kid": "bench-1", "typ": "JWT"})}
-                for _ in range(count)]
+                    self._key,
+                    algorithm="ES384",
+                    headers={"kid": "bench-1", "typ": "JWT"},
+                )
+            }
+            for _ in range(count)
+        ]

@@ -1,4 +1,5 @@
 """Resident memory of gunicorn's worker processes, read from /proc (Linux)."""
+
 from __future__ import annotations
 
 from pathlib import Path

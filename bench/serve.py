@@ -1,4 +1,5 @@
 """`python -m bench.serve floor --port P --workers N --threads T`: the floor under our gunicorn settings."""
+
 from __future__ import annotations
 
 from gevent import monkey

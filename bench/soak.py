@@ -4,6 +4,7 @@ Passes (exit 0) when no answer was a 5xx or a broken connection and the workers'
 at the end is within SOAK_RSS_TOLERANCE (10%) of what it was after the warm-up. Prints the
 figures either way. SOAK_SECONDS (600), SOAK_CONCURRENCY (32) and SOAK_SEED set the run.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -53,7 +54,11 @@ def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -
     warmup = min(60.0, max(2.0, seconds * 0.1))
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/soak.sqlite3", "CDS_LOG_LEVEL": "WARNING"}
+        env = {
+            "CDS_AUTH_MODE": "off",
+            "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/soak.sqlite3",
+            "CDS_LOG_LEVEL": "WARNING",
+        }
         url, log_path, master = stack.enter_context(served(env, tmp_path, 2, 4, with_process=True))
         fhir = stack.enter_context(FaultyFhir(hang_s=10.0))
         requests = mix(seed, fhir.url, f"http://127.0.0.1:{free_port()}/fhir")
@@ -63,8 +68,10 @@ def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -
         started = time.monotonic()
         until = started + seconds
         spread = max(1, len(requests) // concurrency)  # clients start at different points of the mix
-        threads = [threading.Thread(target=_client, args=(host, int(port), requests, c * spread, until, statuses, lock))
-                   for c in range(concurrency)]
+        threads = [
+            threading.Thread(target=_client, args=(host, int(port), requests, c * spread, until, statuses, lock))
+            for c in range(concurrency)
+        ]
         for thread in threads:
             thread.start()
         samples = []
@@ -79,16 +86,27 @@ def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -
     base, end = after_warmup[0], after_warmup[-1]
     total = sum(statuses.values())
     figures = {
-        "seconds": round(elapsed, 1), "concurrency": concurrency, "seed": seed, "requests": total,
+        "seconds": round(elapsed, 1),
+        "concurrency": concurrency,
+        "seed": seed,
+        "requests": total,
         "rps": round(total / elapsed, 1) if elapsed else None,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "server_errors": sum(v for k, v in statuses.items() if k >= 500),
         "transport_errors": statuses.get(-1, 0),
-        "rss_mib": {"after_warmup": round(base, 1), "end": round(end, 1), "max": round(max(after_warmup), 1),
-                    "growth": round((end - base) / base, 4) if base else None, "warmup_s": warmup},
+        "rss_mib": {
+            "after_warmup": round(base, 1),
+            "end": round(end, 1),
+            "max": round(max(after_warmup), 1),
+            "growth": round((end - base) / base, 4) if base else None,
+            "warmup_s": warmup,
+        },
     }
-    figures["passed"] = (figures["server_errors"] == 0 and figures["transport_errors"] == 0
-                         and (tolerance is None or figures["rss_mib"]["growth"] <= tolerance))
+    figures["passed"] = (
+        figures["server_errors"] == 0
+        and figures["transport_errors"] == 0
+        and (tolerance is None or figures["rss_mib"]["growth"] <= tolerance)
+    )
     if not figures["passed"]:
         figures["server_log_tail"] = log_tail
     return figures
@@ -103,9 +121,11 @@ def main() -> int:
     figures = soak(seconds, concurrency, seed, tolerance)
     print(json.dumps(figures, indent=2))
     rss = figures["rss_mib"]
-    print(f"soak: {figures['requests']} requests ({figures['rps']}/s), {figures['server_errors']} 5xx, "
-          f"{figures['transport_errors']} broken connections; worker RSS {rss['after_warmup']} -> {rss['end']} MiB "
-          f"({rss['growth']:+.1%}, max {rss['max']}): {'PASS' if figures['passed'] else 'FAIL'}")
+    print(
+        f"soak: {figures['requests']} requests ({figures['rps']}/s), {figures['server_errors']} 5xx, "
+        f"{figures['transport_errors']} broken connections; worker RSS {rss['after_warmup']} -> {rss['end']} MiB "
+        f"({rss['growth']:+.1%}, max {rss['max']}): {'PASS' if figures['passed'] else 'FAIL'}"
+    )
     return 0 if figures["passed"] else 1
 
 

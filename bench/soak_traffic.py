@@ -4,6 +4,7 @@ Built once with a seeded generator, so two runs send the same mix. Faulty calls 
 server stand-in (FaultyFhir) whose answer is chosen by the patient id: slow, hanging past the
 deadline, garbage, an error status, not FHIR, or a closed port; none of them may become a 5xx.
 """
+
 from __future__ import annotations
 
 import copy
@@ -41,8 +42,11 @@ class FaultyFhir(LoopbackHTTP):
                 if fault == "slow":
                     time.sleep(0.2)
                     pid = self.path.split("Patient/")[-1].split("?")[0].split("&")[0]
-                    resource = {"resourceType": "Patient", "id": pid} if "?" not in self.path else \
-                        {"resourceType": "Bundle", "type": "searchset", "total": 0}
+                    resource = (
+                        {"resourceType": "Patient", "id": pid}
+                        if "?" not in self.path
+                        else {"resourceType": "Bundle", "type": "searchset", "total": 0}
+                    )
                     body = json.dumps(resource).encode()
                 elif fault == "hang":
                     stop.wait(hang_s)
@@ -73,19 +77,39 @@ class FaultyFhir(LoopbackHTTP):
         return super().__exit__(*exc)
 
 
-
 def _valid(rng) -> list[tuple]:
     positive = data.order_select(data.mri_draft(), data.prefetch(80))
     half = data.order_select(data.half_filled_draft(), data.prefetch(80))
-    sign = {**positive, "hook": "order-sign", "context": {k: v for k, v in positive["context"].items() if k != "selections"}}
-    view = {"hook": "patient-view", "hookInstance": "soak-view",
-            "context": {"userId": "Practitioner/soak", "patientId": data.PID}, "prefetch": data.prefetch(80)}
-    feedback = {"feedback": [{"card": f"card-{rng.randrange(10**6)}", "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:00:00Z",
-                              "overrideReason": {"reason": {"code": "ct-done-elsewhere", "system": "http://example.org/reasons"}}}]}
-    return [("POST", SELECT, orjson.dumps(positive), JSON), ("POST", SELECT, orjson.dumps(half), JSON),
-            ("POST", SIGN, orjson.dumps(sign), JSON), ("POST", VIEW, orjson.dumps(view), JSON),
-            ("POST", SELECT + "/feedback", orjson.dumps(feedback), JSON), ("GET", "/cds-services", None, {}),
-            ("GET", "/healthz", None, {})]
+    sign = {
+        **positive,
+        "hook": "order-sign",
+        "context": {k: v for k, v in positive["context"].items() if k != "selections"},
+    }
+    view = {
+        "hook": "patient-view",
+        "hookInstance": "soak-view",
+        "context": {"userId": "Practitioner/soak", "patientId": data.PID},
+        "prefetch": data.prefetch(80),
+    }
+    feedback = {
+        "feedback": [
+            {
+                "card": f"card-{rng.randrange(10**6)}",
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-20T10:00:00Z",
+                "overrideReason": {"reason": {"code": "ct-done-elsewhere", "system": "http://example.org/reasons"}},
+            }
+        ]
+    }
+    return [
+        ("POST", SELECT, orjson.dumps(positive), JSON),
+        ("POST", SELECT, orjson.dumps(half), JSON),
+        ("POST", SIGN, orjson.dumps(sign), JSON),
+        ("POST", VIEW, orjson.dumps(view), JSON),
+        ("POST", SELECT + "/feedback", orjson.dumps(feedback), JSON),
+        ("GET", "/cds-services", None, {}),
+        ("GET", "/healthz", None, {}),
+    ]
 
 
 def _malformed(rng) -> list[tuple]:
@@ -98,22 +122,60 @@ def _malformed(rng) -> list[tuple]:
         out.append(("POST", SELECT, orjson.dumps(body), JSON))
     big = copy.deepcopy(base)
     big["context"]["selections"] = [1] * 200_000
-    deep = orjson.dumps(base).replace(b'"code":{"coding":[{"system"', b'"code":' + b"[" * 900 + b"]" * 900 + b',"x":{"coding":[{"system"', 1)
-    out += [("POST", SELECT, b"{not json", JSON), ("POST", SELECT, b"[1,2]", JSON), ("POST", SELECT, orjson.dumps(big), JSON),
-            ("POST", SELECT, deep, JSON), ("POST", SELECT, orjson.dumps(base), {"Content-Type": "text/plain"}),
-            ("POST", "/cds-services/no-such-service", orjson.dumps(base), JSON), ("PUT", SELECT, b"{}", JSON),
-            ("POST", SELECT + "/feedback", orjson.dumps({"feedback": [{"card": "a\u0000b", "outcome": "accepted",
-             "acceptedSuggestions": [{"id": "s"}], "outcomeTimestamp": "2026-11-20T10:00:00Z"}]}), JSON),
-            ("POST", VIEW, orjson.dumps({"hook": "patient-view", "hookInstance": "x", "fhirServer": "http://[::1/fhir",
-             "context": {"userId": "Practitioner/a", "patientId": "p", "draftOrders": 5}}), JSON)]
+    deep = orjson.dumps(base).replace(
+        b'"code":{"coding":[{"system"', b'"code":' + b"[" * 900 + b"]" * 900 + b',"x":{"coding":[{"system"', 1
+    )
+    out += [
+        ("POST", SELECT, b"{not json", JSON),
+        ("POST", SELECT, b"[1,2]", JSON),
+        ("POST", SELECT, orjson.dumps(big), JSON),
+        ("POST", SELECT, deep, JSON),
+        ("POST", SELECT, orjson.dumps(base), {"Content-Type": "text/plain"}),
+        ("POST", "/cds-services/no-such-service", orjson.dumps(base), JSON),
+        ("PUT", SELECT, b"{}", JSON),
+        (
+            "POST",
+            SELECT + "/feedback",
+            orjson.dumps(
+                {
+                    "feedback": [
+                        {
+                            "card": "a\u0000b",
+                            "outcome": "accepted",
+                            "acceptedSuggestions": [{"id": "s"}],
+                            "outcomeTimestamp": "2026-11-20T10:00:00Z",
+                        }
+                    ]
+                }
+            ),
+            JSON,
+        ),
+        (
+            "POST",
+            VIEW,
+            orjson.dumps(
+                {
+                    "hook": "patient-view",
+                    "hookInstance": "x",
+                    "fhirServer": "http://[::1/fhir",
+                    "context": {"userId": "Practitioner/a", "patientId": "p", "draftOrders": 5},
+                }
+            ),
+            JSON,
+        ),
+    ]
     return out
 
 
 def _faulty(fhir_url: str, closed_url: str) -> list[tuple]:
     out = []
     for fault in FAULTS:
-        body = data.order_select(data.mri_draft(), None, fhirServer=fhir_url,
-                                 fhirAuthorization={"access_token": "soak-token", "token_type": "Bearer"})
+        body = data.order_select(
+            data.mri_draft(),
+            None,
+            fhirServer=fhir_url,
+            fhirAuthorization={"access_token": "soak-token", "token_type": "Bearer"},
+        )
         body["context"]["patientId"] = f"fault-{fault}"
         out.append(("POST", SELECT, orjson.dumps(body), JSON))
     unreachable = data.order_select(data.mri_draft(), None, fhirServer=closed_url)

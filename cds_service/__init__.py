@@ -1,4 +1,5 @@
 """CDS Hooks 2.0 service for imaging decisions at order entry (Flask application factory)."""
+
 from __future__ import annotations
 
 import logging

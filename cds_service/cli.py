@@ -1,4 +1,5 @@
 """The `cds-service` command: serve under gunicorn, or evaluate one request file offline."""
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,11 @@ def _evaluate(args) -> int:
         print(f"cannot read {args.request}: {exc.strerror}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="cds-evaluate-") as scratch:
-        settings = Settings.from_env(auth_mode="off", database_url=f"sqlite:///{scratch}/evaluate.sqlite3",
-                                     log_level=os.environ.get("CDS_LOG_LEVEL", "WARNING").upper())
+        settings = Settings.from_env(
+            auth_mode="off",
+            database_url=f"sqlite:///{scratch}/evaluate.sqlite3",
+            log_level=os.environ.get("CDS_LOG_LEVEL", "WARNING").upper(),
+        )
         app = create_app(settings)
         runtime = app.extensions["cds"]
         try:
@@ -62,8 +66,11 @@ def _evaluate_in(app, services, raw: bytes, service_id: str | None) -> int:
             hook = None
         matches = [s.id for s in services.values() if s.hook == hook]
         if len(matches) != 1:
-            print("cannot tell the service from the request's hook; pass --service ID "
-                  f"(one of: {', '.join(sorted(services))})", file=sys.stderr)
+            print(
+                "cannot tell the service from the request's hook; pass --service ID "
+                f"(one of: {', '.join(sorted(services))})",
+                file=sys.stderr,
+            )
             return 2
         service_id = matches[0]
     response = app.test_client().post(f"/cds-services/{service_id}", data=raw, content_type="application/json")
@@ -84,9 +91,15 @@ def _eval(args) -> int:
         print(f"no labelled charts in {folder}", file=sys.stderr)
         return 2
     sys.stdout.write(corpus.table(result))
-    below = [(name, got, want) for name, got, want in (
-        ("sensitivity", result.sensitivity(), args.min_sensitivity), ("specificity", result.specificity(), args.min_specificity),
-        ("accuracy", result.accuracy(), args.min_accuracy)) if want is not None and got is not None and got < want]
+    below = [
+        (name, got, want)
+        for name, got, want in (
+            ("sensitivity", result.sensitivity(), args.min_sensitivity),
+            ("specificity", result.specificity(), args.min_specificity),
+            ("accuracy", result.accuracy(), args.min_accuracy),
+        )
+        if want is not None and got is not None and got < want
+    ]
     for name, got, want in below:
         print(f"{name} {got:.3f} is below the required {want:.3f}", file=sys.stderr)
     return 1 if below else 0
@@ -104,8 +117,10 @@ def _database():
         path = sqlite_path(settings.database_url)
         if not path.is_file():
             where = "its directory does not exist" if not path.parent.is_dir() else "no such file"
-            raise CliError(f"no database at {path} ({where}); check CDS_DATABASE_URL "
-                           "(the service creates the database when it first starts)")
+            raise CliError(
+                f"no database at {path} ({where}); check CDS_DATABASE_URL "
+                "(the service creates the database when it first starts)"
+            )
     return settings, database_for(settings.database_url)
 
 
@@ -218,11 +233,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("folder", metavar="DIR", help="folder of labelled chart files (fixtures/corpus/README.md)")
     ev.add_argument("--min-sensitivity", type=float, metavar="X", help="exit 1 when sensitivity is below X (0-1)")
     ev.add_argument("--min-specificity", type=float, metavar="Y", help="exit 1 when specificity is below Y (0-1)")
-    ev.add_argument("--min-accuracy", type=float, metavar="Z",
-                    help="exit 1 when the share of charts matching their label exactly (cards and verdicts) is below Z")
+    ev.add_argument(
+        "--min-accuracy",
+        type=float,
+        metavar="Z",
+        help="exit 1 when the share of charts matching their label exactly (cards and verdicts) is below Z",
+    )
     ev.set_defaults(func=_eval)
     rep = sub.add_parser("report", help="cards shown, accepted and overridden, from the database")
-    rep.add_argument("--since", type=_positive_int, default=30, metavar="DAYS", help="look back this many days (default 30)")
+    rep.add_argument(
+        "--since", type=_positive_int, default=30, metavar="DAYS", help="look back this many days (default 30)"
+    )
     rep.add_argument("--format", choices=("text", "json", "html"), default="text")
     rep.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     _hidden_now(rep)
@@ -233,12 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--yes", action="store_true", help="delete without asking")
     _hidden_now(purge)
     purge.set_defaults(func=_purge)
-    seed_fhir = sub.add_parser("seed-fhir", help="load a FHIR transaction Bundle (default: the demo patients) into a FHIR server")
+    seed_fhir = sub.add_parser(
+        "seed-fhir", help="load a FHIR transaction Bundle (default: the demo patients) into a FHIR server"
+    )
     seed_fhir.add_argument("url", help="the FHIR server's base URL, e.g. http://localhost:8090/fhir")
-    seed_fhir.add_argument("--bundle", metavar="FILE", help="transaction Bundle JSON (default: fixtures/demo/patients.bundle.json)")
-    seed_fhir.add_argument("--wait", type=float, default=0.0, metavar="S",
-                           help="wait up to S seconds for the server to answer GET [base]/metadata first")
-    seed_fhir.add_argument("--timeout", type=float, default=60.0, metavar="S", help="time limit of the POST (default 60)")
+    seed_fhir.add_argument(
+        "--bundle", metavar="FILE", help="transaction Bundle JSON (default: fixtures/demo/patients.bundle.json)"
+    )
+    seed_fhir.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait up to S seconds for the server to answer GET [base]/metadata first",
+    )
+    seed_fhir.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S", help="time limit of the POST (default 60)"
+    )
     seed_fhir.set_defaults(func=_seed_fhir)
     return parser
 

@@ -3,6 +3,7 @@
 Everything has an embedded default so `make serve` works on a fresh clone; invalid values fail
 at start-up with a message naming the variable rather than surfacing as a fault mid-request.
 """
+
 from __future__ import annotations
 
 import os
@@ -152,7 +153,9 @@ class Settings:
             jwks_timeout_s=_float(env, "CDS_JWKS_TIMEOUT_S", cls.jwks_timeout_s),
             allow_insecure_jku=_bool(env, "CDS_ALLOW_INSECURE_JKU", cls.allow_insecure_jku),
             site_config_path=env.get("CDS_SITE_CONFIG") or None,
-            site_reload_s=0.0 if env.get("CDS_SITE_RELOAD_S", "").strip() == "0" else _float(env, "CDS_SITE_RELOAD_S", cls.site_reload_s),
+            site_reload_s=0.0
+            if env.get("CDS_SITE_RELOAD_S", "").strip() == "0"
+            else _float(env, "CDS_SITE_RELOAD_S", cls.site_reload_s),
             suppression_secret=_secret(env, "CDS_SUPPRESSION_SECRET"),
         )
         values.update(

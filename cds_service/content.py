@@ -4,6 +4,7 @@ Service definitions and JSON Schemas are data a clinical informaticist may edit;
 once at start-up (schema, token rules, duplicate ids) turns a typo into a clear start-up error
 instead of a 500 in front of a clinician.
 """
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 The body carries a short message, the request id (so a caller can quote it to us) and an
 OperationOutcome (what CDS Hooks 3.0 asks for on non-2xx answers). Internals never reach it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,8 +31,15 @@ _KINDS = {
 class CdsError(Exception):
     """A refusal with an HTTP status; `message` is safe to show to the caller."""
 
-    def __init__(self, status: int, message: str, *, keys: Sequence[str] = (), headers: dict | None = None,
-                 log_detail: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        keys: Sequence[str] = (),
+        headers: dict | None = None,
+        log_detail: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -45,12 +53,14 @@ def error_body(status: int, message: str, request_id: str, keys: Sequence[str] =
     slug, issue_code = _KINDS.get(status, ("error", "processing"))
     issues = [{"severity": "error", "code": issue_code, "details": {"text": message}}]
     for key in keys:
-        issues.append({
-            "severity": "error",
-            "code": issue_code,
-            "details": {"text": f"prefetch key '{key}' could not be obtained"},
-            "expression": [f"prefetch.{key}"],
-        })
+        issues.append(
+            {
+                "severity": "error",
+                "code": issue_code,
+                "details": {"text": f"prefetch key '{key}' could not be obtained"},
+                "expression": [f"prefetch.{key}"],
+            }
+        )
     body = {
         "error": slug,
         "message": message,

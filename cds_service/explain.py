@@ -7,6 +7,7 @@ its message (`[1, 1, 1, ...] is too long`), which took 33 s before a 400. Here s
 an oversized array is refused without visiting its members; messages never print the value; and
 only the first few errors are ever produced.
 """
+
 from __future__ import annotations
 
 import re
@@ -84,15 +85,29 @@ def _unless_over(keyword: str, cap: str):
     return check
 
 
-_WALKS = {keyword: _unless_over(keyword, "maxItems") for keyword in ("items", "additionalItems", "contains", "uniqueItems")}
-_WALKS.update({keyword: _unless_over(keyword, "maxProperties")
-               for keyword in ("properties", "additionalProperties", "patternProperties", "propertyNames", "required")})
+_WALKS = {
+    keyword: _unless_over(keyword, "maxItems") for keyword in ("items", "additionalItems", "contains", "uniqueItems")
+}
+_WALKS.update(
+    {
+        keyword: _unless_over(keyword, "maxProperties")
+        for keyword in ("properties", "additionalProperties", "patternProperties", "propertyNames", "required")
+    }
+)
 
 Draft7Explainer = create(
     meta_schema=Draft7Validator.META_SCHEMA,
-    validators={**Draft7Validator.VALIDATORS, **_WALKS, "maxItems": _max_items, "maxLength": _max_length,
-                "maxProperties": _max_properties, "type": _type, "pattern": _pattern, "enum": _enum,
-                "const": _const},
+    validators={
+        **Draft7Validator.VALIDATORS,
+        **_WALKS,
+        "maxItems": _max_items,
+        "maxLength": _max_length,
+        "maxProperties": _max_properties,
+        "type": _type,
+        "pattern": _pattern,
+        "enum": _enum,
+        "const": _const,
+    },
     # no `version`: that would register this class as the validator for every draft-07 schema
     type_checker=Draft7Validator.TYPE_CHECKER,
     format_checker=Draft7Validator.FORMAT_CHECKER,

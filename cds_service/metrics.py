@@ -9,6 +9,7 @@ Labels never carry patient data and stay few: a service id outside the loaded se
 "unknown", free-text reasons (JWT refusals, FHIR failures) are reduced to fixed slugs, card kinds
 and indicators come from the validated content.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,28 +23,61 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNKNOWN = "unknown"
 # Latency buckets in seconds: the service answers in milliseconds, FHIR callbacks take up to seconds.
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_ENDPOINTS = {"services.invoke": "service", "feedback.receive": "feedback", "discovery.discovery": "discovery",
-              "health.healthz": "health", "metrics.scrape": "metrics"}
+_ENDPOINTS = {
+    "services.invoke": "service",
+    "feedback.receive": "feedback",
+    "discovery.discovery": "discovery",
+    "health.healthz": "health",
+    "metrics.scrape": "metrics",
+}
 
 # Log reasons (auth/verify.py `refuse`) -> a fixed slug; the reason text may hold an iss or a kid.
-_JWT_REASONS = tuple((re.compile(pattern), slug) for pattern, slug in (
-    (r"^no Authorization header", "missing"), (r"^Authorization is not a Bearer", "not_bearer"),
-    (r"^token too long", "too_long"), (r"^malformed JWT", "malformed"), (r"^alg ", "alg"), (r"^typ ", "typ"),
-    (r"^no kid", "no_kid"), (r"^iss is not", "unknown_issuer"), (r"^jku ", "jku"),
-    (r"unreachable|unavailable|cannot fetch|could not be fetched", "jwks_unreachable"),
-    (r"^no key with this kid", "unknown_kid"), (r"^key .* does not fit", "key_alg_mismatch"),
-    (r"^claim .* missing", "claim_missing"), (r"^token expired", "expired"), (r"^token not yet valid", "not_yet_valid"),
-    (r"^bad signature", "bad_signature"), (r"^aud ", "audience"), (r"^jti replayed", "replayed"), (r"^jti ", "jti"),
-    (r"^iat ", "iat_future"), (r"^token lifetime", "lifetime"), (r"^tenant ", "tenant"),
-    (r"^token rejected", "rejected"),
-))
+_JWT_REASONS = tuple(
+    (re.compile(pattern), slug)
+    for pattern, slug in (
+        (r"^no Authorization header", "missing"),
+        (r"^Authorization is not a Bearer", "not_bearer"),
+        (r"^token too long", "too_long"),
+        (r"^malformed JWT", "malformed"),
+        (r"^alg ", "alg"),
+        (r"^typ ", "typ"),
+        (r"^no kid", "no_kid"),
+        (r"^iss is not", "unknown_issuer"),
+        (r"^jku ", "jku"),
+        (r"unreachable|unavailable|cannot fetch|could not be fetched", "jwks_unreachable"),
+        (r"^no key with this kid", "unknown_kid"),
+        (r"^key .* does not fit", "key_alg_mismatch"),
+        (r"^claim .* missing", "claim_missing"),
+        (r"^token expired", "expired"),
+        (r"^token not yet valid", "not_yet_valid"),
+        (r"^bad signature", "bad_signature"),
+        (r"^aud ", "audience"),
+        (r"^jti replayed", "replayed"),
+        (r"^jti ", "jti"),
+        (r"^iat ", "iat_future"),
+        (r"^token lifetime", "lifetime"),
+        (r"^tenant ", "tenant"),
+        (r"^token rejected", "rejected"),
+    )
+)
 # FetchFailed reasons (fhir/client.py) -> a fixed slug.
-_FHIR_REASONS = tuple((re.compile(pattern), slug) for pattern, slug in (
-    (r"^timeout", "timeout"), (r"^deadline", "deadline"), (r"^connection", "connection"),
-    (r"larger than|passed \d+ bytes", "too_large"), (r"too many fetches", "server_busy"),
-    (r"^HTTP 4", "http_4xx"), (r"^HTTP 5", "http_5xx"), (r"^HTTP ", "http_other"), (r"not JSON", "not_json"),
-    (r"OperationOutcome", "operation_outcome"), (r"not a FHIR resource", "not_fhir"), (r"next|Bundle", "bad_bundle"),
-))
+_FHIR_REASONS = tuple(
+    (re.compile(pattern), slug)
+    for pattern, slug in (
+        (r"^timeout", "timeout"),
+        (r"^deadline", "deadline"),
+        (r"^connection", "connection"),
+        (r"larger than|passed \d+ bytes", "too_large"),
+        (r"too many fetches", "server_busy"),
+        (r"^HTTP 4", "http_4xx"),
+        (r"^HTTP 5", "http_5xx"),
+        (r"^HTTP ", "http_other"),
+        (r"not JSON", "not_json"),
+        (r"OperationOutcome", "operation_outcome"),
+        (r"not a FHIR resource", "not_fhir"),
+        (r"next|Bundle", "bad_bundle"),
+    )
+)
 
 _lock = threading.Lock()
 _defined = None
@@ -58,20 +92,31 @@ class _Metrics:
     def __init__(self):
         from prometheus_client import Counter, Gauge, Histogram
 
-        self.requests = Counter("cds_http_requests_total", "HTTP requests answered, by endpoint, CDS service and status",
-                                ["endpoint", "service", "status"])
-        self.request_seconds = Histogram("cds_http_request_duration_seconds", "Time to answer, by endpoint and CDS service",
-                                         ["endpoint", "service"], buckets=_BUCKETS)
-        self.stage_seconds = Histogram("cds_pipeline_stage_duration_seconds", "Time spent in each pipeline stage",
-                                       ["stage"], buckets=_BUCKETS)
-        self.cards = Counter("cds_cards_total", "Cards issued, by CDS service, card kind and indicator",
-                             ["service", "kind", "indicator"])
+        self.requests = Counter(
+            "cds_http_requests_total",
+            "HTTP requests answered, by endpoint, CDS service and status",
+            ["endpoint", "service", "status"],
+        )
+        self.request_seconds = Histogram(
+            "cds_http_request_duration_seconds",
+            "Time to answer, by endpoint and CDS service",
+            ["endpoint", "service"],
+            buckets=_BUCKETS,
+        )
+        self.stage_seconds = Histogram(
+            "cds_pipeline_stage_duration_seconds", "Time spent in each pipeline stage", ["stage"], buckets=_BUCKETS
+        )
+        self.cards = Counter(
+            "cds_cards_total", "Cards issued, by CDS service, card kind and indicator", ["service", "kind", "indicator"]
+        )
         self.fhir_fetches = Counter("cds_fhir_fetches_total", "Prefetch keys fetched from the EHR's FHIR server")
-        self.fhir_failures = Counter("cds_fhir_fetch_failures_total", "Prefetch keys that could not be fetched, by reason",
-                                     ["reason"])
+        self.fhir_failures = Counter(
+            "cds_fhir_fetch_failures_total", "Prefetch keys that could not be fetched, by reason", ["reason"]
+        )
         self.jwt_refusals = Counter("cds_jwt_refusals_total", "Client JWTs refused (401), by reason", ["reason"])
-        self.ledger_depth = Gauge("cds_ledger_queue_depth", "Issued-card records waiting to be written",
-                                  multiprocess_mode="livesum")
+        self.ledger_depth = Gauge(
+            "cds_ledger_queue_depth", "Issued-card records waiting to be written", multiprocess_mode="livesum"
+        )
 
 
 def _m() -> _Metrics:

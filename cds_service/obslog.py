@@ -3,6 +3,7 @@
 Only fields we put there by name reach the log (request id, route, service, status, stage
 timings, counts); request bodies, JWTs, access tokens and patient identifiers never do.
 """
+
 from __future__ import annotations
 
 import logging

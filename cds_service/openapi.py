@@ -7,6 +7,7 @@ to) into components/schemas and rewrites every `$ref` to a local pointer, becaus
 resolve `#/components/...` reliably and `$id`-relative file references rarely. Any reference that
 does not resolve, or a bundled schema its metaschema rejects, stops start-up.
 """
+
 from __future__ import annotations
 
 import copy
@@ -48,7 +49,9 @@ class _Bundler:
         if key not in self.bundled:
             self.bundled[key] = {}  # placeholder first: schemas may refer to each other
             doc = self.schemas.document(name)
-            self.bundled[key] = self._copy(doc, doc.get("$id", ""), key, draft07=validator_for(doc) is not Draft202012Validator)
+            self.bundled[key] = self._copy(
+                doc, doc.get("$id", ""), key, draft07=validator_for(doc) is not Draft202012Validator
+            )
         return f"#/components/schemas/{key}{fragment}"
 
     def _copy(self, node, base: str, key: str, draft07: bool):
@@ -88,7 +91,7 @@ def _rewrite_document(node, bundler: _Bundler):
     out = {}
     for member, value in node.items():
         if member == "$ref" and isinstance(value, str) and value.startswith(PREFIX):
-            name, _, fragment = value[len(PREFIX):].partition("#")
+            name, _, fragment = value[len(PREFIX) :].partition("#")
             out[member] = bundler.file_ref(name, fragment)
         else:
             out[member] = _rewrite_document(value, bundler)

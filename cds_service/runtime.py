@@ -1,4 +1,5 @@
 """Everything a worker process builds once and every request shares."""
+
 from __future__ import annotations
 
 import hashlib
@@ -50,9 +51,9 @@ class Runtime:
     database: Database
     ledger: LedgerWriter
     discovery_body: bytes
-    knowledge: Any = None         # clinical.Knowledge, validated at start-up (with the site's local codes)
-    openapi_body: bytes = b""     # GET /openapi.json, bundled from hooks/openapi.json at start-up
-    site: Any = None              # site.SiteHolder: the site file in force, re-read on change
+    knowledge: Any = None  # clinical.Knowledge, validated at start-up (with the site's local codes)
+    openapi_body: bytes = b""  # GET /openapi.json, bundled from hooks/openapi.json at start-up
+    site: Any = None  # site.SiteHolder: the site file in force, re-read on change
     clock: Any = field(default=time.time)  # wall clock (epoch seconds) for dates and suppression; tests replace it
 
     @classmethod
@@ -60,19 +61,29 @@ class Runtime:
         import orjson
 
         content, knowledge = load_content(settings.hooks_dir)
-        database = database_for(settings.database_url, timeout_s=settings.db_timeout_s,
-                                connect_timeout_s=settings.db_connect_timeout_s)
+        database = database_for(
+            settings.database_url, timeout_s=settings.db_timeout_s, connect_timeout_s=settings.db_connect_timeout_s
+        )
         discovery = {"services": [s.discovery for s in content.services.values()]}
         secret = settings.suppression_secret.encode() if settings.suppression_secret else None
-        site = SiteHolder(settings.site_config_path, content.schemas, content.services, knowledge, secret,
-                          ttl_s=settings.site_reload_s)
+        site = SiteHolder(
+            settings.site_config_path,
+            content.schemas,
+            content.services,
+            knowledge,
+            secret,
+            ttl_s=settings.site_reload_s,
+        )
         runtime = cls(
             settings=settings,
             content=content,
-            fhir=FhirClient(settings.fhir_timeout_s, settings.fhir_max_pages,
-                            max_per_server=settings.fhir_max_per_server,
-                            max_response_bytes=settings.fhir_max_response_bytes,
-                            max_request_bytes=settings.fhir_max_request_bytes),
+            fhir=FhirClient(
+                settings.fhir_timeout_s,
+                settings.fhir_max_pages,
+                max_per_server=settings.fhir_max_per_server,
+                max_response_bytes=settings.fhir_max_response_bytes,
+                max_request_bytes=settings.fhir_max_request_bytes,
+            ),
             auth=build_authenticator(settings),
             database=database,
             ledger=LedgerWriter(database),
@@ -103,5 +114,4 @@ class Runtime:
 
     @staticmethod
     def warn_unregistered_fhir_server(client) -> None:
-        log.warning("fhirServer not registered for client; not contacted",
-                    extra={"iss": getattr(client, "iss", None)})
+        log.warning("fhirServer not registered for client; not contacted", extra={"iss": getattr(client, "iss", None)})

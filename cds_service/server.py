@@ -6,6 +6,7 @@ bounds how long a request's headers, and then its body, may take to arrive. Each
 its own app (no preload), so database connections and pools are never shared across fork.
 With CDS_TLS_CERT and CDS_TLS_KEY the socket speaks TLS 1.2 or later itself.
 """
+
 from __future__ import annotations
 
 import ssl
@@ -67,8 +68,17 @@ def _tls_context(config, default_ssl_context_factory):
     return context
 
 
-def gunicorn_options(host: str, port: int, workers: int, threads: int, *, read_timeout_s: int = 10,
-                     connections: int = 1000, tls_cert: str | None = None, tls_key: str | None = None) -> dict:
+def gunicorn_options(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    *,
+    read_timeout_s: int = 10,
+    connections: int = 1000,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+) -> dict:
     """`threads` is accepted for compatibility (the CLI flag, CDS_THREADS); gevent workers do not use it."""
     options = {
         "bind": f"{host}:{port}",
@@ -110,9 +120,16 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
     except (ConfigError, ContentError) as exc:
         print(f"cds-service: configuration error: {exc}", file=sys.stderr)
         return 2
-    options = gunicorn_options(host, port, workers, threads, read_timeout_s=settings.read_timeout_s,
-                               connections=settings.worker_connections, tls_cert=settings.tls_cert,
-                               tls_key=settings.tls_key)
+    options = gunicorn_options(
+        host,
+        port,
+        workers,
+        threads,
+        read_timeout_s=settings.read_timeout_s,
+        connections=settings.worker_connections,
+        tls_cert=settings.tls_cert,
+        tls_key=settings.tls_key,
+    )
     GunicornApp(options).run()
     return 0
 

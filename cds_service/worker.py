@@ -10,6 +10,7 @@ client. psycopg 3 (>= 3.1.14) and requests cooperate with gevent's monkey-patchi
 Why JSON here: errors found while parsing the request (bad Content-Length, a request line or
 headers over the limits) never reach Flask; gunicorn would answer them with HTML pages.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,9 +27,16 @@ from gunicorn.workers.ggevent import GeventWorker
 from .errors import error_body
 
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
-_REASONS = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
-            417: "Expectation Failed", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-            501: "Not Implemented"}
+_REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    417: "Expectation Failed",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+}
 # Fixed messages: gunicorn's own would echo the request line or a header back (ids, tokens).
 # Looked up by name: not every supported gunicorn release defines every class.
 _PARSE_ERROR_NAMES = [
@@ -38,18 +46,25 @@ _PARSE_ERROR_NAMES = [
     (("ExpectationFailed",), 417, "unsupported Expect header"),
     (("InvalidChunkSize", "ChunkMissingTerminator", "InvalidChunkExtension"), 400, "malformed chunked request body"),
     (("InvalidHeader", "InvalidHeaderName", "ObsoleteFolding"), 400, "malformed request header (e.g. Content-Length)"),
-    (("InvalidRequestLine", "InvalidRequestMethod", "InvalidHTTPVersion", "ParseException"), 400,
-     "malformed request line"),
+    (
+        ("InvalidRequestLine", "InvalidRequestMethod", "InvalidHTTPVersion", "ParseException"),
+        400,
+        "malformed request line",
+    ),
 ]
-_PARSE_ERRORS = [(tuple(getattr(http_errors, n) for n in names if hasattr(http_errors, n)), status, message)
-                 for names, status, message in _PARSE_ERROR_NAMES]
+_PARSE_ERRORS = [
+    (tuple(getattr(http_errors, n) for n in names if hasattr(http_errors, n)), status, message)
+    for names, status, message in _PARSE_ERROR_NAMES
+]
 
 
 def error_response(status: int, message: str) -> bytes:
     """A complete HTTP/1.1 answer carrying the service's usual JSON error body; closes the connection."""
     body = orjson.dumps(error_body(status, message, uuid.uuid4().hex))
-    head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     return head.encode("ascii") + body
 
 
@@ -63,12 +78,14 @@ def classify(exc: BaseException) -> tuple[int, str]:
 def _closing(start_response):
     """gunicorn drops an app's `Connection: close` header and keeps the connection alive; after a
     refusal whose body was never read (413, 408) it must really close, so tell gunicorn's response."""
+
     def start(status, headers, exc_info=None):
         if any(k.lower() == "connection" and v.lower() == "close" for k, v in headers):
             force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
             if force_close is not None:
                 force_close()
         return start_response(status, headers, exc_info)
+
     return start
 
 
@@ -107,8 +124,10 @@ class BufferedBody:
     @staticmethod
     def _refuse(start_response, status: int, message: str):
         body = orjson.dumps(error_body(status, message, uuid.uuid4().hex))
-        _closing(start_response)(f"{status} {_REASONS[status]}", [("Content-Type", "application/json"),
-                                                         ("Content-Length", str(len(body))), ("Connection", "close")])
+        _closing(start_response)(
+            f"{status} {_REASONS[status]}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")],
+        )
         return [body]
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the app on a real loopback HTTP server, and a FHIR server stand-in."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,11 +13,16 @@ from tests.support.servers import FhirStandIn, LiveServer
 @pytest.fixture
 def make_app(tmp_path):
     """Build an app with auth off and a throwaway database unless a test says otherwise."""
+
     def factory(env: dict | None = None, **overrides):
-        base = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3",
-                "CDS_VALIDATE_RESPONSES": "true"}
+        base = {
+            "CDS_AUTH_MODE": "off",
+            "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3",
+            "CDS_VALIDATE_RESPONSES": "true",
+        }
         base.update(env or {})
         return create_app(Settings.from_env(base, **overrides))
+
     return factory
 
 

@@ -1,4 +1,5 @@
 """The JWT `aud` comes from configuration, never from the Host header (issue 11 item 11)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -32,9 +33,14 @@ def test_a_token_for_another_host_is_refused_even_when_the_host_header_names_it(
 
 def test_accepted_audiences_allow_list(live, http, tmp_path):
     signer = Signer("ES384")
-    url = live({"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": _clients(tmp_path, signer),
-                "CDS_PUBLIC_BASE_URL": "https://cds.example.org",
-                "CDS_ACCEPTED_AUDIENCES": "https://cds.internal.example:8443/, http://cds-alias.example"})
+    url = live(
+        {
+            "CDS_AUTH_MODE": "required",
+            "CDS_TRUSTED_CLIENTS": _clients(tmp_path, signer),
+            "CDS_PUBLIC_BASE_URL": "https://cds.example.org",
+            "CDS_ACCEPTED_AUDIENCES": "https://cds.internal.example:8443/, http://cds-alias.example",
+        }
+    )
     discovery = url + "/cds-services"
     for base in ("https://cds.example.org", "https://cds.internal.example:8443", "http://cds-alias.example"):
         assert http.get(discovery, headers=bearer(signer.token(ISS, base + "/cds-services"))).status_code == 200
@@ -53,8 +59,18 @@ def test_auth_required_without_a_public_base_url_refuses_to_start(tmp_path):
 
 
 def test_serve_exits_with_one_clear_line_without_a_public_base_url(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "CDS_AUTH_MODE": "required", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3"}
-    proc = subprocess.run([sys.executable, "-m", "cds_service", "serve", "--port", str(free_port())], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "CDS_AUTH_MODE": "required",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "cds_service", "serve", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "CDS_PUBLIC_BASE_URL" in proc.stderr and "Traceback" not in proc.stderr

@@ -4,6 +4,7 @@ A key URL that drips bytes must not hold a request past CDS_JWKS_TIMEOUT_S (the 
 the whole fetch, not each read); a truncated or garbage key set keeps the last good keys (no
 500); and a broken key URL is not refetched more often than CDS_JWKS_REFRESH_FLOOR_S.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,8 +20,14 @@ ISS = "https://ehr.example.org/fhir"
 
 def _app(live, tmp_path, keys: JwksServer, **env):
     entries = [{"iss": ISS, "jku": keys.url}]
-    return live({"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, entries),
-                 "CDS_ALLOW_INSECURE_JKU": "true", **env})
+    return live(
+        {
+            "CDS_AUTH_MODE": "required",
+            "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, entries),
+            "CDS_ALLOW_INSECURE_JKU": "true",
+            **env,
+        }
+    )
 
 
 def test_a_dripping_key_url_does_not_hold_the_request_past_the_jwks_timeout(live, http, tmp_path, log_lines):
@@ -30,7 +37,9 @@ def test_a_dripping_key_url_does_not_hold_the_request_past_the_jwks_timeout(live
         url = _app(live, tmp_path, keys, CDS_JWKS_TIMEOUT_S="1")
         discovery = url + "/cds-services"
         started = time.monotonic()
-        response = http.get(discovery, headers=bearer(sandbox_token(signer, discovery, iss=ISS, jku=keys.url)), timeout=30)
+        response = http.get(
+            discovery, headers=bearer(sandbox_token(signer, discovery, iss=ISS, jku=keys.url)), timeout=30
+        )
         elapsed = time.monotonic() - started
     assert response.status_code == 401
     assert elapsed < 6, f"a 1 s key-set deadline held the request {elapsed:.1f} s"  # generous margin over 1 s

@@ -1,4 +1,5 @@
 """JWK Sets: which keys are usable, and how often a fetched set is reloaded."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,9 +19,14 @@ class Clock:
 
 def test_only_asymmetric_signing_keys_with_a_kid_are_kept():
     es, rs = Signer("ES384"), Signer("RS384")
-    doc = {"keys": [es.public_jwk, rs.public_jwk,
-                    {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"},
-                    dict(Signer("ES256").public_jwk, use="enc", kid="enc")]}
+    doc = {
+        "keys": [
+            es.public_jwk,
+            rs.public_jwk,
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"},
+            dict(Signer("ES256").public_jwk, use="enc", kid="enc"),
+        ]
+    }
     keys = parse_jwks(doc)
     assert set(keys) == {es.kid, rs.kid}
     assert keys[es.kid].fits("ES384") and not keys[es.kid].fits("ES256") and not keys[es.kid].fits("RS384")
@@ -62,12 +68,12 @@ def test_cache_ttl_refresh_on_unknown_kid_and_floor():
 
     keys = RefreshingKeySet("test", load, ttl_s=300, floor_s=30, clock=clock)
     assert keys.find(es.kid) and len(loads) == 1
-    assert keys.find("unknown") is None and len(loads) == 2    # one early refresh
-    assert keys.find("unknown") is None and len(loads) == 2    # floor holds
+    assert keys.find("unknown") is None and len(loads) == 2  # one early refresh
+    assert keys.find("unknown") is None and len(loads) == 2  # floor holds
     clock.now += 31
-    assert keys.find("unknown") is None and len(loads) == 3    # floor passed: one more
+    assert keys.find("unknown") is None and len(loads) == 3  # floor passed: one more
     clock.now += 300
-    assert keys.find(es.kid) and len(loads) == 4                # TTL expiry reloads
+    assert keys.find(es.kid) and len(loads) == 4  # TTL expiry reloads
 
 
 def test_first_load_does_not_double_fetch_for_an_unknown_kid():

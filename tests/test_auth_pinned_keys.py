@@ -5,6 +5,7 @@ client's keys (inline `jwks` or a `jwks_file`) and also names its `jku` accepts 
 without ever fetching it; any other jku is refused and not fetched either. Keys are made here;
 the Sandbox's token shape is reproduced by tests.support.jwt_clients.sandbox_token.
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,8 +32,14 @@ SERVICE = builders.SERVICE_IDS["order-select"]
 
 
 def _app(live, tmp_path, entries, **env):
-    return live({"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, entries),
-                 "CDS_ALLOW_INSECURE_JKU": "true", **env})
+    return live(
+        {
+            "CDS_AUTH_MODE": "required",
+            "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, entries),
+            "CDS_ALLOW_INSECURE_JKU": "true",
+            **env,
+        }
+    )
 
 
 @pytest.mark.parametrize("pinning", ["jwks", "jwks_file"])

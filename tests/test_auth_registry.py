@@ -1,4 +1,5 @@
 """The trusted-clients file: what a valid one gives, and clear start-up errors for bad ones."""
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,20 @@ def settings():
 def test_all_three_key_sources_and_optional_fields_load(tmp_path, settings):
     es, rs = Signer("ES384"), Signer("RS384")
     (tmp_path / "keys.json").write_text(json.dumps(jwks(rs)))
-    path = write_clients(tmp_path, [
-        {"iss": "https://a.example", "jku": "https://a.example/.well-known/jwks.json",
-         "fhir_servers": ["https://FHIR.a.example:443/r4/"], "tenant": "t-1", "name": "Site A"},
-        {"iss": "https://b.example", "jwks": jwks(es)},
-        {"iss": "https://c.example", "jwks_file": "keys.json"},
-    ])
+    path = write_clients(
+        tmp_path,
+        [
+            {
+                "iss": "https://a.example",
+                "jku": "https://a.example/.well-known/jwks.json",
+                "fhir_servers": ["https://FHIR.a.example:443/r4/"],
+                "tenant": "t-1",
+                "name": "Site A",
+            },
+            {"iss": "https://b.example", "jwks": jwks(es)},
+            {"iss": "https://c.example", "jwks_file": "keys.json"},
+        ],
+    )
     registry = load_registry(path, settings)
     a, b, c = (registry.get(i) for i in ("https://a.example", "https://b.example", "https://c.example"))
     assert a.tenant == "t-1" and a.jku == "https://a.example/.well-known/jwks.json"
@@ -38,36 +47,56 @@ def test_all_three_key_sources_and_optional_fields_load(tmp_path, settings):
     assert registry.get(None) is None and registry.get(["x"]) is None
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("https://Example.org:443/fhir/", "https://example.org/fhir"),
-    ("http://127.0.0.1:8080/fhir", "http://127.0.0.1:8080/fhir"),
-    ("https://example.org", "https://example.org"),
-    ("https://[::1]:8443/r4", "https://[::1]:8443/r4"),
-    ("https://user:pw@example.org/fhir", None),
-    ("https://example.org/fhir?x=1", None),
-    ("ftp://example.org/fhir", None),
-    ("/fhir", None),
-    ("https://example.org:99999/", None),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("https://Example.org:443/fhir/", "https://example.org/fhir"),
+        ("http://127.0.0.1:8080/fhir", "http://127.0.0.1:8080/fhir"),
+        ("https://example.org", "https://example.org"),
+        ("https://[::1]:8443/r4", "https://[::1]:8443/r4"),
+        ("https://user:pw@example.org/fhir", None),
+        ("https://example.org/fhir?x=1", None),
+        ("ftp://example.org/fhir", None),
+        ("/fhir", None),
+        ("https://example.org:99999/", None),
+    ],
+)
 def test_base_urls_are_normalised_before_comparison(url, expected):
     assert normalise_base_url(url) == expected
 
 
-@pytest.mark.parametrize("entries,message", [
-    ({"iss": "x"}, "must hold a JSON array"),
-    ([{"jku": "https://a.example/jwks"}], "entry 0: 'iss' must be a non-empty string"),
-    ([{"iss": "https://a.example"}], "entry 0 (iss 'https://a.example'): give 'jku' (keys fetched from it), 'jwks' or 'jwks_file'"),
-    ([{"iss": "https://a.example", "jwks": {"keys": []}, "jwks_file": "k.json"}], "'jwks' or 'jwks_file', not both"),
-    ([{"iss": "https://a.example", "jku": "http://a.example/jwks"}], "must use https"),
-    ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "fhir_servers": ["https://x/?q=1"]}], "fhir_servers"),
-    ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "extra": 1}], "unknown field(s) ['extra']"),
-    ([{"iss": "https://a.example", "jwks_file": "missing.json"}], "cannot read"),
-    ([{"iss": "https://a.example", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}]}}], "no usable"),
-    ([{"iss": "https://a.example", "jwks": {"keys": [{"kty": "EC", "kid": "e"}]}}], "'jwks': key 0: kid 'e': not a valid EC public key"),
-    ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "tenant": 5}], "'tenant'"),
-    ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "name": 5}],
-     "entry 0 (iss 'https://a.example') at name: 5 is not of type 'string'"),  # caught by the JSON Schema
-])
+@pytest.mark.parametrize(
+    "entries,message",
+    [
+        ({"iss": "x"}, "must hold a JSON array"),
+        ([{"jku": "https://a.example/jwks"}], "entry 0: 'iss' must be a non-empty string"),
+        (
+            [{"iss": "https://a.example"}],
+            "entry 0 (iss 'https://a.example'): give 'jku' (keys fetched from it), 'jwks' or 'jwks_file'",
+        ),
+        (
+            [{"iss": "https://a.example", "jwks": {"keys": []}, "jwks_file": "k.json"}],
+            "'jwks' or 'jwks_file', not both",
+        ),
+        ([{"iss": "https://a.example", "jku": "http://a.example/jwks"}], "must use https"),
+        (
+            [{"iss": "https://a.example", "jku": "https://a.example/jwks", "fhir_servers": ["https://x/?q=1"]}],
+            "fhir_servers",
+        ),
+        ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "extra": 1}], "unknown field(s) ['extra']"),
+        ([{"iss": "https://a.example", "jwks_file": "missing.json"}], "cannot read"),
+        ([{"iss": "https://a.example", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "h"}]}}], "no usable"),
+        (
+            [{"iss": "https://a.example", "jwks": {"keys": [{"kty": "EC", "kid": "e"}]}}],
+            "'jwks': key 0: kid 'e': not a valid EC public key",
+        ),
+        ([{"iss": "https://a.example", "jku": "https://a.example/jwks", "tenant": 5}], "'tenant'"),
+        (
+            [{"iss": "https://a.example", "jku": "https://a.example/jwks", "name": 5}],
+            "entry 0 (iss 'https://a.example') at name: 5 is not of type 'string'",
+        ),  # caught by the JSON Schema
+    ],
+)
 def test_bad_files_fail_naming_file_and_entry(tmp_path, settings, entries, message):
     path = write_clients(tmp_path, entries)
     with pytest.raises(TrustedClientsError) as info:
@@ -77,8 +106,12 @@ def test_bad_files_fail_naming_file_and_entry(tmp_path, settings, entries, messa
 
 def test_duplicate_iss_and_bad_keys_name_the_entry(tmp_path, settings):
     es = Signer("ES384")
-    path = write_clients(tmp_path, [{"iss": "https://a.example", "jwks": jwks(es)}, {"iss": "https://a.example", "jwks": jwks(es)}])
-    with pytest.raises(TrustedClientsError, match=r"entry 1 \(iss 'https://a.example'\): iss is already used by entry 0"):
+    path = write_clients(
+        tmp_path, [{"iss": "https://a.example", "jwks": jwks(es)}, {"iss": "https://a.example", "jwks": jwks(es)}]
+    )
+    with pytest.raises(
+        TrustedClientsError, match=r"entry 1 \(iss 'https://a.example'\): iss is already used by entry 0"
+    ):
         load_registry(path, settings)
     bad = dict(es.public_jwk, x="AAAA")
     path = write_clients(tmp_path, [{"iss": "https://b.example", "jwks": {"keys": [bad]}}])
@@ -112,12 +145,22 @@ def test_start_up_fails_on_a_bad_file_even_with_auth_off(tmp_path):
 
 
 def test_auth_off_opens_no_database(tmp_path):
-    build_authenticator(Settings.from_env({"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/x/db.sqlite3"}))
+    build_authenticator(
+        Settings.from_env({"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/x/db.sqlite3"})
+    )
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("name,value", [("CDS_JWT_LEEWAY_S", "-1"), ("CDS_JWKS_TTL_S", "0"), ("CDS_ALLOW_INSECURE_JKU", "maybe"),
-                                        ("CDS_JWT_MAX_LIFETIME_S", "0"), ("CDS_JWKS_REFRESH_FLOOR_S", "x")])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("CDS_JWT_LEEWAY_S", "-1"),
+        ("CDS_JWKS_TTL_S", "0"),
+        ("CDS_ALLOW_INSECURE_JKU", "maybe"),
+        ("CDS_JWT_MAX_LIFETIME_S", "0"),
+        ("CDS_JWKS_REFRESH_FLOOR_S", "x"),
+    ],
+)
 def test_auth_settings_are_validated(name, value):
     from cds_service.config import ConfigError
 

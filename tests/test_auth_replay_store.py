@@ -1,4 +1,5 @@
 """The jti store on every backend: first use wins, replays lose, expired records go away."""
+
 from __future__ import annotations
 
 import threading

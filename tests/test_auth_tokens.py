@@ -4,6 +4,7 @@ Two trusted clients: an ES384 one whose keys come from a loopback `jku` (http is
 through the test-only CDS_ALLOW_INSECURE_JKU escape hatch, which admits loopback hosts only),
 and an RS384 one with an inline JWK Set. Most cases call discovery, which needs no body.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,7 +54,9 @@ class Env:
         return self.url + "/cds-services"
 
     def es_token(self, aud: str | None = None, **kw) -> str:
-        return self.es.token(JKU_ISS, aud or self.discovery, headers={"jku": self.keys.url, **kw.pop("headers", {})}, **kw)
+        return self.es.token(
+            JKU_ISS, aud or self.discovery, headers={"jku": self.keys.url, **kw.pop("headers", {})}, **kw
+        )
 
     def rs_token(self, aud: str | None = None, **kw) -> str:
         return self.rs.token(INLINE_ISS, aud or self.discovery, **kw)
@@ -66,8 +69,12 @@ def _start(tmp_path, stack, *, fhir_servers=None, extra_env=None) -> Env:
         {"iss": JKU_ISS, "jku": server.url, "fhir_servers": fhir_servers if fhir_servers is not None else []},
         {"iss": INLINE_ISS, "jwks": jwks(rs), "tenant": "org-1"},
     ]
-    env = {"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, entries),
-           "CDS_ALLOW_INSECURE_JKU": "true", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3"}
+    env = {
+        "CDS_AUTH_MODE": "required",
+        "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, entries),
+        "CDS_ALLOW_INSECURE_JKU": "true",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3",
+    }
     env.update(extra_env or {})
     live = LiveServer(factory=lambda base: create_app(Settings.from_env({"CDS_PUBLIC_BASE_URL": base, **env})))
     return Env(stack.enter_context(live).url, es, rs, server)
@@ -101,6 +108,7 @@ def _refused(response) -> None:
 
 
 # -- accepted ---------------------------------------------------------------------------------
+
 
 def test_valid_es384_token_via_jku_is_accepted_on_discovery(shared, http):
     env = shared
@@ -153,19 +161,28 @@ def test_small_clock_skew_is_tolerated(shared, http):
 
 def test_public_base_url_defines_the_audience_behind_a_proxy(authed, http):
     env = authed(extra_env={"CDS_PUBLIC_BASE_URL": "https://cds.example.org/"})
-    assert http.get(env.discovery, headers=bearer(env.es_token(aud="https://cds.example.org/cds-services"))).status_code == 200
+    assert (
+        http.get(env.discovery, headers=bearer(env.es_token(aud="https://cds.example.org/cds-services"))).status_code
+        == 200
+    )
     _refused(http.get(env.discovery, headers=bearer(env.es_token())))  # the internal URL is not the audience
 
 
 def test_cors_preflight_needs_no_token(shared, http):
     env = shared
-    response = http.options(f"{env.url}/cds-services/{SERVICE}", headers={
-        "Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    response = http.options(
+        f"{env.url}/cds-services/{SERVICE}",
+        headers={
+            "Origin": "https://sandbox.cds-hooks.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert response.status_code == 204
 
 
 # -- refused ----------------------------------------------------------------------------------
+
 
 def test_no_token(shared, http):
     env = shared
@@ -174,7 +191,9 @@ def test_no_token(shared, http):
     assert "error=" not in response.headers["WWW-Authenticate"]  # RFC 6750: no error code when no credentials
 
 
-@pytest.mark.parametrize("value", ["Bearer", "Bearer garbage", "Bearer a.b.c", "Basic dXNlcjpwYXNz", "Bearer " + "x" * 20000])
+@pytest.mark.parametrize(
+    "value", ["Bearer", "Bearer garbage", "Bearer a.b.c", "Basic dXNlcjpwYXNz", "Bearer " + "x" * 20000]
+)
 def test_garbage(shared, http, value):
     env = shared
     _refused(http.get(env.discovery, headers={"Authorization": value}))
@@ -191,8 +210,9 @@ def test_alg_none(shared, http):
 def test_hmac_signed_with_the_public_key_is_refused(shared, http, alg):
     """Key confusion: the attacker knows our copy of the client's public key and uses it as an HMAC secret."""
     env = shared
-    pem = env.rs.private_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = env.rs.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     for secret in (pem, json.dumps(env.rs.public_jwk).encode()):
         signing_input = _segments({"alg": alg, "typ": "JWT", "kid": env.rs.kid}, _claims(INLINE_ISS, env.discovery))
         digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
@@ -266,8 +286,15 @@ def test_unlisted_jku_is_never_fetched(authed, http):
 
 def test_wrong_aud(shared, http):
     env = shared
-    for aud in (f"{env.url}/cds-services/{SERVICE}", "https://cds.example.org/cds-services", env.url,
-                env.discovery.upper(), [env.discovery, env.discovery], [], 42):
+    for aud in (
+        f"{env.url}/cds-services/{SERVICE}",
+        "https://cds.example.org/cds-services",
+        env.url,
+        env.discovery.upper(),
+        [env.discovery, env.discovery],
+        [],
+        42,
+    ):
         _refused(http.get(env.discovery, headers=bearer(env.es_token(claims={"aud": aud}))))
 
 
@@ -312,7 +339,9 @@ def test_key_must_fit_the_algorithm(shared, http):
     """An ES384 key never verifies an ES256 or RS384 token, whatever the header says."""
     env = shared
     other = Signer("ES256", kid=env.es.kid)
-    _refused(http.get(env.discovery, headers=bearer(other.token(JKU_ISS, env.discovery, headers={"jku": env.keys.url}))))
+    _refused(
+        http.get(env.discovery, headers=bearer(other.token(JKU_ISS, env.discovery, headers={"jku": env.keys.url})))
+    )
 
 
 def test_tenant_must_match_the_registered_one(shared, http):
@@ -337,12 +366,20 @@ def test_unconfigured_clients_admit_nobody(live, http):
 
 # -- feedback ---------------------------------------------------------------------------------
 
+
 def test_feedback_is_authenticated_with_its_own_aud(shared, http):
     env = shared
     url = f"{env.url}/cds-services/{SERVICE}/feedback"
-    body = {"feedback": [{"card": "9368d37b-283f-44a0-93ea-547cebab93ab", "outcome": "accepted",
-                          "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
-                          "outcomeTimestamp": "2024-01-01T00:00:00Z"}]}
+    body = {
+        "feedback": [
+            {
+                "card": "9368d37b-283f-44a0-93ea-547cebab93ab",
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
+                "outcomeTimestamp": "2024-01-01T00:00:00Z",
+            }
+        ]
+    }
     response = http.post(url, json=body, headers=bearer(env.es_token(aud=url)))
     if response.status_code == 404:
         pytest.skip("POST /cds-services/{id}/feedback is not routed yet (issue 5); remove this skip when it is")
@@ -354,10 +391,16 @@ def test_feedback_is_authenticated_with_its_own_aud(shared, http):
 
 # -- FHIR server allowlist and logs -----------------------------------------------------------
 
+
 def _fhir_request(fhir) -> dict:
     body = builders.request(fhirServer=fhir.url)
-    body["fhirAuthorization"] = {"access_token": fhir.token, "token_type": "Bearer", "expires_in": 300,
-                                 "scope": "patient/*.read", "subject": "cds-service"}
+    body["fhirAuthorization"] = {
+        "access_token": fhir.token,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cds-service",
+    }
     return body
 
 

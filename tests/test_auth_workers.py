@@ -4,6 +4,7 @@ The real `serve` command with two workers, so the jti record is shared between p
 the database (SQLite file or PostgreSQL) or Redis, not through memory. Also checks the service's
 own stderr for the token.
 """
+
 from __future__ import annotations
 
 import threading
@@ -31,8 +32,12 @@ def backend_env(request, tmp_path):
 
 def test_a_replayed_token_is_accepted_once_across_two_workers(backend_env, tmp_path):
     signer = Signer("ES384")
-    env = {"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, [{"iss": ISS, "jwks": jwks(signer)}]),
-           "CDS_LOG_LEVEL": "INFO", **backend_env}
+    env = {
+        "CDS_AUTH_MODE": "required",
+        "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, [{"iss": ISS, "jwks": jwks(signer)}]),
+        "CDS_LOG_LEVEL": "INFO",
+        **backend_env,
+    }
     with served(env, tmp_path) as (url, log_path):
         discovery = url + "/cds-services"
         token = signer.token(ISS, discovery)

@@ -1,4 +1,5 @@
 """The benchmark harness runs end to end (a few requests per scenario); speed itself is `make bench`'s job."""
+
 import json
 import subprocess
 import sys
@@ -8,8 +9,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bench_quick_run_writes_every_scenario(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(next(tmp_path.glob("bench-*.json")).read_text())
     assert len(data["scenarios"]) == 12

@@ -4,6 +4,7 @@ An adult's card links and cites only sources written for adults, a child's only 
 children (each source's `audience` in hooks/knowledge/sources.json, checked at start-up), and
 the draft order is named once, not as its text and every coding display joined together.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,25 @@ CHILD_ONLY = {sid for sid, s in SOURCES.items() if s["audience"] == ["pediatric"
 
 def _cited(card: dict) -> set[str]:
     """Every source a card names: its source, its links, and the labels in its Sources line."""
-    named = {sid for sid, s in SOURCES.items()
-             if s["label"] == card["source"]["label"] or s["label"] in card["detail"]
-             or any(link["url"] == s.get("url") for link in card.get("links", ()))}
+    named = {
+        sid
+        for sid, s in SOURCES.items()
+        if s["label"] == card["source"]["label"]
+        or s["label"] in card["detail"]
+        or any(link["url"] == s.get("url") for link in card.get("links", ()))
+    }
     return named
 
 
-@pytest.mark.parametrize("name, group, foreign", [
-    ("adult-left-coded-conclusion-mri", "adult", CHILD_ONLY),
-    ("adult-order-sign-mri-and-biopsy", "adult", CHILD_ONLY),
-    ("child-right-observation-mri", "pediatric", ADULT_ONLY),
-    ("child-condition-evidence-patient-view", "pediatric", ADULT_ONLY),
-])
+@pytest.mark.parametrize(
+    "name, group, foreign",
+    [
+        ("adult-left-coded-conclusion-mri", "adult", CHILD_ONLY),
+        ("adult-order-sign-mri-and-biopsy", "adult", CHILD_ONLY),
+        ("child-right-observation-mri", "pediatric", ADULT_ONLY),
+        ("child-condition-evidence-patient-view", "pediatric", ADULT_ONLY),
+    ],
+)
 def test_cards_cite_and_link_only_sources_for_the_patients_group(live, http, name, group, foreign):
     assert foreign, "sources.json must have group-specific sources for this test to mean anything"
     service, body = _case(name)

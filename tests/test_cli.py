@@ -1,4 +1,5 @@
 """The console script: `evaluate` offline, and `serve` under real gunicorn workers."""
+
 import json
 import os
 import subprocess
@@ -14,8 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cli(*args, env=None, timeout=60):
-    return subprocess.run([sys.executable, "-m", "cds_service", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "cds_service", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_evaluate_prints_the_response(tmp_path):
@@ -56,8 +63,11 @@ def test_serve_runs_gunicorn_workers(tmp_path):
     env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
     with served(env, tmp_path) as (url, log_path):
         assert len(requests.get(f"{url}/cds-services", timeout=5).json()["services"]) == 3
-        answer = requests.post(f"{url}/cds-services/{SERVICE_IDS['order-sign']}",
-                               json=request("order-sign", prefetch=empty_prefetch()), timeout=5)
+        answer = requests.post(
+            f"{url}/cds-services/{SERVICE_IDS['order-sign']}",
+            json=request("order-sign", prefetch=empty_prefetch()),
+            timeout=5,
+        )
         assert answer.status_code == 200 and answer.json() == {"cards": []}
     log = log_path.read_text()
     assert "Traceback" not in log and '"msg":"request"' in log.replace(" ", "")

@@ -2,6 +2,7 @@
 
 Every test runs the real `cds-service` in a subprocess, with an empty stdin unless it answers.
 """
+
 import json
 import time
 
@@ -22,7 +23,9 @@ def aged_db(tmp_path):
     db = database_for(url)
     now = time.time()
     for uuid, days_ago in (("old-1", 40), ("old-2", 40), ("new-1", 0)):
-        ledger.record_batch(db, [("svc", "order-select", [ledger.IssuedCard(uuid, "mri-before-ct", "warning", ())], [], "r")])
+        ledger.record_batch(
+            db, [("svc", "order-select", [ledger.IssuedCard(uuid, "mri-before-ct", "warning", ())], [], "r")]
+        )
         db.execute("UPDATE cds_card SET issued_at = ? WHERE uuid = ?", (int(now - days_ago * DAY), uuid))
     yield {"CDS_DATABASE_URL": url}, lambda: db.query("SELECT COUNT(*) FROM cds_card")[0][0]
     db.close()
@@ -102,8 +105,12 @@ def test_unsupported_database_url_is_one_line_and_exit_2():
 def test_serve_takes_workers_from_cds_workers(tmp_path):
     from tests.support.gunicorn import child_pids, served
 
-    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "CDS_WORKERS": "3",
-           "CDS_THREADS": "1"}
+    env = {
+        "CDS_AUTH_MODE": "off",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "CDS_WORKERS": "3",
+        "CDS_THREADS": "1",
+    }
     with served(env, tmp_path, workers=None, threads=None, with_process=True) as (_url, _log, proc):
         deadline = time.monotonic() + 15
         while len(child_pids(proc.pid)) != 3 and time.monotonic() < deadline:

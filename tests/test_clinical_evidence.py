@@ -1,4 +1,5 @@
 """Evidence extraction from the chart: the mass, its side, the ultrasound, the calcification, the work-up."""
+
 from __future__ import annotations
 
 import copy
@@ -15,7 +16,12 @@ from cds_service.pipeline.evidence import gather
 from cds_service.pipeline.exchange import Exchange
 
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
-SCT, LOINC, ICD, DCM = "http://snomed.info/sct", "http://loinc.org", "http://hl7.org/fhir/sid/icd-10-cm", "http://dicom.nema.org/resources/ontology/DCM"
+SCT, LOINC, ICD, DCM = (
+    "http://snomed.info/sct",
+    "http://loinc.org",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://dicom.nema.org/resources/ontology/DCM",
+)
 CALC = {"coding": [{"system": "http://snomed.info/sct", "code": "18115005"}]}
 LAT_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier"
 PID = "p1"
@@ -34,14 +40,23 @@ def kb(content):
 @pytest.fixture
 def chart(content, kb):
     """chart(*resources, drafts=(), birth='1970-01-01') -> Evidence, through the real parse stage."""
+
     def build(*resources, drafts=(), birth="1970-01-01"):
         exchange = Exchange(service=content.services["flank-mass-imaging-order-sign"], raw_body=b"", request_id="t")
-        exchange.body = {"context": {"patientId": PID, "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]}}}
-        exchange.prefetch = {"patient": {"resourceType": "Patient", "id": PID, "birthDate": birth},
-                             "all": {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}}
+        exchange.body = {
+            "context": {
+                "patientId": PID,
+                "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]},
+            }
+        }
+        exchange.prefetch = {
+            "patient": {"resourceType": "Patient", "id": PID, "birthDate": birth},
+            "all": {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]},
+        }
         parse.run(exchange, None)
         build.record = exchange.record
         return gather(exchange.record, kb)
+
     return build
 
 
@@ -53,10 +68,14 @@ def cc(system, code, text=None):
 
 
 def mass(cid="m1", code=None, body=None, clinical="active", verification="confirmed", **extra):
-    resource = {"resourceType": "Condition", "id": cid, "subject": {"reference": f"Patient/{PID}"},
-                "clinicalStatus": cc("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical),
-                "verificationStatus": cc("http://terminology.hl7.org/CodeSystem/condition-ver-status", verification),
-                "code": code if code is not None else cc(SCT, "300848003", "Flank mass")}
+    resource = {
+        "resourceType": "Condition",
+        "id": cid,
+        "subject": {"reference": f"Patient/{PID}"},
+        "clinicalStatus": cc("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical),
+        "verificationStatus": cc("http://terminology.hl7.org/CodeSystem/condition-ver-status", verification),
+        "code": code if code is not None else cc(SCT, "300848003", "Flank mass"),
+    }
     if body is not None:
         resource["bodySite"] = body
     resource.update(extra)
@@ -72,9 +91,16 @@ def flank(side_code=None, text=None):
     return [site]
 
 
-def study(sid="us1", modality="US", status="available", procedure=None, description=None, reason=None, series_desc=None):
-    resource = {"resourceType": "ImagingStudy", "id": sid, "status": status, "subject": {"reference": f"Patient/{PID}"},
-                "modality": [{"system": DCM, "code": modality}]}
+def study(
+    sid="us1", modality="US", status="available", procedure=None, description=None, reason=None, series_desc=None
+):
+    resource = {
+        "resourceType": "ImagingStudy",
+        "id": sid,
+        "status": status,
+        "subject": {"reference": f"Patient/{PID}"},
+        "modality": [{"system": DCM, "code": modality}],
+    }
     if procedure:
         resource["procedureCode"] = [procedure]
     if description:
@@ -82,13 +108,20 @@ def study(sid="us1", modality="US", status="available", procedure=None, descript
     if reason:
         resource["reasonReference"] = [{"reference": reason}]
     if series_desc:
-        resource["series"] = [{"uid": "1.2.3", "modality": {"system": DCM, "code": modality}, "description": series_desc}]
+        resource["series"] = [
+            {"uid": "1.2.3", "modality": {"system": DCM, "code": modality}, "description": series_desc}
+        ]
     return resource
 
 
 def report(rid="r1", code=None, status="final", conclusion=None, codes=None, studies=(), results=()):
-    resource = {"resourceType": "DiagnosticReport", "id": rid, "status": status, "subject": {"reference": f"Patient/{PID}"},
-                "code": code or cc(LOINC, "24558-9")}
+    resource = {
+        "resourceType": "DiagnosticReport",
+        "id": rid,
+        "status": status,
+        "subject": {"reference": f"Patient/{PID}"},
+        "code": code or cc(LOINC, "24558-9"),
+    }
     if conclusion:
         resource["conclusion"] = conclusion
     if codes:
@@ -110,49 +143,68 @@ def positive(*extra, **mass_extra):
 
 # --- the mass and its side ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("side_code,expected", [("7771000", "left"), ("419161000", "left"), ("24028007", "right"),
-                                                ("419465000", "right"), ("51440002", "bilateral"), (None, None)])
+
+@pytest.mark.parametrize(
+    "side_code,expected",
+    [
+        ("7771000", "left"),
+        ("419161000", "left"),
+        ("24028007", "right"),
+        ("419465000", "right"),
+        ("51440002", "bilateral"),
+        (None, None),
+    ],
+)
 def test_side_from_laterality_qualifier(chart, side_code, expected):
     evidence = chart(mass(body=flank(side_code)))
     assert evidence.mass is not None and evidence.mass.side == expected
 
 
-@pytest.mark.parametrize("condition,expected", [
-    (mass(code=cc(ICD, "R19.02"), body=flank()), "left"),
-    (mass(code=cc(ICD, "R93.421")), "right"),
-    (mass(code=cc(SCT, "309088003"), body=[cc(SCT, "18639004")]), "left"),
-    (mass(code={"text": "Right flank mass"}), "right"),
-    (mass(body=flank(text="Left flank")), "left"),
-])
+@pytest.mark.parametrize(
+    "condition,expected",
+    [
+        (mass(code=cc(ICD, "R19.02"), body=flank()), "left"),
+        (mass(code=cc(ICD, "R93.421")), "right"),
+        (mass(code=cc(SCT, "309088003"), body=[cc(SCT, "18639004")]), "left"),
+        (mass(code={"text": "Right flank mass"}), "right"),
+        (mass(body=flank(text="Left flank")), "left"),
+    ],
+)
 def test_side_from_codes_and_words(chart, condition, expected):
     evidence = chart(condition)
     assert evidence.mass is not None, evidence
     assert evidence.mass.side == expected
 
 
-@pytest.mark.parametrize("condition", [
-    mass(code=cc(SCT, "271860004")),                              # abdominal mass: site implied
-    mass(code=cc(ICD, "R19.09")),
-    mass(code=cc(ICD, "R22.2"), body=flank()),                   # superficial trunk code + flank site
-    mass(code=cc(SCT, "443607001"), body=[{"text": "left loin"}]),
-    mass(code={"text": "Retroperitoneal mass"}),                 # words only
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        mass(code=cc(SCT, "271860004")),  # abdominal mass: site implied
+        mass(code=cc(ICD, "R19.09")),
+        mass(code=cc(ICD, "R22.2"), body=flank()),  # superficial trunk code + flank site
+        mass(code=cc(SCT, "443607001"), body=[{"text": "left loin"}]),
+        mass(code={"text": "Retroperitoneal mass"}),  # words only
+    ],
+)
 def test_what_counts_as_a_flank_mass(chart, condition):
     assert chart(condition).masses
 
 
-@pytest.mark.parametrize("condition", [
-    mass(code=cc(SCT, "300848003")),                              # a mass, but nowhere in particular
-    mass(code=cc(ICD, "R22.2", "Lump on the back")),              # superficial trunk lump, no flank/abdominal site
-    mass(code=cc(SCT, "441845009"), body=flank()),               # superficial mass is not in the value set
-    mass(code={"text": "Flank pain"}),
-    mass(body=flank(), clinical="resolved"),
-    mass(body=flank(), clinical="inactive"),
-    mass(body=flank(), clinical="remission"),
-    mass(body=flank(), verification="refuted"),
-    mass(body=flank(), verification="entered-in-error"),
-    mass(body=flank(), clinicalStatus="active"),                 # not valid R4: dropped at the model check
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        mass(code=cc(SCT, "300848003")),  # a mass, but nowhere in particular
+        mass(code=cc(ICD, "R22.2", "Lump on the back")),  # superficial trunk lump, no flank/abdominal site
+        mass(code=cc(SCT, "441845009"), body=flank()),  # superficial mass is not in the value set
+        mass(code={"text": "Flank pain"}),
+        mass(body=flank(), clinical="resolved"),
+        mass(body=flank(), clinical="inactive"),
+        mass(body=flank(), clinical="remission"),
+        mass(body=flank(), verification="refuted"),
+        mass(body=flank(), verification="entered-in-error"),
+        mass(body=flank(), clinicalStatus="active"),  # not valid R4: dropped at the model check
+    ],
+)
 def test_what_does_not(chart, condition):
     assert chart(condition).masses == []
 
@@ -165,15 +217,19 @@ def test_another_patients_mass_is_ignored(chart):
 
 # --- the ultrasound and the calcification ------------------------------------------------------
 
+
 def test_coded_conclusion(chart):
-    evidence = chart(mass(body=flank()), study(procedure=US_ABDOMEN),
-                     report(codes=[CALC], studies=["ImagingStudy/us1"]))
+    evidence = chart(
+        mass(body=flank()), study(procedure=US_ABDOMEN), report(codes=[CALC], studies=["ImagingStudy/us1"])
+    )
     assert evidence.positive
     assert [(c.ref, c.how) for c in evidence.calcifications] == [("DiagnosticReport/r1", "report-code")]
 
 
 def test_report_without_study_counts(chart):
-    evidence = chart(mass(body=flank()), report(conclusion="Mass with echogenic foci with posterior acoustic shadowing."))
+    evidence = chart(
+        mass(body=flank()), report(conclusion="Mass with echogenic foci with posterior acoustic shadowing.")
+    )
     assert evidence.positive and [u.kind for u in evidence.ultrasounds] == ["ultrasound-report"]
 
 
@@ -189,8 +245,14 @@ def test_text_in_series_description(chart):
 
 @pytest.mark.parametrize("link", ["derivedFrom", "partOf", "result"])
 def test_observation_linked_to_the_study_or_report(chart, link):
-    obs = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": f"Patient/{PID}"},
-           "code": cc(DCM, "121071"), "valueCodeableConcept": CALC}
+    obs = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "subject": {"reference": f"Patient/{PID}"},
+        "code": cc(DCM, "121071"),
+        "valueCodeableConcept": CALC,
+    }
     rep = report(studies=["ImagingStudy/us1"])
     if link == "result":
         rep["result"] = [{"reference": "Observation/o1"}]
@@ -201,22 +263,42 @@ def test_observation_linked_to_the_study_or_report(chart, link):
 
 
 def test_observation_component_and_text(chart):
-    component = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": f"Patient/{PID}"},
-                 "code": cc(DCM, "121071"), "derivedFrom": [{"reference": "ImagingStudy/us1"}],
-                 "component": [{"code": CALC, "valueCodeableConcept": cc(SCT, "52101004")}]}
-    text = {"resourceType": "Observation", "id": "o2", "status": "final", "subject": {"reference": f"Patient/{PID}"},
-            "code": {"text": "US finding"}, "derivedFrom": [{"reference": "ImagingStudy/us1"}],
-            "valueString": "Calcified component at the lower pole"}
+    component = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "subject": {"reference": f"Patient/{PID}"},
+        "code": cc(DCM, "121071"),
+        "derivedFrom": [{"reference": "ImagingStudy/us1"}],
+        "component": [{"code": CALC, "valueCodeableConcept": cc(SCT, "52101004")}],
+    }
+    text = {
+        "resourceType": "Observation",
+        "id": "o2",
+        "status": "final",
+        "subject": {"reference": f"Patient/{PID}"},
+        "code": {"text": "US finding"},
+        "derivedFrom": [{"reference": "ImagingStudy/us1"}],
+        "valueString": "Calcified component at the lower pole",
+    }
     absent = copy.deepcopy(component)
     absent["id"], absent["component"][0]["valueCodeableConcept"] = "o3", cc(SCT, "2667000")
     evidence = chart(mass(body=flank()), study(procedure=US_ABDOMEN), component, text, absent)
     assert sorted((c.ref, c.how) for c in evidence.calcifications) == [
-        ("Observation/o1", "observation-code"), ("Observation/o2", "observation-text")]
+        ("Observation/o1", "observation-code"),
+        ("Observation/o2", "observation-text"),
+    ]
 
 
 def test_unlinked_observation_does_not_count(chart):
-    obs = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": f"Patient/{PID}"},
-           "code": cc(DCM, "121071"), "valueCodeableConcept": CALC}
+    obs = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "subject": {"reference": f"Patient/{PID}"},
+        "code": cc(DCM, "121071"),
+        "valueCodeableConcept": CALC,
+    }
     assert not chart(mass(body=flank()), study(procedure=US_ABDOMEN), obs).positive
 
 
@@ -232,25 +314,37 @@ def test_condition_evidence_without_any_ultrasound_is_not_enough(chart):
 
 
 def test_reason_reference_links_an_uncoded_ultrasound(chart):
-    evidence = chart(mass(body=flank()), study(description="Ultrasound", reason="Condition/m1", series_desc="calcified mass"))
+    evidence = chart(
+        mass(body=flank()), study(description="Ultrasound", reason="Condition/m1", series_desc="calcified mass")
+    )
     assert evidence.positive
 
 
-@pytest.mark.parametrize("resources", [
-    (study(description="US thyroid", series_desc="Thyroid nodule with microcalcifications"),),
-    (study(procedure={"text": "US breast"}), report(code={"text": "US breast"}, conclusion="Calcified lesion", studies=["ImagingStudy/us1"])),
-    (study(procedure=US_ABDOMEN, status="cancelled", series_desc="calcified mass"),),
-    (study(procedure=US_ABDOMEN, status="entered-in-error", series_desc="calcified mass"),),
-    (study(procedure=US_ABDOMEN), report(status="entered-in-error", conclusion="calcified mass", studies=["ImagingStudy/us1"])),
-    (study(modality="CT", procedure=US_ABDOMEN, series_desc="calcified mass"),),
-    (report(code={"text": "Chest radiograph"}, conclusion="Calcified granuloma"),),
-    (study(procedure=US_ABDOMEN), report(conclusion="Solid mass. No calcification.", studies=["ImagingStudy/us1"])),
-])
+@pytest.mark.parametrize(
+    "resources",
+    [
+        (study(description="US thyroid", series_desc="Thyroid nodule with microcalcifications"),),
+        (
+            study(procedure={"text": "US breast"}),
+            report(code={"text": "US breast"}, conclusion="Calcified lesion", studies=["ImagingStudy/us1"]),
+        ),
+        (study(procedure=US_ABDOMEN, status="cancelled", series_desc="calcified mass"),),
+        (study(procedure=US_ABDOMEN, status="entered-in-error", series_desc="calcified mass"),),
+        (
+            study(procedure=US_ABDOMEN),
+            report(status="entered-in-error", conclusion="calcified mass", studies=["ImagingStudy/us1"]),
+        ),
+        (study(modality="CT", procedure=US_ABDOMEN, series_desc="calcified mass"),),
+        (report(code={"text": "Chest radiograph"}, conclusion="Calcified granuloma"),),
+        (study(procedure=US_ABDOMEN), report(conclusion="Solid mass. No calcification.", studies=["ImagingStudy/us1"])),
+    ],
+)
 def test_not_calcification_on_a_flank_ultrasound(chart, resources):
     assert not chart(mass(body=flank()), *resources).positive
 
 
 # --- work-up state and patient facts ------------------------------------------------------------
+
 
 def test_ct_done_by_study_and_by_final_report(chart):
     ct_study = study(sid="ct1", modality="CT", procedure=cc(LOINC, "36267-3"))
@@ -266,30 +360,51 @@ def test_mr_done_is_cross_sectional_but_not_ct(chart):
 
 
 def test_ct_guided_biopsy_and_other_regions_are_not_workup(chart):
-    biopsy = study(sid="ct1", modality="CT", procedure=cc(SCT, "277591006"), description="CT-guided biopsy of flank mass")
+    biopsy = study(
+        sid="ct1", modality="CT", procedure=cc(SCT, "277591006"), description="CT-guided biopsy of flank mass"
+    )
     head = study(sid="ct2", modality="CT", description="CT head without contrast")
     assert chart(*positive(biopsy, head)).cross_sectional == []
 
 
 def test_active_ct_order_counts_a_draft_does_not(chart):
     def request(rid, status):
-        return {"resourceType": "ServiceRequest", "id": rid, "status": status, "intent": "order",
-                "subject": {"reference": f"Patient/{PID}"}, "code": cc("http://www.ama-assn.org/go/cpt", "74160")}
+        return {
+            "resourceType": "ServiceRequest",
+            "id": rid,
+            "status": status,
+            "intent": "order",
+            "subject": {"reference": f"Patient/{PID}"},
+            "code": cc("http://www.ama-assn.org/go/cpt", "74160"),
+        }
+
     assert chart(*positive(request("sr1", "active"))).ct_orders == ["ServiceRequest/sr1"]
     assert chart(*positive(request("sr1", "draft"), request("sr2", "completed"))).ct_orders == []
 
 
 def test_contrast_allergy(chart):
     def allergy(aid, text, verification="confirmed"):
-        return {"resourceType": "AllergyIntolerance", "id": aid, "patient": {"reference": f"Patient/{PID}"}, "code": {"text": text},
-                "verificationStatus": cc("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", verification)}
-    evidence = chart(*positive(allergy("a1", "Iodinated contrast media"), allergy("a2", "Penicillin"),
-                               allergy("a3", "Iohexol", "refuted")))
+        return {
+            "resourceType": "AllergyIntolerance",
+            "id": aid,
+            "patient": {"reference": f"Patient/{PID}"},
+            "code": {"text": text},
+            "verificationStatus": cc(
+                "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", verification
+            ),
+        }
+
+    evidence = chart(
+        *positive(
+            allergy("a1", "Iodinated contrast media"), allergy("a2", "Penicillin"), allergy("a3", "Iohexol", "refuted")
+        )
+    )
     assert evidence.contrast_allergies == ["Iodinated contrast media (AllergyIntolerance/a1)"]
 
 
-@pytest.mark.parametrize("birth,age,pediatric", [("2008-06-02", 17, True), ("2008-06-01", 18, False),
-                                                 ("2020", 6, True), (None, None, False)])
+@pytest.mark.parametrize(
+    "birth,age,pediatric", [("2008-06-02", 17, True), ("2008-06-01", 18, False), ("2020", 6, True), (None, None, False)]
+)
 def test_age(birth, age, pediatric):
     patient = {"birthDate": birth} if birth else {}
     years = age_years(patient, today=date(2026, 6, 1))
@@ -297,8 +412,17 @@ def test_age(birth, age, pediatric):
 
 
 def test_only_candidates_are_validated(chart):
-    noise = [{"resourceType": "Observation", "id": f"n{i}", "status": "final", "subject": {"reference": f"Patient/{PID}"},
-              "code": {"text": "Heart rate"}, "valueQuantity": {"value": 70}} for i in range(500)]
+    noise = [
+        {
+            "resourceType": "Observation",
+            "id": f"n{i}",
+            "status": "final",
+            "subject": {"reference": f"Patient/{PID}"},
+            "code": {"text": "Heart rate"},
+            "valueQuantity": {"value": 70},
+        }
+        for i in range(500)
+    ]
     noise += [mass(cid=f"c{i}", code={"text": "Hypertension"}) for i in range(500)]
     evidence = chart(*positive(*noise))
     assert evidence.positive

@@ -1,4 +1,5 @@
 """Free-text calcification detection: the wording radiologists use, and the ways they negate it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,35 +17,41 @@ def kb():
     return load_knowledge(HOOKS, Content.load(HOOKS).schemas)
 
 
-@pytest.mark.parametrize("text", [
-    "Solid left flank mass with internal calcification.",
-    "Coarse calcifications within the mass.",
-    "Partly calcified retroperitoneal mass",
-    "Internal echogenic foci with posterior acoustic shadowing.",
-    "Several echogenic foci that cast a posterior acoustic shadow",
-    "Shadowing echogenic foci in the lower pole",
-    "No hydronephrosis. Calcified mass in the left flank.",
-    "No mass in the right kidney; the left flank mass contains calcification",
-    "Mass without necrosis but with calcification",
-    "Mineralised soft-tissue component",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Solid left flank mass with internal calcification.",
+        "Coarse calcifications within the mass.",
+        "Partly calcified retroperitoneal mass",
+        "Internal echogenic foci with posterior acoustic shadowing.",
+        "Several echogenic foci that cast a posterior acoustic shadow",
+        "Shadowing echogenic foci in the lower pole",
+        "No hydronephrosis. Calcified mass in the left flank.",
+        "No mass in the right kidney; the left flank mass contains calcification",
+        "Mass without necrosis but with calcification",
+        "Mineralised soft-tissue component",
+    ],
+)
 def test_affirmed_calcification(kb, text):
     assert kb.concepts["calcification"].assess(text) == "present"
 
 
-@pytest.mark.parametrize("text", [
-    "No calcification.",
-    "Solid mass without calcifications.",
-    "Non-calcified solid mass.",
-    "Noncalcified left flank mass",
-    "Uncalcified lesion",
-    "No evidence of calcification within the lesion.",
-    "Negative for calcification",
-    "Calcification is not seen.",
-    "Internal calcification was not identified",
-    "No internal echogenic foci with shadowing",
-    "Solid mass with no calcification",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No calcification.",
+        "Solid mass without calcifications.",
+        "Non-calcified solid mass.",
+        "Noncalcified left flank mass",
+        "Uncalcified lesion",
+        "No evidence of calcification within the lesion.",
+        "Negative for calcification",
+        "Calcification is not seen.",
+        "Internal calcification was not identified",
+        "No internal echogenic foci with shadowing",
+        "Solid mass with no calcification",
+    ],
+)
 def test_negated_calcification(kb, text):
     assert kb.concepts["calcification"].assess(text) == "absent"
 

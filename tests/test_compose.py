@@ -1,6 +1,7 @@
 """The compose demo's wiring, checked without Docker (which does not run here): services, start-up
 order and its conditions, healthchecks, volumes, the service's settings, the files it mounts, and
 the seed step's command as the real CLI parses it."""
+
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,12 +33,16 @@ def _mounts(service: dict) -> dict:
 def test_start_up_order_and_its_conditions(compose):
     services = compose["services"]
     assert set(services) == {"cds", "fhir-seed", "fhir", "fhir-db"}
-    conditions = {name: {dep: spec["condition"] for dep, spec in svc.get("depends_on", {}).items()}
-                  for name, svc in services.items()}
-    assert conditions == {"cds": {"fhir-seed": "service_completed_successfully"},
-                          "fhir-seed": {"fhir": "service_started"},
-                          "fhir": {"fhir-db": "service_healthy"},
-                          "fhir-db": {}}
+    conditions = {
+        name: {dep: spec["condition"] for dep, spec in svc.get("depends_on", {}).items()}
+        for name, svc in services.items()
+    }
+    assert conditions == {
+        "cds": {"fhir-seed": "service_completed_successfully"},
+        "fhir-seed": {"fhir": "service_started"},
+        "fhir": {"fhir-db": "service_healthy"},
+        "fhir-db": {},
+    }
     for name, deps in conditions.items():
         for dep, condition in deps.items():
             if condition == "service_healthy":
@@ -107,15 +112,24 @@ def test_the_sandbox_may_name_the_compose_fhir_server(compose):
 def test_dockerignore_keeps_local_state_out_but_not_what_the_image_copies():
     import fnmatch
 
-    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for must in (".git", ".venv", "instance", "*.sqlite3", "*.pem", "tests"):
         assert must in patterns, must
-    copied = [word for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")
-              for word in line.split()[1:-1]]
+    copied = [
+        word
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+        for word in line.split()[1:-1]
+    ]
     assert copied
     for source in copied:
-        assert not any(fnmatch.fnmatch(source, p) for p in patterns), f".dockerignore hides {source}, which the image needs"
+        assert not any(fnmatch.fnmatch(source, p) for p in patterns), (
+            f".dockerignore hides {source}, which the image needs"
+        )
 
 
 def test_the_image_takes_workers_and_threads_from_the_environment():

@@ -1,4 +1,5 @@
 """Nothing is lost under concurrency: many parallel clients, two gunicorn workers, every item counted back."""
+
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,9 +25,17 @@ def database_url(request, tmp_path):
 
 
 def _item(card: str) -> dict:
-    return {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:00:00Z",
-            "overrideReason": {"reason": {"system": "http://cds.example.org/fhir/CodeSystem/flank-mass-override-reason",
-                                          "code": "ct-done-elsewhere"}}}
+    return {
+        "card": card,
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-20T10:00:00Z",
+        "overrideReason": {
+            "reason": {
+                "system": "http://cds.example.org/fhir/CodeSystem/flank-mass-override-reason",
+                "code": "ct-done-elsewhere",
+            }
+        },
+    }
 
 
 def test_parallel_feedback_across_two_workers_is_all_stored(database_url, tmp_path):
@@ -42,8 +51,9 @@ def test_parallel_feedback_across_two_workers_is_all_stored(database_url, tmp_pa
                     cards = [str(uuid.uuid4()) for _ in range(ITEMS_PER_POST)]
                     sent.extend(cards)
                     body = {"feedback": [_item(c) for c in cards] + [_item(cards[0])]}  # plus one duplicate
-                    response = session.post(endpoint, data=json.dumps(body),
-                                            headers={"Content-Type": "application/json"}, timeout=30)
+                    response = session.post(
+                        endpoint, data=json.dumps(body), headers={"Content-Type": "application/json"}, timeout=30
+                    )
                     statuses.append(response.status_code)
             return statuses
 

@@ -1,6 +1,7 @@
 """Contrast safety on every suggested CT, end to end over HTTP: kidney function (eGFR codes,
 creatinine with an estimate, the window, critical flags), contrast allergy (coded, worded,
 refuted) and pregnancy (status Observation, Condition). The CT is always still suggested."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -43,15 +44,19 @@ def test_low_egfr_any_common_code_is_shown_with_value_date_and_meaning(live, htt
 def test_normal_or_old_egfr_says_nothing(live, http):
     url = live()
     normal = _card(http, url, positive(renalLabs=searchset(lab("e1", "98979-8", 75, "mL/min/{1.73_m2}", days_ago(5)))))
-    old_low = _card(http, url, positive(renalLabs=searchset(lab("e2", "98979-8", 20, "mL/min/{1.73_m2}", days_ago(200)))))
+    old_low = _card(
+        http, url, positive(renalLabs=searchset(lab("e2", "98979-8", 20, "mL/min/{1.73_m2}", days_ago(200))))
+    )
     for card in (normal, old_low):
         assert "Contrast safety" not in card["detail"] and "Contrast safety" not in _order_notes(card)
         assert _first_reason(card) != "contrast-kidney-risk-reviewed"
 
 
 def test_newest_egfr_wins_and_a_greater_than_value_is_not_low(live, http):
-    labs = searchset(lab("old", "98979-8", 22, "mL/min/{1.73_m2}", days_ago(40)),
-                     lab("new", "98979-8", 60, "mL/min/{1.73_m2}", days_ago(3), comparator=">"))
+    labs = searchset(
+        lab("old", "98979-8", 22, "mL/min/{1.73_m2}", days_ago(40)),
+        lab("new", "98979-8", 60, "mL/min/{1.73_m2}", days_ago(3), comparator=">"),
+    )
     assert "Contrast safety" not in _card(http, live(), positive(renalLabs=labs))["detail"]
 
 
@@ -83,7 +88,9 @@ def test_creatinine_only_gives_an_estimate_for_an_adult(live, http, value, unit)
 def test_coded_contrast_allergy_without_words_and_reaction_substance(live, http):
     url = live()
     coded = allergy("a-coded", {"coding": [{"system": SCT, "code": "293637006"}]})
-    by_reaction = allergy("a-react", {"text": "Shellfish"}, reaction_substance={"coding": [{"system": SCT, "code": "385420005"}]})
+    by_reaction = allergy(
+        "a-react", {"text": "Shellfish"}, reaction_substance={"coding": [{"system": SCT, "code": "385420005"}]}
+    )
     for resource in (coded, by_reaction):
         card = _card(http, url, positive(allergies=searchset(resource)))
         assert f"AllergyIntolerance/{resource['id']}, 2024-02-03" in card["detail"]
@@ -94,7 +101,9 @@ def test_coded_contrast_allergy_without_words_and_reaction_substance(live, http)
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
 def test_refuted_or_erroneous_allergy_is_ignored(live, http, status):
-    resource = allergy("a-x", {"coding": [{"system": SCT, "code": "293637006"}], "text": "contrast media"}, verification=status)
+    resource = allergy(
+        "a-x", {"coding": [{"system": SCT, "code": "293637006"}], "text": "contrast media"}, verification=status
+    )
     card = _card(http, live(), positive(allergies=searchset(resource)))
     assert "Contrast allergy recorded" not in card["detail"]
 
@@ -114,16 +123,25 @@ def test_pregnancy_status_gives_a_radiation_note_and_a_newer_negative_status_cle
 @pytest.mark.parametrize("clinical,expected", [("active", True), ("resolved", False)])
 def test_pregnancy_condition(live, http, clinical, expected):
     body = positive()
-    condition = {"resourceType": "Condition", "id": "preg-1", "subject": {"reference": "Patient/pat-a1"},
-                 "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}]},
-                 "code": {"coding": [{"system": SCT, "code": "77386006"}]}, "recordedDate": "2026-09-01"}
+    condition = {
+        "resourceType": "Condition",
+        "id": "preg-1",
+        "subject": {"reference": "Patient/pat-a1"},
+        "clinicalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": clinical}]
+        },
+        "code": {"coding": [{"system": SCT, "code": "77386006"}]},
+        "recordedDate": "2026-09-01",
+    }
     body["prefetch"]["conditions"]["entry"].append({"resource": condition})
     assert ("Pregnancy recorded" in _card(http, live(), body)["detail"]) is expected
 
 
 def test_several_findings_each_shown_with_their_reason_first(live, http):
-    body = positive(renalLabs=searchset(lab("e", "98979-8", 18, "mL/min/{1.73_m2}", days_ago(2))),
-                    allergies=searchset(allergy("a", {"text": "Iohexol (Omnipaque)"})))
+    body = positive(
+        renalLabs=searchset(lab("e", "98979-8", 18, "mL/min/{1.73_m2}", days_ago(2))),
+        allergies=searchset(allergy("a", {"text": "Iohexol (Omnipaque)"})),
+    )
     card = _card(http, live(), body)
     codes = [r["code"] for r in card["overrideReasons"]]
     assert codes[:2] == ["contrast-reaction-plan", "contrast-kidney-risk-reviewed"]

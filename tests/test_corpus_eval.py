@@ -1,5 +1,6 @@
 """`cds-service eval`: the shipped corpus passes at 100 %, thresholds decide the exit status, and
 the hospital's report database is never written."""
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,28 @@ CORPUS = REPO / "fixtures" / "corpus"
 
 def run_eval(folder: Path, *options: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "cds_service", "eval", str(folder), *options],
-                          capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "cds_service", "eval", str(folder), *options],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=REPO,
+    )
 
 
 def test_shipped_corpus_passes_completely(tmp_path):
     database = tmp_path / "hospital.sqlite3"
-    done = run_eval(CORPUS, "--min-sensitivity", "1", "--min-specificity", "1", "--min-accuracy", "1",
-                    env_extra={"CDS_DATABASE_URL": f"sqlite:///{database}"})
+    done = run_eval(
+        CORPUS,
+        "--min-sensitivity",
+        "1",
+        "--min-specificity",
+        "1",
+        "--min-accuracy",
+        "1",
+        env_extra={"CDS_DATABASE_URL": f"sqlite:///{database}"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "misses: 0" in done.stdout and "sensitivity 100.0%" in done.stdout and "specificity 100.0%" in done.stdout
     for cls in ("narrative-binary-url", "assertion", "tied-to-mass", "report-only-mass", "site-precision", "recency"):

@@ -4,6 +4,7 @@ kinds, indicators and verdicts the knowledge defines, narratives decode in their
 and the committed files are exactly what fixtures/corpus/build.py writes.
 
 This checks the corpus itself; whether the engine reaches its labels is `cds-service eval`'s job."""
+
 from __future__ import annotations
 
 import base64
@@ -22,13 +23,28 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "fixtures" / "corpus"
 CHARTS = sorted(CORPUS.glob("*.json"))
 SCHEMAS = Schemas(REPO / "hooks" / "schemas")
-SERVICES = {d["discovery"]["id"]: d["discovery"] for d in
-            (json.loads(p.read_text()) for p in (REPO / "hooks" / "services").glob("*.json"))}
+SERVICES = {
+    d["discovery"]["id"]: d["discovery"]
+    for d in (json.loads(p.read_text()) for p in (REPO / "hooks" / "services").glob("*.json"))
+}
 CARDS = json.loads((REPO / "hooks" / "knowledge" / "cards.json").read_text())["kinds"]
 VERDICTS = set(json.loads((REPO / "hooks" / "knowledge" / "rules.json").read_text())["verdicts"])
-CLASSES = {"narrative-plain", "narrative-html", "narrative-rtf", "narrative-binary-url",
-           "narrative-textdiv-conclusion", "assertion", "tied-to-mass", "report-only-mass", "site-precision",
-           "weak-ultrasound", "order-names", "recency", "coded", "demographics"}
+CLASSES = {
+    "narrative-plain",
+    "narrative-html",
+    "narrative-rtf",
+    "narrative-binary-url",
+    "narrative-textdiv-conclusion",
+    "assertion",
+    "tied-to-mass",
+    "report-only-mass",
+    "site-precision",
+    "weak-ultrasound",
+    "order-names",
+    "recency",
+    "coded",
+    "demographics",
+}
 
 
 def load(path: Path) -> dict:
@@ -55,8 +71,11 @@ def test_the_build_script_wrote_the_committed_files():
 def test_every_class_has_positives_and_negatives():
     docs = [load(p) for p in CHARTS]
     assert len(docs) >= 80
-    positive = Counter(d["class"] for d in docs if d["expect"]["cards"]
-                       or {"appropriate", "not-appropriate"} & set(d["expect"].get("verdicts", {}).values()))
+    positive = Counter(
+        d["class"]
+        for d in docs
+        if d["expect"]["cards"] or {"appropriate", "not-appropriate"} & set(d["expect"].get("verdicts", {}).values())
+    )
     negative = Counter(d["class"] for d in docs) - positive
     for cls in CLASSES:
         assert positive[cls] + negative[cls] >= 6, cls
@@ -70,7 +89,10 @@ def test_chart_is_a_valid_labelled_request(path: Path):
     discovery = SERVICES[doc["service"]]
     request = doc["request"]
     assert request["hook"] == discovery["hook"]
-    for name, part in (("request.schema.json", request), (f"context/{request['hook']}.schema.json", request["context"])):
+    for name, part in (
+        ("request.schema.json", request),
+        (f"context/{request['hook']}.schema.json", request["context"]),
+    ):
         errors = [e.message for e in SCHEMAS.validator(name).iter_errors(part)]
         assert not errors, errors
     assert set(request["prefetch"]) == set(discovery["prefetch"])

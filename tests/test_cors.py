@@ -1,20 +1,30 @@
 """CORS (Appendix A A-C1, A-C2): browser clients such as the CDS Hooks Sandbox must see every answer."""
+
 import pytest
 
 from tests.support.builders import SERVICE_IDS, empty_prefetch, request
 
 SANDBOX = "https://sandbox.cds-hooks.org"
-PATHS = ["/cds-services", f"/cds-services/{SERVICE_IDS['order-select']}",
-         f"/cds-services/{SERVICE_IDS['order-select']}/feedback"]
+PATHS = [
+    "/cds-services",
+    f"/cds-services/{SERVICE_IDS['order-select']}",
+    f"/cds-services/{SERVICE_IDS['order-select']}/feedback",
+]
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_preflight_is_answered_without_auth_or_redirect(live, http, path):
     url = live({"CDS_AUTH_MODE": "required"})
     for suffix in ("", "/"):
-        response = http.options(f"{url}{path}{suffix}", allow_redirects=False, headers={
-            "Origin": SANDBOX, "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type"})
+        response = http.options(
+            f"{url}{path}{suffix}",
+            allow_redirects=False,
+            headers={
+                "Origin": SANDBOX,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
         assert response.status_code == 204
         assert response.headers["Access-Control-Allow-Origin"] == "*"
         assert "POST" in response.headers["Access-Control-Allow-Methods"]
@@ -58,6 +68,12 @@ def test_origin_allowlist(live, http):
 
 
 def test_private_network_preflight(live, http):
-    response = http.options(f"{live()}/cds-services", headers={
-        "Origin": SANDBOX, "Access-Control-Request-Method": "GET", "Access-Control-Request-Private-Network": "true"})
+    response = http.options(
+        f"{live()}/cds-services",
+        headers={
+            "Origin": SANDBOX,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
     assert response.headers["Access-Control-Allow-Private-Network"] == "true"

@@ -1,4 +1,5 @@
 """The R4 validity memo (issue 11 item 3): keyed by a digest, bounded in bytes, whatever the input size."""
+
 from __future__ import annotations
 
 import orjson
@@ -25,8 +26,7 @@ def test_validating_large_resources_keeps_none_of_them(monkeypatch):
     """With the resource JSON as the key, 300 resources of 100 KB kept 30 MB alive."""
     monkeypatch.setattr(parse, "_VALIDITY", DigestCache(max_bytes=64 * 1024))
     for i in range(300):
-        resource = {"resourceType": "Observation", "id": f"o{i}", "status": "final",
-                    "code": {"text": "x" * 100_000}}
+        resource = {"resourceType": "Observation", "id": f"o{i}", "status": "final", "code": {"text": "x" * 100_000}}
         assert parse._valid_r4(orjson.dumps(resource)) is True
     invalid = orjson.dumps({"resourceType": "Observation", "id": "bad", "status": ["final"]})
     assert parse._valid_r4(invalid) is False

@@ -1,4 +1,5 @@
 """Appendix A discovery items (A-D1..A-D4), against the app on a real loopback server."""
+
 import json
 import re
 import shutil
@@ -39,7 +40,14 @@ def test_prefetch_templates_use_only_2_0_tokens_and_cover_the_patient_data(live,
             check_template(template, service["hook"])
             assert set(TOKEN_RE.findall(template)) <= {"context.patientId"}
         resource_types = {t.split("?")[0].split("/")[0] for t in prefetch.values()}
-        assert {"Patient", "Condition", "ImagingStudy", "DiagnosticReport", "Observation", "ServiceRequest"} <= resource_types
+        assert {
+            "Patient",
+            "Condition",
+            "ImagingStudy",
+            "DiagnosticReport",
+            "Observation",
+            "ServiceRequest",
+        } <= resource_types
         assert "status=active" in prefetch["serviceRequests"]
         assert "category=imaging" in prefetch["imagingObservations"]
 

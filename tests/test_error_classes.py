@@ -4,6 +4,7 @@ Each test covers a class, not one input: every JSON type where an object is expe
 deep enough to break any recursive reader (in the context, the prefetch, and data fetched from
 the FHIR server), URLs that do not parse, header-unsafe tokens, and NumericDate claims.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,10 @@ def _nested_concept(levels: int, code: str = "18115005") -> str:
     text = '{"text": "calcified mass"}'
     # JSON text: %-formatting keeps its braces single (UP031 would double every one of them)
     for _ in range(levels):
-        text = ('{"coding": [{"system": "http://snomed.info/sct", "code": "%s"}], "extension": '  # noqa: UP031
-                '[{"url": "http://example.org/x", "valueCodeableConcept": %s}]}' % (code, text))
+        text = (
+            '{"coding": [{"system": "http://snomed.info/sct", "code": "%s"}], "extension": '  # noqa: UP031
+            '[{"url": "http://example.org/x", "valueCodeableConcept": %s}]}' % (code, text)
+        )
     return text
 
 
@@ -67,20 +70,25 @@ def test_a_draft_nested_just_within_the_cap_gets_its_card(live, http):
     assert [c["summary"] for c in response.json()["cards"]][0].startswith("Calcified left flank mass")
 
 
-@pytest.mark.parametrize("member, value", [
-    ("code", _nested_concept(80, "309088003")),    # 240 levels: fhir.resources recursed until it broke
-    ("code", _nested_concept(330, "309088003")),   # 990 levels
-    ("bodySite", "[" * 1010 + "]" * 1010),         # arrays in arrays: so did the Coding walk
-    ("code", "[" * 1010 + "]" * 1010),
-])
+@pytest.mark.parametrize(
+    "member, value",
+    [
+        ("code", _nested_concept(80, "309088003")),  # 240 levels: fhir.resources recursed until it broke
+        ("code", _nested_concept(330, "309088003")),  # 990 levels
+        ("bodySite", "[" * 1010 + "]" * 1010),  # arrays in arrays: so did the Coding walk
+        ("code", "[" * 1010 + "]" * 1010),
+    ],
+)
 @pytest.mark.parametrize("source", ["request", "fhir server"])
 def test_a_prefetched_resource_nested_too_deep_is_dropped(live, http, fhir, log_lines, member, value, source):
     """Deep nesting in a patient's data (sent or fetched): 200, and that resource (a renal mass) is not used."""
     mass = {"code": '{"coding": [{"system": "http://snomed.info/sct", "code": "309088003"}]}', "bodySite": "[]"}
     mass[member] = value  # a renal mass, so the engine reads both members
     # JSON text: %-formatting keeps its braces single (UP031 would double every one of them)
-    deep = ('{"resourceType": "Condition", "id": "deep", "subject": {"reference": "Patient/p1"}, "code": %s, '  # noqa: UP031
-            '"bodySite": %s}' % (mass["code"], mass["bodySite"]))
+    deep = (
+        '{"resourceType": "Condition", "id": "deep", "subject": {"reference": "Patient/p1"}, "code": %s, '  # noqa: UP031
+        '"bodySite": %s}' % (mass["code"], mass["bodySite"])
+    )
     conditions = '{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": %s}]}' % deep  # noqa: UP031
     prefetch = empty_prefetch()
     prefetch["conditions"] = "CONDITIONS"
@@ -97,8 +105,17 @@ def test_a_prefetched_resource_nested_too_deep_is_dropped(live, http, fhir, log_
     assert 1 in (entry.get("invalidR4"), entry.get("malformedDropped"))  # skipped as invalid, or dropped on retry
 
 
-@pytest.mark.parametrize("server", ["http://[::1/fhir", "http://[::1]:99999/fhir", "http://host:port/fhir",
-                                    "http:///fhir", "https://user:secret@ehr.example/fhir", "http://ehr.example/fhir?x=1"])
+@pytest.mark.parametrize(
+    "server",
+    [
+        "http://[::1/fhir",
+        "http://[::1]:99999/fhir",
+        "http://host:port/fhir",
+        "http:///fhir",
+        "https://user:secret@ehr.example/fhir",
+        "http://ehr.example/fhir?x=1",
+    ],
+)
 def test_a_fhir_server_url_that_does_not_parse_is_400(live, http, server):
     for extra in ({}, {"fhirAuthorization": {"access_token": "t", "token_type": "Bearer"}}):
         body = request("patient-view", fhirServer=server, **extra)  # no prefetch: the service would fetch
@@ -109,7 +126,9 @@ def test_a_fhir_server_url_that_does_not_parse_is_400(live, http, server):
 
 @pytest.mark.parametrize("token", ["tök€n", "caf\u00e9", "line\r\nbreak", "tab\there", "\u0000"])
 def test_an_access_token_that_cannot_go_in_a_header_is_400(live, http, fhir, token):
-    body = request("patient-view", fhirServer=fhir.url, fhirAuthorization={"access_token": token, "token_type": "Bearer"})
+    body = request(
+        "patient-view", fhirServer=fhir.url, fhirAuthorization={"access_token": token, "token_type": "Bearer"}
+    )
     response = _post(http, f"{live()}/cds-services/{VIEW}", body)
     assert response.status_code == 400, response.text
     assert response.json()["message"].startswith("fhirAuthorization.access_token: ")
@@ -119,7 +138,9 @@ def test_an_access_token_that_cannot_go_in_a_header_is_400(live, http, fhir, tok
 def test_a_printable_access_token_is_sent(live, http, fhir):
     fhir.token = "ab.C-9_~+/= z"  # every VSCHAR class, a space included
     fhir.routes["Patient/p1"] = patient()
-    body = request("patient-view", fhirServer=fhir.url, fhirAuthorization={"access_token": fhir.token, "token_type": "Bearer"})
+    body = request(
+        "patient-view", fhirServer=fhir.url, fhirAuthorization={"access_token": fhir.token, "token_type": "Bearer"}
+    )
     assert _post(http, f"{live()}/cds-services/{VIEW}", body).status_code == 200
 
 
@@ -132,10 +153,20 @@ def signed(live, tmp_path):
     return url + "/cds-services", signer
 
 
-@pytest.mark.parametrize("claims", [
-    {"exp": "1800000000"}, {"exp": "soon"}, {"exp": True}, {"exp": None}, {"exp": [1800000000]},
-    {"iat": "1700000000"}, {"iat": False}, {"nbf": "0"}, {"nbf": {"t": 1}},
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": "1800000000"},
+        {"exp": "soon"},
+        {"exp": True},
+        {"exp": None},
+        {"exp": [1800000000]},
+        {"iat": "1700000000"},
+        {"iat": False},
+        {"nbf": "0"},
+        {"nbf": {"t": 1}},
+    ],
+)
 def test_a_signed_token_whose_dates_are_not_numbers_is_401(signed, http, claims):
     url, signer = signed
     response = http.get(url, headers=bearer(signer.token("https://ehr.example.org", url, claims=claims)))
@@ -159,9 +190,18 @@ def test_a_signed_token_whose_expiry_is_infinite_is_401(signed, http):
     assert http.get(url, headers=bearer(signer.token("https://ehr.example.org", url))).status_code == 200
 
 
-@pytest.mark.parametrize("header", [{"alg": ["ES384"]}, {"alg": {"a": 1}}, {"alg": 384}, {"alg": None},
-                                    {"alg": "ES384", "typ": ["JWT"]}, {"alg": "ES384", "kid": {"k": 1}},
-                                    {"alg": "ES384", "jku": ["https://x.example/jwks"]}])
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": ["ES384"]},
+        {"alg": {"a": 1}},
+        {"alg": 384},
+        {"alg": None},
+        {"alg": "ES384", "typ": ["JWT"]},
+        {"alg": "ES384", "kid": {"k": 1}},
+        {"alg": "ES384", "jku": ["https://x.example/jwks"]},
+    ],
+)
 def test_a_token_header_member_of_the_wrong_type_is_401(signed, http, header):
     """The header is read before any signature check: every member's type is checked, not trusted."""
     import base64

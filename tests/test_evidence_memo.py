@@ -1,6 +1,7 @@
 """The chart search remembered per content digest: a repeated chart answers as before, a changed
 chart is searched again, the request log counts invalid resources on every call, and the memo
 stays within its byte budget."""
+
 from __future__ import annotations
 
 from cds_service.pipeline import evidence_memo
@@ -21,12 +22,14 @@ def _cards(http, url, body):
 
 def _without_uuids(cards):
     """Cards as a clinician reads them: every uuid (card, suggestion, consult id) is fresh per response."""
+
     def strip(value):
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if k not in ("uuid", "id", "authoredOn")}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return "urn:uuid:" if isinstance(value, str) and value.startswith("urn:uuid:") else value
+
     return strip(cards)
 
 
@@ -40,7 +43,7 @@ def test_a_repeated_chart_answers_the_same_and_a_changed_chart_is_searched_again
     resolved = case_request(POSITIVE)
     for entry in resolved["prefetch"]["conditions"]["entry"]:
         entry["resource"]["clinicalStatus"]["coding"][0]["code"] = "resolved"
-    assert _cards(http, url, resolved) == []          # same patient, changed chart: no stale card
+    assert _cards(http, url, resolved) == []  # same patient, changed chart: no stale card
     assert _without_uuids(_cards(http, url, case_request(POSITIVE))) == _without_uuids(first)
 
 

@@ -1,4 +1,5 @@
 """Feedback endpoint (Appendix A A-F1..A-F3): validated, idempotent, all-or-nothing."""
+
 import json
 
 import pytest
@@ -35,18 +36,23 @@ def _count(db):
 
 
 def _post(http, url, body, service_id=SELECT):
-    return http.post(f"{url}/cds-services/{service_id}/feedback", data=json.dumps(body),
-                     headers={"Content-Type": "application/json"})
+    return http.post(
+        f"{url}/cds-services/{service_id}/feedback", data=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
 
 
 def test_accepted_and_overridden_items_are_stored(service, http):
     url, db = service
     response = _post(http, url, {"feedback": [accepted(), overridden(display="Patient declined", comment="x")]})
     assert response.status_code == 200 and response.json() == {"received": 2, "stored": 2}
-    rows = db.query("SELECT outcome, override_code, override_display, has_comment, accepted_suggestions"
-                    " FROM cds_feedback ORDER BY outcome")
-    assert rows == [("accepted", None, None, 0, '["e56e1945-20b3-4393-8503-a1a20fd73152"]'),
-                    ("overridden", "patient-declined", "Patient declined", 1, None)]
+    rows = db.query(
+        "SELECT outcome, override_code, override_display, has_comment, accepted_suggestions"
+        " FROM cds_feedback ORDER BY outcome"
+    )
+    assert rows == [
+        ("accepted", None, None, 0, '["e56e1945-20b3-4393-8503-a1a20fd73152"]'),
+        ("overridden", "patient-declined", "Patient declined", 1, None),
+    ]
 
 
 def test_duplicates_are_idempotent(service, http):
@@ -66,16 +72,24 @@ def test_sandbox_style_items_are_accepted(service, http):
     assert _count(db) == 2
 
 
-@pytest.mark.parametrize("bad", [
-    {"card": CARD, "outcome": "dismissed", "outcomeTimestamp": "2026-11-20T10:06:00Z"},
-    {"card": CARD, "outcome": "accepted", "outcomeTimestamp": "2026-11-20T10:06:00Z"},
-    {"card": CARD, "outcome": "overridden", "overrideReason": {}, "outcomeTimestamp": "2026-11-20T10:06:00Z"},
-    {"card": CARD, "outcome": "overridden", "overrideReason": {"reason": {"code": "x"}}, "outcomeTimestamp": "2026-11-20T10:06:00Z"},
-    {"outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:06:00Z"},
-    {"card": CARD, "outcome": "overridden"},
-    {"card": CARD, "outcome": "overridden", "outcomeTimestamp": "yesterday"},
-    {"card": CARD, "outcome": "overridden", "outcomeTimestamp": "2026-13-45T10:06:00Z"},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"card": CARD, "outcome": "dismissed", "outcomeTimestamp": "2026-11-20T10:06:00Z"},
+        {"card": CARD, "outcome": "accepted", "outcomeTimestamp": "2026-11-20T10:06:00Z"},
+        {"card": CARD, "outcome": "overridden", "overrideReason": {}, "outcomeTimestamp": "2026-11-20T10:06:00Z"},
+        {
+            "card": CARD,
+            "outcome": "overridden",
+            "overrideReason": {"reason": {"code": "x"}},
+            "outcomeTimestamp": "2026-11-20T10:06:00Z",
+        },
+        {"outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:06:00Z"},
+        {"card": CARD, "outcome": "overridden"},
+        {"card": CARD, "outcome": "overridden", "outcomeTimestamp": "yesterday"},
+        {"card": CARD, "outcome": "overridden", "outcomeTimestamp": "2026-13-45T10:06:00Z"},
+    ],
+)
 def test_an_invalid_item_stores_nothing_of_the_request(service, http, bad):
     url, db = service
     response = _post(http, url, {"feedback": [accepted(), bad]})

@@ -1,5 +1,6 @@
 """Issue 11 item 9: feedback that PostgreSQL text cannot hold (U+0000) is a 400 on both databases,
 never a 503 "retry" that can never succeed; what is stored round-trips exactly."""
+
 from __future__ import annotations
 
 import copy
@@ -14,14 +15,24 @@ from tests.support.databases import postgres_url
 SELECT = SERVICE_IDS["order-select"]
 SYSTEM = "http://cds.example.org/fhir/CodeSystem/flank-mass-override-reason"
 ITEMS = [
-    {"card": "card-1", "outcome": "accepted", "acceptedSuggestions": [{"id": "s-1"}],
-     "outcomeTimestamp": "2026-11-20T10:05:31Z"},
-    {"card": "card-2", "outcome": "overridden", "outcomeTimestamp": "2026-11-20T10:06:00Z",
-     "overrideReason": {"reason": {"code": "ct-done-elsewhere", "system": SYSTEM, "display": "CT done elsewhere"}}},
+    {
+        "card": "card-1",
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": "s-1"}],
+        "outcomeTimestamp": "2026-11-20T10:05:31Z",
+    },
+    {
+        "card": "card-2",
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-20T10:06:00Z",
+        "overrideReason": {"reason": {"code": "ct-done-elsewhere", "system": SYSTEM, "display": "CT done elsewhere"}},
+    },
 ]
 STORED = [  # (item index, path to a stored string)
-    (0, ("card",)), (0, ("acceptedSuggestions", 0, "id")),
-    (1, ("overrideReason", "reason", "code")), (1, ("overrideReason", "reason", "system")),
+    (0, ("card",)),
+    (0, ("acceptedSuggestions", 0, "id")),
+    (1, ("overrideReason", "reason", "code")),
+    (1, ("overrideReason", "reason", "system")),
     (1, ("overrideReason", "reason", "display")),
 ]
 
@@ -40,8 +51,11 @@ def service(request, live, tmp_path):
 
 
 def _post(http, base, items):
-    return http.post(f"{base}/cds-services/{SELECT}/feedback", data=json.dumps({"feedback": items}),
-                     headers={"Content-Type": "application/json"})
+    return http.post(
+        f"{base}/cds-services/{SELECT}/feedback",
+        data=json.dumps({"feedback": items}),
+        headers={"Content-Type": "application/json"},
+    )
 
 
 def _set(item, path, value):
@@ -67,8 +81,8 @@ def test_a_nul_in_any_stored_string_is_400_and_nothing_is_stored(service, http, 
 def test_unusual_but_storable_text_round_trips(service, http):
     base, db = service
     items = copy.deepcopy(ITEMS)
-    items[1]["overrideReason"]["reason"]["display"] = "CT fait ailleurs \u2014 \U0001F600 \u0001 \u00ff"
+    items[1]["overrideReason"]["reason"]["display"] = "CT fait ailleurs \u2014 \U0001f600 \u0001 \u00ff"
     items[1]["overrideReason"]["userComment"] = "free text is not stored, so even \u0000 is harmless"
     assert _post(http, base, items).json() == {"received": 2, "stored": 2}
     rows = db.query("SELECT override_display, has_comment FROM cds_feedback WHERE card_uuid = ?", ("card-2",))
-    assert rows == [("CT fait ailleurs \u2014 \U0001F600 \u0001 \u00ff", 1)]
+    assert rows == [("CT fait ailleurs \u2014 \U0001f600 \u0001 \u00ff", 1)]

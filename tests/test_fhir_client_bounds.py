@@ -1,5 +1,6 @@
 """The FHIR client in-process (threads, as `evaluate` and the tests' app use it): fetches cut at the
 deadline give their server's slots back at once; the per-server bound is a bound."""
+
 from __future__ import annotations
 
 import time

@@ -4,6 +4,7 @@ One gevent worker serves every test here, so its resident memory is the memory u
 Each fault must end in a 412 naming the keys, within the FHIR deadline (plus a generous margin
 for a loaded machine); calls to a healthy server meanwhile must still get their data.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,18 @@ RSS_BOUND_MIB = 200
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("faults")
-    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp}/cds.sqlite3", "CDS_LOG_LEVEL": "WARNING",
-           "CDS_FHIR_DEADLINE_S": str(DEADLINE_S), "CDS_FHIR_TIMEOUT_S": "1"}
-    with FaultyFhir() as faulty, FhirStandIn(token=None) as healthy, \
-            served(env, tmp, workers=1, with_process=True) as (url, _log, proc):
+    env = {
+        "CDS_AUTH_MODE": "off",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp}/cds.sqlite3",
+        "CDS_LOG_LEVEL": "WARNING",
+        "CDS_FHIR_DEADLINE_S": str(DEADLINE_S),
+        "CDS_FHIR_TIMEOUT_S": "1",
+    }
+    with (
+        FaultyFhir() as faulty,
+        FhirStandIn(token=None) as healthy,
+        served(env, tmp, workers=1, with_process=True) as (url, _log, proc),
+    ):
         healthy.routes["Patient/p1"] = patient()
         yield {"url": url, "faulty": faulty, "healthy": healthy, "master": proc.pid}
 
@@ -44,8 +53,9 @@ def stack(tmp_path_factory):
 def _call(url: str, fhir_server: str) -> tuple[requests.Response, float]:
     body = request("patient-view", fhirServer=fhir_server)
     started = time.monotonic()
-    response = requests.post(f"{url}/cds-services/{VIEW}", data=json.dumps(body),
-                             headers={"Content-Type": "application/json"}, timeout=60)
+    response = requests.post(
+        f"{url}/cds-services/{VIEW}", data=json.dumps(body), headers={"Content-Type": "application/json"}, timeout=60
+    )
     return response, time.monotonic() - started
 
 
@@ -87,8 +97,11 @@ def test_a_slow_server_does_not_take_the_capacity_of_others(stack):
 def test_worker_memory_stays_bounded_under_huge_and_gzip_bomb_responses(stack):
     for _ in range(3):  # repeated: memory held after an attack would add up
         with ThreadPoolExecutor(4) as pool:
-            answers = list(pool.map(lambda f: _call(stack["url"], stack["faulty"].base_for(f))[0],
-                                    ["huge", "hugestream", "gzip"] * 3))
+            answers = list(
+                pool.map(
+                    lambda f: _call(stack["url"], stack["faulty"].base_for(f))[0], ["huge", "hugestream", "gzip"] * 3
+                )
+            )
         assert {a.status_code for a in answers} == {412}
     (worker,) = worker_pids(stack["master"])
     peak = rss_mib(worker, "VmHWM")

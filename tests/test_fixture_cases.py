@@ -1,6 +1,7 @@
 """Every fixture case in fixtures/cases/index.json, through the real HTTP API and through the
 `cds-service evaluate` CLI, checked against its expected outcome (cards, indicators, summaries,
 suggestions) and against the CDS Hooks rules every card must obey."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ CARDS = json.loads((REPO / "hooks" / "knowledge" / "cards.json").read_text())
 OVERRIDE_SYSTEM = json.loads((REPO / "hooks" / "knowledge" / "override-reasons.json").read_text())["system"]
 RESPONSE_SCHEMA = Draft202012Validator(json.loads((REPO / "hooks" / "schemas" / "response.schema.json").read_text()))
 CPT, LOINC = "http://www.ama-assn.org/go/cpt", "http://loinc.org"
-NOT_R4 = {"MedicationOrder"}    # the DSTU2 draft case sends one on purpose
+NOT_R4 = {"MedicationOrder"}  # the DSTU2 draft case sends one on purpose
 
 
 def request_of(case) -> dict:
@@ -38,8 +39,11 @@ def drafts_of(body) -> list[dict]:
 
 def summaries_of(kind: str) -> set[str]:
     template = CARDS["kinds"][kind]["summary"]
-    return {template.format(side=CARDS["sides"][s], sideAdj=CARDS["sideAdjectives"][s], patientGroup=g)
-            for s in CARDS["sides"] for g in CARDS["patientGroups"].values()}
+    return {
+        template.format(side=CARDS["sides"][s], sideAdj=CARDS["sideAdjectives"][s], patientGroup=g)
+        for s in CARDS["sides"]
+        for g in CARDS["patientGroups"].values()
+    }
 
 
 def check_ct_order(resource: dict, body: dict, action_type: str) -> None:
@@ -49,7 +53,9 @@ def check_ct_order(resource: dict, body: dict, action_type: str) -> None:
     codes = {(c["system"], c["code"]) for c in resource["code"]["coding"]}
     assert {(CPT, "74170"), (LOINC, "36267-3")} <= codes
     assert resource["subject"] == {"reference": f"Patient/{pid}"}
-    conditions = {f"Condition/{e['resource']['id']}" for e in (body["prefetch"].get("conditions") or {}).get("entry", [])}
+    conditions = {
+        f"Condition/{e['resource']['id']}" for e in (body["prefetch"].get("conditions") or {}).get("entry", [])
+    }
     assert {r["reference"] for r in resource["reasonReference"]} & conditions
     assert any("pre-contrast" in n["text"].lower() for n in resource["note"])
     if action_type == "update":
@@ -74,8 +80,9 @@ def check_response(case: dict, status: int, response: dict) -> None:
         for words in want.get("detailIncludes", ()):
             assert words in card["detail"], f"{words!r} missing from detail"
         assert card["source"]["label"] and card["source"]["topic"]["code"] and card["source"]["topic"]["system"]
-        assert card["overrideReasons"] and all(r["system"] == OVERRIDE_SYSTEM and r["code"] and r["display"]
-                                               for r in card["overrideReasons"])
+        assert card["overrideReasons"] and all(
+            r["system"] == OVERRIDE_SYSTEM and r["code"] and r["display"] for r in card["overrideReasons"]
+        )
         if want["suggestion"] is None:
             assert "suggestions" not in card
             continue
@@ -95,16 +102,23 @@ def test_the_index_names_every_fixture_and_covers_the_situations():
     assert len(CASES) >= 15
     kinds = {card["kind"] for case in CASES for card in case["cards"]}
     assert kinds == set(CARDS["kinds"])
-    assert {c["service"] for c in CASES} == {"flank-mass-imaging-order-select", "flank-mass-imaging-order-sign",
-                                             "flank-mass-imaging-patient-view"}
+    assert {c["service"] for c in CASES} == {
+        "flank-mass-imaging-order-select",
+        "flank-mass-imaging-order-sign",
+        "flank-mass-imaging-patient-view",
+    }
     assert sum(1 for c in CASES if not c["cards"]) >= 8
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_fixture_resources_are_valid_r4(case):
     body = request_of(case)
-    resources = [e["resource"] for value in body["prefetch"].values() if value
-                 for e in (value.get("entry") if value.get("resourceType") == "Bundle" else [{"resource": value}])]
+    resources = [
+        e["resource"]
+        for value in body["prefetch"].values()
+        if value
+        for e in (value.get("entry") if value.get("resourceType") == "Bundle" else [{"resource": value}])
+    ]
     for resource in resources + drafts_of(body):
         if resource["resourceType"] not in NOT_R4:
             get_fhir_model_class(resource["resourceType"]).model_validate(resource)
@@ -125,17 +139,23 @@ def test_every_case_over_http(live, http):
 def test_repeated_calls_give_the_same_advice(live, http):
     base = live()
     case = CASES[0]
-    first, second = (http.post(f"{base}/cds-services/{case['service']}", json=request_of(case), timeout=10).json()
-                     for _ in range(2))
+    first, second = (
+        http.post(f"{base}/cds-services/{case['service']}", json=request_of(case), timeout=10).json() for _ in range(2)
+    )
     assert [c["summary"] for c in first["cards"]] == [c["summary"] for c in second["cards"]]
     assert first["cards"][0]["uuid"] != second["cards"][0]["uuid"]
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if "verdicts" in c], ids=[c["name"] for c in CASES if "verdicts" in c])
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if "verdicts" in c], ids=[c["name"] for c in CASES if "verdicts" in c]
+)
 def test_per_order_verdicts(make_app, case):
     runtime = make_app().extensions["cds"]
-    exchange = Exchange(service=runtime.content.services[case["service"]],
-                        raw_body=(CASES_DIR / case["file"]).read_bytes(), request_id="fixture")
+    exchange = Exchange(
+        service=runtime.content.services[case["service"]],
+        raw_body=(CASES_DIR / case["file"]).read_bytes(),
+        request_id="fixture",
+    )
     pipeline.run(exchange, runtime)
     assert {d.draft_ref: d.verdict for d in exchange.decisions} == case["verdicts"]
     assert [d.kind for d in exchange.decisions if d.kind] == [c["kind"] for c in case["cards"]]
@@ -144,10 +164,17 @@ def test_per_order_verdicts(make_app, case):
 @pytest.fixture(scope="module")
 def cli_results():
     """Every case through `python -m cds_service evaluate`, a few processes at a time."""
+
     def evaluate(case):
-        done = subprocess.run([sys.executable, "-m", "cds_service", "evaluate", str(CASES_DIR / case["file"])],
-                              cwd=REPO, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "cds_service", "evaluate", str(CASES_DIR / case["file"])],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         return case["name"], done
+
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(evaluate, CASES))
 

@@ -1,4 +1,5 @@
 """Invocation status codes (Appendix A A-S1, A-S8..A-S12) end to end over loopback HTTP."""
+
 import json
 import socket
 
@@ -40,8 +41,13 @@ def test_half_filled_draft_and_unknown_members_are_fine(live, http):
 
 
 def test_dstu2_medication_order_draft_is_not_an_error(live, http):
-    draft = {"resourceType": "MedicationOrder", "id": "order-123", "status": "draft",
-             "patient": {"reference": "Patient/p1"}, "dateWritten": "2026-01-01"}
+    draft = {
+        "resourceType": "MedicationOrder",
+        "id": "order-123",
+        "status": "draft",
+        "patient": {"reference": "Patient/p1"},
+        "dateWritten": "2026-01-01",
+    }
     response = _post(http, f"{live()}/cds-services/{SELECT}", request(prefetch=empty_prefetch(), drafts=[draft]))
     assert response.status_code == 200 and response.json() == {"cards": []}
 
@@ -53,6 +59,7 @@ def _mutations():
             for key in path[:-1]:
                 target = target[key]
             del target[path[-1]]
+
         return apply
 
     def set_(value, *path):
@@ -61,6 +68,7 @@ def _mutations():
             for key in path[:-1]:
                 target = target[key]
             target[path[-1]] = value
+
         return apply
 
     return {
@@ -75,7 +83,9 @@ def _mutations():
         "draftOrders not a Bundle": set_({"resourceType": "List"}, "context", "draftOrders"),
         "patientId not a string": set_(5, "context", "patientId"),
         "prefetch value a string": set_("x", "prefetch", "patient"),
-        "fhirAuthorization without fhirServer": set_({"access_token": "t", "token_type": "Bearer"}, "fhirAuthorization"),
+        "fhirAuthorization without fhirServer": set_(
+            {"access_token": "t", "token_type": "Bearer"}, "fhirAuthorization"
+        ),
         "hook does not match service": set_("order-sign", "hook"),
         "context not an object": set_([], "context"),
     }
@@ -89,7 +99,7 @@ def test_schema_violations_are_400(live, http, name):
     assert error["error"] == "bad_request"
 
 
-@pytest.mark.parametrize("raw", [b"{", b"[1,2]", b"\"text\"", b"", b"\xff\xfe"])
+@pytest.mark.parametrize("raw", [b"{", b"[1,2]", b'"text"', b"", b"\xff\xfe"])
 def test_malformed_json_or_non_object_is_400(live, http, raw):
     response = http.post(f"{live()}/cds-services/{SELECT}", data=raw, headers={"Content-Type": "application/json"})
     _assert_error(response, 400)
@@ -99,8 +109,15 @@ def test_unknown_service_is_404(live, http):
     _assert_error(_post(http, f"{live()}/cds-services/no-such-service", request(prefetch=empty_prefetch())), 404)
 
 
-@pytest.mark.parametrize("method, path", [("GET", f"/cds-services/{SELECT}"), ("PUT", f"/cds-services/{SELECT}"),
-                                          ("DELETE", "/cds-services"), ("POST", "/cds-services")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", f"/cds-services/{SELECT}"),
+        ("PUT", f"/cds-services/{SELECT}"),
+        ("DELETE", "/cds-services"),
+        ("POST", "/cds-services"),
+    ],
+)
 def test_wrong_method_is_405(live, http, method, path):
     response = http.request(method, f"{live()}{path}", data=b"{}", headers={"Content-Type": "application/json"})
     _assert_error(response, 405)
@@ -116,8 +133,11 @@ def test_non_json_content_type_is_415(live, http, content_type):
 
 
 def test_fhir_json_media_type_is_accepted(live, http):
-    response = http.post(f"{live()}/cds-services/{SELECT}", data=json.dumps(request(prefetch=empty_prefetch())),
-                         headers={"Content-Type": "application/fhir+json; charset=utf-8"})
+    response = http.post(
+        f"{live()}/cds-services/{SELECT}",
+        data=json.dumps(request(prefetch=empty_prefetch())),
+        headers={"Content-Type": "application/fhir+json; charset=utf-8"},
+    )
     assert response.status_code == 200
 
 
@@ -126,8 +146,12 @@ def test_oversized_body_is_413_without_reading_it(live):
     host, port = url.removeprefix("http://").split(":")
     # Announce 50 MB and send only the headers: the service must answer without waiting for the body.
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall((f"POST /cds-services/{SELECT} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 50000000\r\n\r\n").encode())
+        sock.sendall(
+            (
+                f"POST /cds-services/{SELECT} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                "Content-Length: 50000000\r\n\r\n"
+            ).encode()
+        )
         reply = b""
         while chunk := sock.recv(65536):  # the service closes the connection after refusing
             reply += chunk
@@ -151,8 +175,11 @@ def test_request_id_is_echoed_when_sane(live, http):
     body = request(prefetch=empty_prefetch())
     response = _post(http, f"{live()}/cds-services/{SELECT}", body, headers={"X-Request-ID": "trace-12345678"})
     assert response.headers["X-Request-ID"] == "trace-12345678"
-    bad = http.post(f"{live()}/cds-services/{SELECT}", data=b"{", headers={
-        "Content-Type": "application/json", "X-Request-ID": "bad id with spaces"})
+    bad = http.post(
+        f"{live()}/cds-services/{SELECT}",
+        data=b"{",
+        headers={"Content-Type": "application/json", "X-Request-ID": "bad id with spaces"},
+    )
     assert bad.headers["X-Request-ID"] != "bad id with spaces" and len(bad.headers["X-Request-ID"]) == 32
 
 

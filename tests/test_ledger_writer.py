@@ -1,4 +1,5 @@
 """The background ledger writer: everything submitted is written, in batches, even past capacity."""
+
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 

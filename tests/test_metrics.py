@@ -1,5 +1,6 @@
 """GET /metrics after real calls over HTTP: in one process, and under real gunicorn with 2 workers
 (prometheus multiprocess mode: any worker's scrape adds up every worker's counts)."""
+
 import json
 import os
 import signal
@@ -37,12 +38,16 @@ def test_metrics_count_requests_stages_cards_fetch_failures_and_refusals(live, h
     url = live()
     before = scrape(http, url)
     secret_patient = "patient-secret-id-42"
-    assert http.post(f"{url}/cds-services/{SELECT}", json=CASE).json()["cards"]          # 1 card, 200
+    assert http.post(f"{url}/cds-services/{SELECT}", json=CASE).json()["cards"]  # 1 card, 200
     assert http.post(f"{url}/cds-services/{SELECT}", json={"hook": 5}).status_code == 400
     assert http.post(f"{url}/cds-services/no-such-{secret_patient}", json=CASE).status_code == 404
     fhir.routes[f"Condition?patient={secret_patient}"] = (503, {"resourceType": "OperationOutcome", "issue": []})
-    fetching = request("patient-view", pid=secret_patient, fhirServer=fhir.url,
-                       fhirAuthorization={"access_token": fhir.token, "token_type": "Bearer"})
+    fetching = request(
+        "patient-view",
+        pid=secret_patient,
+        fhirServer=fhir.url,
+        fhirAuthorization={"access_token": fhir.token, "token_type": "Bearer"},
+    )
     assert http.post(f"{url}/cds-services/{SERVICE_IDS['patient-view']}", json=fetching).status_code == 412
     after = scrape(http, url)
 
@@ -68,12 +73,18 @@ def test_jwt_refusals_are_counted_by_reason_without_token_data(live, http, tmp_p
     before = scrape(http, url)
     http.get(f"{url}/cds-services")
     http.get(f"{url}/cds-services", headers={"Authorization": "Bearer not.a.jwt"})
-    forged = ("eyJhbGciOiJFUzM4NCIsImtpZCI6ImtpZC1zZWNyZXQtOTkifQ."
-              "eyJpc3MiOiJodHRwczovL2lzc3Vlci1zZWNyZXQuZXhhbXBsZSJ9.c2ln")  # kid-secret-99, iss issuer-secret
+    forged = (
+        "eyJhbGciOiJFUzM4NCIsImtpZCI6ImtpZC1zZWNyZXQtOTkifQ."
+        "eyJpc3MiOiJodHRwczovL2lzc3Vlci1zZWNyZXQuZXhhbXBsZSJ9.c2ln"
+    )  # kid-secret-99, iss issuer-secret
     assert http.get(f"{url}/cds-services", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
     after = scrape(http, url)
     for reason in ("missing", "malformed", "unknown_issuer"):
-        assert value(after, "cds_jwt_refusals_total", reason=reason) - value(before, "cds_jwt_refusals_total", reason=reason) == 1
+        assert (
+            value(after, "cds_jwt_refusals_total", reason=reason)
+            - value(before, "cds_jwt_refusals_total", reason=reason)
+            == 1
+        )
     assert "secret" not in after and "not.a.jwt" not in after
 
 
@@ -115,22 +126,35 @@ def test_gunicorn_workers_share_their_metrics_and_the_directory_is_removed(tmp_p
     assert "listening on http://127.0.0.1:" in log_path.read_text()
 
 
-@pytest.mark.parametrize("reason, slug", [
-    ("no key with this kid for https://x (after one JWKS refresh at most)", "unknown_kid"),
-    ("key URL https://x/jwks unreachable (ConnectionError)", "jwks_unreachable"),
-    ("key set of https://x unavailable (timeout); kid not among the last good keys", "jwks_unreachable"),
-    ("jti replayed for https://x", "replayed"), ("something new", "other")])
+@pytest.mark.parametrize(
+    "reason, slug",
+    [
+        ("no key with this kid for https://x (after one JWKS refresh at most)", "unknown_kid"),
+        ("key URL https://x/jwks unreachable (ConnectionError)", "jwks_unreachable"),
+        ("key set of https://x unavailable (timeout); kid not among the last good keys", "jwks_unreachable"),
+        ("jti replayed for https://x", "replayed"),
+        ("something new", "other"),
+    ],
+)
 def test_refusal_reasons_become_fixed_slugs(reason, slug):
     from cds_service import metrics
 
     assert metrics._slug(reason, metrics._JWT_REASONS) == slug
 
 
-@pytest.mark.parametrize("reason, slug", [
-    ("timeout", "timeout"), ("HTTP 401", "http_4xx"), ("HTTP 503", "http_5xx"), ("response is not JSON", "not_json"),
-    ("FHIR response larger than 8388608 bytes", "too_large"),
-    ("too many fetches in flight to this FHIR server", "server_busy"), ("next page is not a Bundle", "bad_bundle"),
-    ("something new", "other")])
+@pytest.mark.parametrize(
+    "reason, slug",
+    [
+        ("timeout", "timeout"),
+        ("HTTP 401", "http_4xx"),
+        ("HTTP 503", "http_5xx"),
+        ("response is not JSON", "not_json"),
+        ("FHIR response larger than 8388608 bytes", "too_large"),
+        ("too many fetches in flight to this FHIR server", "server_busy"),
+        ("next page is not a Bundle", "bad_bundle"),
+        ("something new", "other"),
+    ],
+)
 def test_fetch_failure_reasons_become_fixed_slugs(reason, slug):
     from cds_service import metrics
 

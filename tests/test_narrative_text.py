@@ -1,4 +1,5 @@
 """Report text extraction: attachments in any type and charset, Binaries, text.div, bounds."""
+
 from __future__ import annotations
 
 import base64
@@ -38,9 +39,17 @@ def test_html_rtf_div_and_pdf():
     html = b64(b"<p><b>No</b> internal <u>calcification</u></p><p>non-<i>calcified</i> mass</p><script>x()</script>")
     rtf = b64(rb"{\rtf1\ansi\deff0 {\fonttbl {\f0 Arial;}}\f0 Left renal \b mass\b0  with calcification\par}")
     pdf = b64(b"%PDF-1.4 binary")
-    got = report_text(report({"contentType": "text/html", "data": html}, {"contentType": "text/rtf", "data": rtf},
-                             {"contentType": "application/pdf", "data": pdf}, div="<div>Impression: renal mass</div>",
-                             conclusion="Conclusion first"), {}, 5000)
+    got = report_text(
+        report(
+            {"contentType": "text/html", "data": html},
+            {"contentType": "text/rtf", "data": rtf},
+            {"contentType": "application/pdf", "data": pdf},
+            div="<div>Impression: renal mass</div>",
+            conclusion="Conclusion first",
+        ),
+        {},
+        5000,
+    )
     assert got.startswith("Conclusion first")
     assert "No internal calcification" in got and "non-calcified mass" in got and "x()" not in got
     assert "Left renal mass with calcification" in got and "Impression: renal mass" in got and "PDF" not in got
@@ -53,6 +62,6 @@ def test_binary_by_url_and_bounds():
     assert report_text(report(form), binaries, 5000) == "Flank mass"
     assert report_text(report(form), {}, 5000) == ""
     huge = report({"contentType": "text/plain", "data": b64(b"a" * (MAX_ATTACHMENT_BYTES * 3))})
-    assert len(report_text(huge, {}, 10 ** 9)) <= MAX_ATTACHMENT_BYTES
+    assert len(report_text(huge, {}, 10**9)) <= MAX_ATTACHMENT_BYTES
     broken = report({"contentType": "text/plain", "data": "!!!not base64!!!"}, conclusion="still read")
     assert report_text(broken, {}, 5000).startswith("still read")

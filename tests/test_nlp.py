@@ -1,4 +1,5 @@
 """The narrative NLP stage on its own: policy, sections, ties, caps, cache, and linear work."""
+
 from __future__ import annotations
 
 import threading
@@ -27,19 +28,24 @@ def reader(kb):
 
 
 def test_calcified_flank_mass_with_side_and_size(reader):
-    reading = reader.read("FINDINGS:\nRight kidney: There is a 52 mm solid mass.\nIt contains echogenic foci with "
-                          "posterior acoustic shadowing.\nIMPRESSION: Right renal mass.")
+    reading = reader.read(
+        "FINDINGS:\nRight kidney: There is a 52 mm solid mass.\nIt contains echogenic foci with "
+        "posterior acoustic shadowing.\nIMPRESSION: Right renal mass."
+    )
     [first, second] = reading.region_masses()
     assert first.calcified and first.side == "right" and first.size_cm == pytest.approx(5.2)
     assert not second.calcified
 
 
-@pytest.mark.parametrize("text", [
-    "INDICATION: calcified left renal mass.\nFINDINGS: Kidneys normal.",
-    "HISTORY: calcified retroperitoneal mass.",
-    "REASON FOR EXAM: r/o calcified renal mass",
-    "TECHNIQUE: calcified flank mass protocol",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "INDICATION: calcified left renal mass.\nFINDINGS: Kidneys normal.",
+        "HISTORY: calcified retroperitoneal mass.",
+        "REASON FOR EXAM: r/o calcified renal mass",
+        "TECHNIQUE: calcified flank mass protocol",
+    ],
+)
 def test_sections_that_do_not_count(reader, text):
     assert reader.read(text).region_masses() == []
 
@@ -98,6 +104,7 @@ def test_pipeline_is_built_once_across_threads(kb):
     def counting():
         built.append(1)
         return original()
+
     pipeline._build = counting
     threads = [threading.Thread(target=pipeline.analyse, args=("Left renal mass.",)) for _ in range(8)]
     for t in threads:
@@ -118,10 +125,34 @@ def test_adversarial_repetition_is_cut_not_quadratic(kb):
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(words=st.lists(st.sampled_from(["no", "calcification", "mass", "left", "renal", "without", "possible", ".",
-                                       ";", "\n", "if", "evaluate", "for", "FINDINGS:", "calcified", "not", "seen"]),
-                      min_size=1, max_size=40),
-       repeat=st.integers(min_value=1, max_value=4000))
+@given(
+    words=st.lists(
+        st.sampled_from(
+            [
+                "no",
+                "calcification",
+                "mass",
+                "left",
+                "renal",
+                "without",
+                "possible",
+                ".",
+                ";",
+                "\n",
+                "if",
+                "evaluate",
+                "for",
+                "FINDINGS:",
+                "calcified",
+                "not",
+                "seen",
+            ]
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    repeat=st.integers(min_value=1, max_value=4000),
+)
 def test_work_is_linear_in_the_input_and_capped(kb, words, repeat):
     """Whatever the text, the costly stage sees at most maxSentences sentences of at most
     maxSentenceTokens tokens, over at most maxNarrativeChars characters."""

@@ -3,6 +3,7 @@
 The run is seeded and bounded (examples per operation, both valid and invalid data): no 5xx, every
 status and content type declared, every body (errors included) matching the described schema.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,10 @@ CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 
 def _validator(doc: dict, component: str) -> Draft202012Validator:
     """A validator for one component, resolving `#/components/...` against the whole document."""
-    registry = Registry().with_resource("urn:openapi", Resource.from_contents(doc, default_specification=None)
-                                        if "$schema" in doc else Resource.opaque(doc))
+    registry = Registry().with_resource(
+        "urn:openapi",
+        Resource.from_contents(doc, default_specification=None) if "$schema" in doc else Resource.opaque(doc),
+    )
     return Draft202012Validator({"$ref": f"urn:openapi#/components/schemas/{component}"}, registry=registry)
 
 
@@ -42,8 +45,9 @@ def test_served_without_auth_with_cors_and_the_real_request_schemas(live, http):
     body = json.loads((CASES / index[0]["file"]).read_text())
     body["context"]["patientId"] = 5
     assert not requests.is_valid(body)
-    assert not _validator(doc, "feedback").is_valid({"feedback": [{"card": "a\u0000", "outcome": "accepted",
-                                                                   "outcomeTimestamp": "2026-01-01T00:00:00Z"}]})
+    assert not _validator(doc, "feedback").is_valid(
+        {"feedback": [{"card": "a\u0000", "outcome": "accepted", "outcomeTimestamp": "2026-01-01T00:00:00Z"}]}
+    )
 
 
 def test_the_description_is_valid_openapi_3_1(live, http):
@@ -90,8 +94,9 @@ def test_schemathesis_finds_no_server_error_and_no_undeclared_answer(api, http, 
         strategy = operation.as_strategy(generation_mode=GenerationMode(mode))
 
         @seed(20261123)
-        @settings(max_examples=25, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+        )
         @given(case=strategy)
         def run(case):
             case.call_and_validate(base_url=base, session=http, checks=checks)
@@ -111,5 +116,13 @@ def test_stateful_schemathesis_follows_the_links_from_discovery(api, http):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=checks)
 
-    Scenario.run(settings=settings(max_examples=25, stateful_step_count=5, deadline=None, derandomize=True,
-                                   database=None, suppress_health_check=list(HealthCheck)))
+    Scenario.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=5,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -1,4 +1,5 @@
 """Operations: health, the per-request log line, response hygiene, container files."""
+
 from pathlib import Path
 
 import yaml
@@ -16,18 +17,38 @@ def test_healthz(live, http):
 
 def test_one_json_log_line_per_request_with_stage_timings_and_no_secrets(live, http, fhir, log_lines):
     url = live()
-    body = request("order-select", pid="patient-secret-id-42", fhirServer=fhir.url,
-                   fhirAuthorization={"access_token": "access-token-xyz", "token_type": "Bearer"})
+    body = request(
+        "order-select",
+        pid="patient-secret-id-42",
+        fhirServer=fhir.url,
+        fhirAuthorization={"access_token": "access-token-xyz", "token_type": "Bearer"},
+    )
     fhir.token = "access-token-xyz"
-    http.post(f"{url}/cds-services/{SERVICE_IDS['order-select']}", json=body,
-              headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.e30.c2lnbmF0dXJl"})
+    http.post(
+        f"{url}/cds-services/{SERVICE_IDS['order-select']}",
+        json=body,
+        headers={"Authorization": "Bearer eyJhbGciOiJFUzM4NCJ9.e30.c2lnbmF0dXJl"},
+    )
     http.post(f"{url}/cds-services/{SERVICE_IDS['order-select']}", json={"hook": 5})
     lines = log_lines.requests()
     assert len(lines) == 2
     first = lines[0]
     assert first["service"] == SERVICE_IDS["order-select"] and first["status"] == 200
-    assert set(first["stagesMs"]) == {"validate", "configure", "prefetch", "parse", "evidence", "safety", "decide", "adjust", "render",
-                                      "suppress", "rate", "shadow", "respond"}
+    assert set(first["stagesMs"]) == {
+        "validate",
+        "configure",
+        "prefetch",
+        "parse",
+        "evidence",
+        "safety",
+        "decide",
+        "adjust",
+        "render",
+        "suppress",
+        "rate",
+        "shadow",
+        "respond",
+    }
     assert first["requestId"] and first["ms"] >= 0 and len(first["fetched"]) == 9
     assert lines[1]["status"] == 400 and "error" in lines[1]
     for secret in ("patient-secret-id-42", "access-token-xyz", "eyJhbGciOiJFUzM4NCJ9"):
@@ -35,14 +56,53 @@ def test_one_json_log_line_per_request_with_stage_timings_and_no_secrets(live, h
 
 
 def test_prune_removes_every_empty_value():
-    dirty = {"cards": [{"summary": "s", "detail": "", "links": [], "source": {"label": "x", "topic": {}},
-                        "suggestions": [{"label": "l", "actions": [{"type": "update", "description": "d",
-                                         "resource": {"resourceType": "ServiceRequest", "code": {"coding": [{}]},
-                                                      "note": [None, {"text": "keep"}]}}]}]}],
-             "systemActions": []}
-    assert prune(dirty) == {"cards": [{"summary": "s", "source": {"label": "x"}, "suggestions": [
-        {"label": "l", "actions": [{"type": "update", "description": "d",
-                                    "resource": {"resourceType": "ServiceRequest", "note": [{"text": "keep"}]}}]}]}]}
+    dirty = {
+        "cards": [
+            {
+                "summary": "s",
+                "detail": "",
+                "links": [],
+                "source": {"label": "x", "topic": {}},
+                "suggestions": [
+                    {
+                        "label": "l",
+                        "actions": [
+                            {
+                                "type": "update",
+                                "description": "d",
+                                "resource": {
+                                    "resourceType": "ServiceRequest",
+                                    "code": {"coding": [{}]},
+                                    "note": [None, {"text": "keep"}],
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+        "systemActions": [],
+    }
+    assert prune(dirty) == {
+        "cards": [
+            {
+                "summary": "s",
+                "source": {"label": "x"},
+                "suggestions": [
+                    {
+                        "label": "l",
+                        "actions": [
+                            {
+                                "type": "update",
+                                "description": "d",
+                                "resource": {"resourceType": "ServiceRequest", "note": [{"text": "keep"}]},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     assert prune({"cards": [], "flag": False, "n": 0}) == {"flag": False, "n": 0}
 
 
@@ -70,6 +130,7 @@ def test_readme_starts_with_the_two_commands_and_documents_every_setting():
     assert commands[:2] == ["make serve", "make test"]
     settings_source = (ROOT / "cds_service" / "config.py").read_text()
     import re
+
     for name in sorted(set(re.findall(r'"(CDS_[A-Z_]+)"', settings_source))):
         assert f"`{name}`" in readme, f"{name} is not documented in the README"
 
@@ -84,8 +145,9 @@ def test_an_unexpected_fault_is_a_500_json_error_with_cors_and_a_logged_trace(ma
 
     app.add_url_rule("/cds-services/broken-service", "broken", broken, methods=["POST"])
     with LiveServer(app) as server:
-        response = http.post(f"{server.url}/cds-services/broken-service", json={},
-                             headers={"Origin": "https://sandbox.cds-hooks.org"})
+        response = http.post(
+            f"{server.url}/cds-services/broken-service", json={}, headers={"Origin": "https://sandbox.cds-hooks.org"}
+        )
     assert response.status_code == 500
     body = response.json()
     assert body["error"] == "internal_error" and body["requestId"] == response.headers["X-Request-ID"]

@@ -5,6 +5,7 @@ from fhirServer degrades the answer (the card says what could not be checked, th
 names it) instead of a 412; essential keys keep the 412. An unregistered fhirServer is warned
 about only when a fetch was actually needed.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,13 @@ def test_services_mark_allergies_optional_and_everything_else_essential():
     content = Content.load(REPO_ROOT / "hooks")
     for service in content.services.values():  # renalLabs, pregnancy: contrast safety (issue 12), optional too
         assert service.optional_prefetch == frozenset({"allergies", "renalLabs", "pregnancy"})
-        assert set(service.prefetch) - service.optional_prefetch >= {"patient", "conditions", "imagingStudies",
-                                                                     "diagnosticReports", "serviceRequests"}
+        assert set(service.prefetch) - service.optional_prefetch >= {
+            "patient",
+            "conditions",
+            "imagingStudies",
+            "diagnosticReports",
+            "serviceRequests",
+        }
 
 
 def test_an_optional_key_that_is_not_a_prefetch_key_stops_start_up(tmp_path):
@@ -62,8 +68,13 @@ def test_allergies_the_fhir_server_fails_to_return_degrade_too(live, http, fhir,
     service, body = _complete_case("adult-left-coded-conclusion-mri")
     del body["prefetch"]["allergies"]
     body["fhirServer"] = fhir.url
-    body["fhirAuthorization"] = {"access_token": fhir.token, "token_type": "Bearer", "expires_in": 300,
-                                 "scope": "user/*.read", "subject": "cds-service"}
+    body["fhirAuthorization"] = {
+        "access_token": fhir.token,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "user/*.read",
+        "subject": "cds-service",
+    }
     fhir.routes[f"AllergyIntolerance?patient={body['context']['patientId']}"] = (500, OUTCOME)
     response = http.post(f"{live()}/cds-services/{service}", json=body)
     assert response.status_code == 200, response.text
@@ -83,14 +94,21 @@ def test_a_complete_prefetch_says_nothing_about_unchecked_data(live, http, log_l
 def test_an_essential_key_still_gives_412_and_optional_keys_are_not_listed(live, http):
     prefetch = empty_prefetch()
     del prefetch["conditions"], prefetch["allergies"]
-    response = http.post(f"{live()}/cds-services/{SERVICE_IDS['patient-view']}", json=request("patient-view", prefetch=prefetch))
+    response = http.post(
+        f"{live()}/cds-services/{SERVICE_IDS['patient-view']}", json=request("patient-view", prefetch=prefetch)
+    )
     assert response.status_code == 412
     assert response.json()["missingPrefetch"] == ["conditions"]
 
 
 def test_unregistered_fhir_server_is_warned_about_only_when_a_fetch_was_needed(live, http, tmp_path, log_lines):
     iss, signer = "https://ehr.example.org/fhir", Signer("ES384")
-    url = live({"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, [{"iss": iss, "jwks": jwks(signer)}])})
+    url = live(
+        {
+            "CDS_AUTH_MODE": "required",
+            "CDS_TRUSTED_CLIENTS": write_clients(tmp_path, [{"iss": iss, "jwks": jwks(signer)}]),
+        }
+    )
     service = f"{url}/cds-services/{SERVICE_IDS['patient-view']}"
 
     def call(prefetch):

@@ -1,4 +1,5 @@
 """The parse stage: which resources are this patient's, which drafts are judged, which are valid R4."""
+
 import json
 from pathlib import Path
 
@@ -9,15 +10,18 @@ from cds_service.pipeline.parse import PatientRecord, judged_orders, resources_o
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 
 
-@pytest.mark.parametrize("resource, expected", [
-    ({"subject": {"reference": "Patient/p1"}}, "p1"),
-    ({"subject": {"reference": "https://ehr.example/fhir/Patient/p1/_history/3"}}, "p1"),
-    ({"patient": {"reference": "Patient/p1"}}, "p1"),
-    ({"subject": {"reference": "Group/g1"}}, None),
-    ({"subject": {"display": "no reference"}}, None),
-    ({"subject": "Patient/p1"}, None),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "resource, expected",
+    [
+        ({"subject": {"reference": "Patient/p1"}}, "p1"),
+        ({"subject": {"reference": "https://ehr.example/fhir/Patient/p1/_history/3"}}, "p1"),
+        ({"patient": {"reference": "Patient/p1"}}, "p1"),
+        ({"subject": {"reference": "Group/g1"}}, None),
+        ({"subject": {"display": "no reference"}}, None),
+        ({"subject": "Patient/p1"}, None),
+        ({}, None),
+    ],
+)
 def test_subject_id(resource, expected):
     assert subject_id(resource) == expected
 
@@ -26,7 +30,9 @@ def test_resources_of_bundles_resources_and_null():
     condition = {"resourceType": "Condition", "id": "c"}
     assert resources_of(None) == []
     assert resources_of(condition) == [condition]
-    assert resources_of({"resourceType": "Bundle", "entry": [{"resource": condition}, {"fullUrl": "x"}, "junk"]}) == [condition]
+    assert resources_of({"resourceType": "Bundle", "entry": [{"resource": condition}, {"fullUrl": "x"}, "junk"]}) == [
+        condition
+    ]
 
 
 def test_judged_orders_follow_the_service():

@@ -1,4 +1,5 @@
 """Prefetch resolution (Appendix A A-S2..A-S7) with a real FHIR stand-in on loopback."""
+
 import json
 
 import pytest
@@ -11,19 +12,27 @@ VIEW = SERVICE_IDS["patient-view"]
 OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
 
 
-@pytest.mark.parametrize("value, expected", [
-    (MISSING, "fetch"),
-    (None, "none"),
-    ({"resourceType": "Bundle", "type": "searchset"}, "none"),
-    ({"resourceType": "Bundle", "type": "searchset", "entry": []}, "none"),
-    (OUTCOME, "fetch"),
-    (bundle(OUTCOME), "fetch"),
-    (bundle({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]},
-            {"resourceType": "Condition", "id": "c"}), "use"),
-    (bundle({"resourceType": "Condition", "id": "c"}), "use"),
-    (bundle({"resourceType": "Condition", "id": "c"}, link=[{"relation": "next", "url": "x"}]), "paged"),
-    (patient(), "use"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (MISSING, "fetch"),
+        (None, "none"),
+        ({"resourceType": "Bundle", "type": "searchset"}, "none"),
+        ({"resourceType": "Bundle", "type": "searchset", "entry": []}, "none"),
+        (OUTCOME, "fetch"),
+        (bundle(OUTCOME), "fetch"),
+        (
+            bundle(
+                {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]},
+                {"resourceType": "Condition", "id": "c"},
+            ),
+            "use",
+        ),
+        (bundle({"resourceType": "Condition", "id": "c"}), "use"),
+        (bundle({"resourceType": "Condition", "id": "c"}, link=[{"relation": "next", "url": "x"}]), "paged"),
+        (patient(), "use"),
+    ],
+)
 def test_classify(value, expected):
     assert classify(value) == expected
 
@@ -31,15 +40,23 @@ def test_classify(value, expected):
 # the optional contrast-safety searches, as the stand-in sees them ('|' percent-encoded by the client)
 OPTIONAL_LAB_SEARCHES = [
     "Observation?patient=p1&code=" + t.split("&code=", 1)[1].replace("|", "%7C")
-    for k, t in json.loads((REPO_ROOT / "hooks/services/patient-view.json").read_text())["discovery"]["prefetch"].items()
-    if k in ("renalLabs", "pregnancy")]
+    for k, t in json.loads((REPO_ROOT / "hooks/services/patient-view.json").read_text())["discovery"][
+        "prefetch"
+    ].items()
+    if k in ("renalLabs", "pregnancy")
+]
 
 
 def _view(fhir, prefetch=None, token=True, **extra):
     body = request("patient-view", prefetch=prefetch, fhirServer=fhir.url, **extra)
     if token:
-        body["fhirAuthorization"] = {"access_token": fhir.token, "token_type": "Bearer", "expires_in": 300,
-                                     "scope": "user/*.read", "subject": "cds-service"}
+        body["fhirAuthorization"] = {
+            "access_token": fhir.token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "user/*.read",
+            "subject": "cds-service",
+        }
     return body
 
 
@@ -52,10 +69,18 @@ def test_missing_keys_are_fetched_concurrently_with_the_bearer_token(live, http,
     fhir.routes["Patient/p1"] = patient()
     response = _post(http, live(), _view(fhir))
     assert response.status_code == 200, response.text
-    assert sorted(fhir.paths()) == sorted([
-        "Patient/p1", "Condition?patient=p1", "ImagingStudy?patient=p1", "DiagnosticReport?patient=p1",
-        "Observation?patient=p1&category=imaging", "ServiceRequest?patient=p1&status=active",
-        "AllergyIntolerance?patient=p1", *OPTIONAL_LAB_SEARCHES])
+    assert sorted(fhir.paths()) == sorted(
+        [
+            "Patient/p1",
+            "Condition?patient=p1",
+            "ImagingStudy?patient=p1",
+            "DiagnosticReport?patient=p1",
+            "Observation?patient=p1&category=imaging",
+            "ServiceRequest?patient=p1&status=active",
+            "AllergyIntolerance?patient=p1",
+            *OPTIONAL_LAB_SEARCHES,
+        ]
+    )
     assert {c["authorization"] for c in fhir.calls} == {f"Bearer {fhir.token}"}
     starts = sorted(c["at"] for c in fhir.calls)
     assert starts[-1] - starts[0] < fhir.delay_s, "every fetch must start before the first one returns"
@@ -80,13 +105,17 @@ def test_null_and_empty_bundles_mean_no_data_and_no_call(live, http, fhir):
 def test_next_links_are_followed_on_the_named_server_only(live, http, fhir):
     prefetch = empty_prefetch()
     page2 = f"{fhir.url}/Condition?patient=p1&page=2"
-    prefetch["conditions"] = bundle({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}},
-                                    link=[{"relation": "next", "url": page2}])
+    prefetch["conditions"] = bundle(
+        {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}},
+        link=[{"relation": "next", "url": page2}],
+    )
     fhir.routes["Condition?patient=p1&page=2"] = bundle(
         {"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient/p1"}},
-        link=[{"relation": "next", "url": f"{fhir.url}/Condition?patient=p1&page=3"}])
+        link=[{"relation": "next", "url": f"{fhir.url}/Condition?patient=p1&page=3"}],
+    )
     fhir.routes["Condition?patient=p1&page=3"] = bundle(
-        {"resourceType": "Condition", "id": "c3", "subject": {"reference": "Patient/p1"}})
+        {"resourceType": "Condition", "id": "c3", "subject": {"reference": "Patient/p1"}}
+    )
     response = _post(http, live(), _view(fhir, prefetch))
     assert response.status_code == 200, response.text
     assert fhir.paths() == ["Condition?patient=p1&page=2", "Condition?patient=p1&page=3"]
@@ -96,7 +125,8 @@ def test_page_cap_stops_following(live, http, fhir):
     prefetch = empty_prefetch()
     for page in range(1, 10):
         fhir.routes[f"Condition?patient=p1&page={page}"] = bundle(
-            link=[{"relation": "next", "url": f"{fhir.url}/Condition?patient=p1&page={page + 1}"}])
+            link=[{"relation": "next", "url": f"{fhir.url}/Condition?patient=p1&page={page + 1}"}]
+        )
     prefetch["conditions"] = bundle(link=[{"relation": "next", "url": f"{fhir.url}/Condition?patient=p1&page=1"}])
     response = _post(http, live({"CDS_FHIR_MAX_PAGES": "3"}), _view(fhir, prefetch))
     assert response.status_code == 200
@@ -122,10 +152,18 @@ def test_missing_data_without_fhir_server_is_412_naming_the_keys(live, http):
     assert expressions == ["prefetch.conditions", "prefetch.imagingStudies"]
 
 
-@pytest.mark.parametrize("route", [
-    (401, OUTCOME), (403, OUTCOME), (500, OUTCOME), (503, b"upstream down"), (200, b"<html>not json</html>"),
-    (200, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}), (200, [1, 2]),
-])
+@pytest.mark.parametrize(
+    "route",
+    [
+        (401, OUTCOME),
+        (403, OUTCOME),
+        (500, OUTCOME),
+        (503, b"upstream down"),
+        (200, b"<html>not json</html>"),
+        (200, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}),
+        (200, [1, 2]),
+    ],
+)
 def test_fhir_failures_are_412(live, http, fhir, route):
     prefetch = empty_prefetch()
     del prefetch["conditions"]
@@ -169,9 +207,10 @@ def test_read_that_is_404_means_no_such_patient_not_a_failure(live, http, fhir):
 
 def test_resources_of_another_patient_are_ignored(live, http, fhir, log_lines):
     prefetch = empty_prefetch()
-    prefetch["conditions"] = bundle({"resourceType": "Condition", "id": "x", "subject": {"reference": "Patient/other"}},
-                                    {"resourceType": "Condition", "id": "y", "subject": {"reference": "Patient/p1"}})
+    prefetch["conditions"] = bundle(
+        {"resourceType": "Condition", "id": "x", "subject": {"reference": "Patient/other"}},
+        {"resourceType": "Condition", "id": "y", "subject": {"reference": "Patient/p1"}},
+    )
     assert _post(http, live(), _view(fhir, prefetch)).status_code == 200
     line = log_lines.requests()[-1]
     assert line["resources"] == 2 and line["otherPatientDropped"] == 1
-

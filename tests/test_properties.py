@@ -3,6 +3,7 @@
 Properties: no input gets a 5xx; every refusal is the JSON error shape with a 4xx the README lists;
 feedback that is accepted is stored once (a repeat stores nothing), on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,15 +19,24 @@ from tests.support.databases import postgres_url
 
 SELECT = SERVICE_IDS["order-select"]
 VIEW = SERVICE_IDS["patient-view"]
-BOUNDED = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+BOUNDED = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # any code point JSON can carry, with the troublesome ones (NUL, non-Latin-1, astral) drawn often
 text = st.sampled_from(["", "\u0000", "a\u0000b", "caf\u00e9", "\u20ac", "\U0001f600", "Patient/p1"]) | st.text(
-    st.characters(codec="utf-8"), max_size=40)
-scalars = st.none() | st.booleans() | st.integers(-2**63, 2**63) | st.floats(allow_nan=False, allow_infinity=False) | text
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
-                           max_leaves=12)
+    st.characters(codec="utf-8"), max_size=40
+)
+scalars = (
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False, allow_infinity=False) | text
+)
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4), max_leaves=12
+)
 
 
 def _assert_answer(response, allowed) -> dict:
@@ -41,11 +51,26 @@ def _assert_answer(response, allowed) -> dict:
 
 # -- the request path -----------------------------------------------------------------------
 
-PATHS = [("context", "userId"), ("context", "patientId"), ("context", "encounterId"), ("context", "selections"),
-         ("context", "selections", 0), ("context", "draftOrders"), ("context", "draftOrders", "entry"),
-         ("context", "draftOrders", "entry", 0, "resource"), ("context", "draftOrders", "entry", 0, "resource", "code"),
-         ("prefetch",), ("prefetch", "patient"), ("prefetch", "conditions"), ("hook",), ("hookInstance",),
-         ("fhirServer",), ("fhirAuthorization",), ("extension",), ("context",)]
+PATHS = [
+    ("context", "userId"),
+    ("context", "patientId"),
+    ("context", "encounterId"),
+    ("context", "selections"),
+    ("context", "selections", 0),
+    ("context", "draftOrders"),
+    ("context", "draftOrders", "entry"),
+    ("context", "draftOrders", "entry", 0, "resource"),
+    ("context", "draftOrders", "entry", 0, "resource", "code"),
+    ("prefetch",),
+    ("prefetch", "patient"),
+    ("prefetch", "conditions"),
+    ("hook",),
+    ("hookInstance",),
+    ("fhirServer",),
+    ("fhirAuthorization",),
+    ("extension",),
+    ("context",),
+]
 
 
 def _put(body: dict, path: tuple, value) -> None:
@@ -71,9 +96,17 @@ def service(tmp_path_factory):
     from tests.support.servers import LiveServer
 
     tmp = tmp_path_factory.mktemp("props")
-    app = create_app(Settings.from_env({"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp}/props.sqlite3",
-                                        "CDS_FHIR_TIMEOUT_S": "0.3", "CDS_FHIR_DEADLINE_S": "0.5",
-                                        "CDS_VALIDATE_RESPONSES": "true"}))
+    app = create_app(
+        Settings.from_env(
+            {
+                "CDS_AUTH_MODE": "off",
+                "CDS_DATABASE_URL": f"sqlite:///{tmp}/props.sqlite3",
+                "CDS_FHIR_TIMEOUT_S": "0.3",
+                "CDS_FHIR_DEADLINE_S": "0.5",
+                "CDS_VALIDATE_RESPONSES": "true",
+            }
+        )
+    )
     with LiveServer(app) as server:
         yield server.url
 
@@ -85,8 +118,11 @@ def test_any_member_replaced_by_any_json_gets_200_or_a_listed_4xx(service, http,
     body = request(hook, prefetch=empty_prefetch())
     for path, value in edits:
         _put(body, path, copy.deepcopy(value))
-    response = http.post(f"{service}/cds-services/{SERVICE_IDS[hook]}", data=json.dumps(body),
-                         headers={"Content-Type": "application/json"})
+    response = http.post(
+        f"{service}/cds-services/{SERVICE_IDS[hook]}",
+        data=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
     answer = _assert_answer(response, {200, 400, 412})
     if response.status_code == 200:
         assert isinstance(answer["cards"], list)
@@ -96,7 +132,9 @@ def test_any_member_replaced_by_any_json_gets_200_or_a_listed_4xx(service, http,
 @given(server=st.one_of(text, st.from_regex(r"\Ahttps?://[^\s]{0,30}\Z")), token=text)
 def test_any_fhir_server_and_token_get_200_or_a_listed_4xx(service, http, server, token):
     body = request("patient-view", fhirServer=server, fhirAuthorization={"access_token": token, "token_type": "Bearer"})
-    response = http.post(f"{service}/cds-services/{VIEW}", data=json.dumps(body), headers={"Content-Type": "application/json"})
+    response = http.post(
+        f"{service}/cds-services/{VIEW}", data=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
     _assert_answer(response, {200, 400, 412})
 
 
@@ -110,13 +148,17 @@ def test_any_bytes_get_a_json_4xx(service, http, raw):
 # -- the feedback path ----------------------------------------------------------------------
 
 timestamps = st.datetimes(timezones=st.timezones()).map(lambda t: t.isoformat(timespec="seconds")) | st.from_regex(
-    r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})\Z")
+    r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
+)
 reasons = st.fixed_dictionaries({"code": text, "system": text}, optional={"display": text})
 items = st.fixed_dictionaries(
     {"card": text, "outcome": st.sampled_from(["overridden", "accepted", "other"]), "outcomeTimestamp": timestamps},
-    optional={"acceptedSuggestions": st.lists(st.fixed_dictionaries({"id": text}), min_size=1, max_size=3),
-              "overrideReason": st.fixed_dictionaries({}, optional={"reason": reasons, "userComment": text}),
-              "extension": json_values})
+    optional={
+        "acceptedSuggestions": st.lists(st.fixed_dictionaries({"id": text}), min_size=1, max_size=3),
+        "overrideReason": st.fixed_dictionaries({}, optional={"reason": reasons, "userComment": text}),
+        "extension": json_values,
+    },
+)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

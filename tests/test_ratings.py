@@ -1,4 +1,5 @@
 """Appropriateness ratings as systemActions (Argonaut PAMA) and the card ledger behind feedback."""
+
 import json
 import time
 from pathlib import Path
@@ -19,8 +20,10 @@ EXPECTED = {
     "adult-ct-with-contrast-only": {"ServiceRequest/sr-ct": ("not-appropriate", "not-appropriate")},
     "neg-no-calcification": {"ServiceRequest/sr-mri": ("no-criteria-apply", "no-guidelines-apply")},
     "neg-ct-done-mri": {"ServiceRequest/sr-mri": ("appropriate", "appropriate")},
-    "adult-order-sign-mri-and-biopsy": {"ServiceRequest/sr-mri": ("not-appropriate", "not-appropriate"),
-                                        "ServiceRequest/sr-bx": ("not-appropriate", "not-appropriate")},
+    "adult-order-sign-mri-and-biopsy": {
+        "ServiceRequest/sr-mri": ("not-appropriate", "not-appropriate"),
+        "ServiceRequest/sr-bx": ("not-appropriate", "not-appropriate"),
+    },
     "adult-unrelated-order": {},
     "half-filled-draft": {},
     "dstu2-medication-order-draft": {},
@@ -65,8 +68,10 @@ def test_each_judged_imaging_order_is_rated_in_both_places(live, http, name):
     assert {ref: code for ref, (code, _) in sandbox.items()} == {ref: codes[1] for ref, codes in expected.items()}
     for ref in expected:
         assert top[ref][1] == sandbox[ref][1], "one consult id per rated order, in both copies"
-    drafts = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"]
-              for e in body["context"]["draftOrders"]["entry"]}
+    drafts = {
+        f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"]
+        for e in body["context"]["draftOrders"]["entry"]
+    }
     for action in answer["systemActions"]:
         rated = dict(action["resource"])
         rated.pop("extension")
@@ -92,11 +97,22 @@ def test_cards_and_ratings_are_recorded_and_joined_to_feedback(live, http, tmp_p
     answer = http.post(f"{url}/cds-services/{service}", json=body).json()
     mri, biopsy = answer["cards"]
     suggestion = mri["suggestions"][0]["uuid"]
-    feedback = {"feedback": [
-        {"card": mri["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}],
-         "outcomeTimestamp": "2026-11-21T10:00:00Z"},
-        {"card": biopsy["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-21T10:01:00Z",
-         "overrideReason": {"reason": biopsy["overrideReasons"][0]}}]}
+    feedback = {
+        "feedback": [
+            {
+                "card": mri["uuid"],
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": suggestion}],
+                "outcomeTimestamp": "2026-11-21T10:00:00Z",
+            },
+            {
+                "card": biopsy["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-21T10:01:00Z",
+                "overrideReason": {"reason": biopsy["overrideReasons"][0]},
+            },
+        ]
+    }
     assert http.post(f"{url}/cds-services/{service}/feedback", json=feedback).status_code == 200
     db = database_for(db_url)
     deadline = time.monotonic() + 5  # the ledger is written after the response is sent
@@ -106,7 +122,10 @@ def test_cards_and_ratings_are_recorded_and_joined_to_feedback(live, http, tmp_p
     consults = {row[0]: row[1:] for row in db.query("SELECT consult_id, order_kind, rating FROM cds_rating")}
     assert [(c[1], c[2]) for c in cards] == [("biopsy-before-imaging", "critical"), ("mri-before-ct", "warning")]
     assert json.loads(cards[1][3]) == [suggestion]
-    assert consults[cards[1][4]] == ("mri", "not-appropriate") and consults[cards[0][4]] == ("biopsy", "not-appropriate")
+    assert consults[cards[1][4]] == ("mri", "not-appropriate") and consults[cards[0][4]] == (
+        "biopsy",
+        "not-appropriate",
+    )
     data = report.build(db, since_days=1)
     kinds = {k["kind"]: k for k in data["services"][0]["kinds"]}
     assert kinds["mri-before-ct"]["accepted"] == 1 and kinds["biopsy-before-imaging"]["overridden"] == 1

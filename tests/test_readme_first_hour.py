@@ -1,5 +1,6 @@
 """The README's first-hour examples and demo URL are run, not just read: if the service changes,
 these fail until the README says what really happens."""
+
 import json
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-FIRST_HOUR = README[README.index("## Your first hour"):README.index("## Endpoints")]
+FIRST_HOUR = README[README.index("## Your first hour") : README.index("## Endpoints")]
 
 
 def _blocks(text: str) -> list[str]:
@@ -28,7 +29,9 @@ def test_the_documented_hook_call_and_feedback_work_as_described(live, http):
     call = next(b for b in _blocks(FIRST_HOUR) if "--data @" in b)
     request_file = re.search(r"--data @(\S+)", call).group(1)
     path = urlsplit(re.search(r"(http://\S+/cds-services/\S+)", call).group(1)).path
-    answer = http.post(url + path, data=(ROOT / request_file).read_bytes(), headers={"Content-Type": "application/json"})
+    answer = http.post(
+        url + path, data=(ROOT / request_file).read_bytes(), headers={"Content-Type": "application/json"}
+    )
     assert answer.status_code == 200
     card = answer.json()["cards"][0]
     summary = re.search(r'one `(\w+)` card, "(.+?)",', " ".join(FIRST_HOUR.split()))

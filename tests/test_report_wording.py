@@ -3,6 +3,7 @@
 The Sandbox posts override reasons with `code` and `system` but no `display`, and leaves a card on
 screen after its suggestion is accepted, so "accepted, then overridden" happens naturally.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,14 @@ from tests.test_ratings import _case
 
 def _report(db_url: str, fmt: str) -> str:
     env = {**os.environ, "CDS_DATABASE_URL": db_url}
-    result = subprocess.run([sys.executable, "-m", "cds_service", "report", "--since", "1", "--format", fmt],
-                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "cds_service", "report", "--since", "1", "--format", fmt],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -32,12 +39,24 @@ def test_sandbox_feedback_is_reported_with_our_displays_and_accepted_then_overri
     no_display = {k: v for k, v in mri["overrideReasons"][0].items() if k != "display"}
     sent = [
         # accepted, then dismissed with a reason (the card stayed on screen)
-        {"card": mri["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": mri["suggestions"][0]["uuid"]}],
-         "outcomeTimestamp": "2026-11-21T10:00:00Z"},
-        {"card": mri["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-21T10:00:30Z",
-         "overrideReason": {"reason": no_display}},
-        {"card": biopsy["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-21T10:01:00Z",
-         "overrideReason": {"reason": {k: v for k, v in biopsy["overrideReasons"][1].items() if k != "display"}}},
+        {
+            "card": mri["uuid"],
+            "outcome": "accepted",
+            "acceptedSuggestions": [{"id": mri["suggestions"][0]["uuid"]}],
+            "outcomeTimestamp": "2026-11-21T10:00:00Z",
+        },
+        {
+            "card": mri["uuid"],
+            "outcome": "overridden",
+            "outcomeTimestamp": "2026-11-21T10:00:30Z",
+            "overrideReason": {"reason": no_display},
+        },
+        {
+            "card": biopsy["uuid"],
+            "outcome": "overridden",
+            "outcomeTimestamp": "2026-11-21T10:01:00Z",
+            "overrideReason": {"reason": {k: v for k, v in biopsy["overrideReasons"][1].items() if k != "display"}},
+        },
     ]
     for item in sent:  # one post per click, as the Sandbox does
         assert http.post(f"{url}/cds-services/{service}/feedback", json={"feedback": [item]}).status_code == 200

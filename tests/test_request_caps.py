@@ -5,6 +5,7 @@ refusal of a 1.6-million-item array may take up to 20 times the refusal of a 600
 10 s; before the caps it took about a minute (one error, printing the whole array, per item).
 Both answers must name the cap.
 """
+
 from __future__ import annotations
 
 import time
@@ -49,12 +50,15 @@ def _prefetch_keys(n, item=None):
     return body
 
 
-@pytest.mark.parametrize("build, path, where", [
-    (_selections, "", "context.selections: has more than 500 items"),
-    (_entries, "", "context.draftOrders.entry: has more than 500 items"),
-    (_feedback, "/feedback", "feedback: has more than 100 items"),
-    (_prefetch_keys, "", "prefetch: has more than 64 members"),
-])
+@pytest.mark.parametrize(
+    "build, path, where",
+    [
+        (_selections, "", "context.selections: has more than 500 items"),
+        (_entries, "", "context.draftOrders.entry: has more than 500 items"),
+        (_feedback, "/feedback", "feedback: has more than 100 items"),
+        (_prefetch_keys, "", "prefetch: has more than 64 members"),
+    ],
+)
 def test_an_oversized_array_is_refused_cheaply_and_names_its_cap(live, http, build, path, where):
     url = live({"CDS_MAX_BODY_BYTES": str(16 * 1024 * 1024)}) + f"/cds-services/{SELECT}{path}"
     small, answer = _refusal(http, url, build(600))

@@ -4,6 +4,7 @@ The command runs for real in a subprocess against a loopback FHIR store stand-in
 patients are then sent to the service as prefetch, and fetched by it from the store, as the
 CDS Hooks Sandbox and the compose demo would.
 """
+
 import json
 from pathlib import Path
 
@@ -78,8 +79,12 @@ def _prefetch_from(store: FhirStore, service_id: str, patient_id: str, app_servi
             prefetch[key] = store.resources[f"{resource_type}/{patient_id}"]
         else:
             found = store.search(resource_type, patient_id)
-            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "total": len(found),
-                             "entry": [{"resource": r} for r in found]}
+            prefetch[key] = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": len(found),
+                "entry": [{"resource": r} for r in found],
+            }
     return prefetch
 
 
@@ -115,7 +120,9 @@ def test_seed_waits_for_a_starting_server():
         slept = []
         with requests.Session() as session:
             session.trust_env = False
-            seed.wait_until_ready(session, store.url, wait_s=30, timeout_s=5, clock=lambda: sum(slept), sleep=slept.append)
+            seed.wait_until_ready(
+                session, store.url, wait_s=30, timeout_s=5, clock=lambda: sum(slept), sleep=slept.append
+            )
         assert store.metadata_calls == 3 and len(slept) == 2
 
 
@@ -125,19 +132,31 @@ def test_seed_gives_up_waiting_with_the_last_answer():
         with requests.Session() as session:
             session.trust_env = False
             with pytest.raises(seed.SeedError, match=r"not answering \(HTTP 503\) after waiting 10 s"):
-                seed.wait_until_ready(session, store.url, wait_s=10, timeout_s=5, clock=lambda: sum(slept),
-                                      sleep=slept.append)
+                seed.wait_until_ready(
+                    session, store.url, wait_s=10, timeout_s=5, clock=lambda: sum(slept), sleep=slept.append
+                )
         assert sum(slept) == 10
 
 
 def test_server_refusals_are_one_line_and_exit_1(store):
-    store.answer = (400, {"resourceType": "OperationOutcome",
-                          "issue": [{"severity": "error", "code": "invalid", "diagnostics": "HAPI-0450: bad\nthing"}]})
+    store.answer = (
+        400,
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "invalid", "diagnostics": "HAPI-0450: bad\nthing"}],
+        },
+    )
     result = run_cli("seed-fhir", store.url)
     assert result.returncode == 1 and result.stderr.strip().count("\n") == 0
     assert "HTTP 400 (HAPI-0450: bad thing)" in result.stderr and "Traceback" not in result.stderr
-    store.answer = (200, {"resourceType": "Bundle", "type": "batch-response",
-                          "entry": [{"response": {"status": "201 Created"}}, {"response": {"status": "422"}}]})
+    store.answer = (
+        200,
+        {
+            "resourceType": "Bundle",
+            "type": "batch-response",
+            "entry": [{"response": {"status": "201 Created"}}, {"response": {"status": "422"}}],
+        },
+    )
     result = run_cli("seed-fhir", store.url)
     assert result.returncode == 1 and "1 of 2 entries failed" in result.stderr
 
@@ -161,13 +180,21 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, store):
     searchset = tmp_path / "s.json"
     searchset.write_text(json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": []}))
     no_request = tmp_path / "r.json"
-    no_request.write_text(json.dumps({"resourceType": "Bundle", "type": "transaction",
-                                      "entry": [{"resource": {"resourceType": "Patient"}}]}))
+    no_request.write_text(
+        json.dumps(
+            {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": {"resourceType": "Patient"}}]}
+        )
+    )
     huge = tmp_path / "huge.json"
     with open(huge, "wb") as f:
         f.truncate(seed.MAX_BUNDLE_BYTES + 1)  # sparse: the size is refused before anything is read
-    cases = {not_json: "is not JSON", searchset: "type 'searchset'", no_request: "entry 0 has no request",
-             huge: "the limit is", tmp_path / "missing.json": "cannot read"}
+    cases = {
+        not_json: "is not JSON",
+        searchset: "type 'searchset'",
+        no_request: "entry 0 has no request",
+        huge: "the limit is",
+        tmp_path / "missing.json": "cannot read",
+    }
     for path, message in cases.items():
         result = run_cli("seed-fhir", store.url, "--bundle", str(path))
         assert result.returncode == 2 and message in result.stderr, result.stderr

@@ -4,6 +4,7 @@ Issue 11 item 1 (slow clients must not stall anyone: the one timing assertion th
 for, taken as the best of several tries because the machine is shared), item 10 (errors found
 by the HTTP server itself are JSON too), and issue 10 item 10 (TLS 1.2+ served directly).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,12 @@ TRIES = 7
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serving")
-    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp}/cds.sqlite3", "CDS_LOG_LEVEL": "WARNING",
-           "CDS_READ_TIMEOUT_S": "2"}
+    env = {
+        "CDS_AUTH_MODE": "off",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp}/cds.sqlite3",
+        "CDS_LOG_LEVEL": "WARNING",
+        "CDS_READ_TIMEOUT_S": "2",
+    }
     with served(env, tmp, workers=2) as (url, _log):
         yield url
 
@@ -71,22 +76,37 @@ def test_headers_that_never_finish_are_cut_off_after_the_read_timeout(server):
 
 
 def test_a_body_that_does_not_arrive_in_time_is_a_json_408(server):
-    answer = _raw(server, b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                          b"Content-Length: 100\r\n\r\n{", timeout_s=10, half_close=False)
+    answer = _raw(
+        server,
+        b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n{",
+        timeout_s=10,
+        half_close=False,
+    )
     status, body, head = _status_and_json(answer)
     assert status == 408 and body["error"] == "request_timeout"
     assert b"Connection: close" in head
 
 
-@pytest.mark.parametrize("data, status, error", [
-    (b"POST /cds-services HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\n\r\n", 400, "bad_request"),
-    (b"POST /cds-services HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400, "bad_request"),
-    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
-    (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(150)) + b"\r\n",
-     431, "headers_too_large"),
-    (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
-    (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 400, "bad_request"),
-])
+@pytest.mark.parametrize(
+    "data, status, error",
+    [
+        (b"POST /cds-services HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\n\r\n", 400, "bad_request"),
+        (
+            b"POST /cds-services HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(150)) + b"\r\n",
+            431,
+            "headers_too_large",
+        ),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
+        (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ],
+)
 def test_errors_found_by_the_http_server_are_json(server, data, status, error):
     answered, body, head = _status_and_json(_raw(server, data))
     assert answered == status
@@ -97,15 +117,23 @@ def test_errors_found_by_the_http_server_are_json(server, data, status, error):
 
 def test_a_declared_oversized_body_is_refused_unread_and_the_connection_closed(server):
     """gunicorn ignores an app's `Connection: close`; left open, it would read the 50 MB to reuse it."""
-    answer = _raw(server, b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                          b"Content-Length: 50000000\r\n\r\n{", timeout_s=10)
+    answer = _raw(
+        server,
+        b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 50000000\r\n\r\n{",
+        timeout_s=10,
+    )
     status, body, head = _status_and_json(answer)
     assert status == 413 and body["error"] == "payload_too_large"
     assert b"Connection: close" in head
 
 
 def test_a_body_cut_short_by_the_client_is_a_json_400(server):
-    answer = _raw(server, b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                          b"Content-Length: 100\r\n\r\n{", timeout_s=10)
+    answer = _raw(
+        server,
+        b"POST " + SELECT.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n{",
+        timeout_s=10,
+    )
     status, body, _ = _status_and_json(answer)
     assert status == 400 and body["message"] == "request body ended early"

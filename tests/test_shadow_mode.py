@@ -1,6 +1,7 @@
 """Shadow mode end to end: a shadow service answers {"cards": []} and records what it would have
 shown (cards and ratings, marked shadow); the report shows it beside the live numbers; switching
 between shadow and live takes effect by editing the site file, without a restart."""
+
 from __future__ import annotations
 
 import json
@@ -41,12 +42,18 @@ def test_shadow_then_live_then_shadow_without_restart(live_app, http, tmp_path, 
     runtime.ledger.flush()
     db = runtime.database
     rows = db.query("SELECT disposition, kind FROM cds_card WHERE service_id = ? ORDER BY disposition", (SELECT,))
-    assert rows == [("shadow", "mri-before-ct"), ("shadow", "mri-before-ct"), ("shown", "mri-before-ct"),
-                    ("shown", "mri-before-ct")]
+    assert rows == [
+        ("shadow", "mri-before-ct"),
+        ("shadow", "mri-before-ct"),
+        ("shown", "mri-before-ct"),
+        ("shown", "mri-before-ct"),
+    ]
     assert sorted(db.query("SELECT shadow FROM cds_rating WHERE service_id = ?", (SELECT,))) == [(0,), (0,), (1,), (1,)]
 
     built = report.build(db, since_days=1)
-    assert built["shadow"] == [{"service": SELECT, "cards": 2, "kinds": {"mri-before-ct": 2}, "ratings": {"not-appropriate": 2}}]
+    assert built["shadow"] == [
+        {"service": SELECT, "cards": 2, "kinds": {"mri-before-ct": 2}, "ratings": {"not-appropriate": 2}}
+    ]
     live_select = next(s for s in built["services"] if s["service"] == SELECT)
     assert live_select["kinds"][0]["cards"] == 2  # the live numbers count shown cards only
     text = report_render.text(built)
@@ -59,5 +66,6 @@ def test_reload_is_rate_limited(live_app, http, tmp_path):
     _write(site, {"services": {SELECT: {"mode": "shadow"}}})
     url, runtime = live_app({"CDS_SITE_CONFIG": str(site), "CDS_SITE_RELOAD_S": "3600"})
     _write(site, {"services": {SELECT: {"mode": "live"}}})
-    assert http.post(f"{url}/cds-services/{SELECT}", json=positive()).json() == {"cards": []}, \
+    assert http.post(f"{url}/cds-services/{SELECT}", json=positive()).json() == {"cards": []}, (
         "within the reload interval the file is not even looked at"
+    )

@@ -1,5 +1,6 @@
 """The site file (CDS_SITE_CONFIG) end to end over HTTP: every switch, the per-call options
 advertised in discovery and set by a request, and start-up errors that name file and key."""
+
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ def site_file(tmp_path):
     def write(doc) -> dict:
         path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
         return {"CDS_SITE_CONFIG": str(path)}
+
     return write
 
 
@@ -25,21 +27,29 @@ def _post(http, url, body, service=SELECT):
     return http.post(f"{url}/cds-services/{service}", json=body)
 
 
-@pytest.mark.parametrize("doc,where", [
-    ({"cardKinds": {"mri-befor-ct": {"show": False}}}, "cardKinds/mri-befor-ct: unknown card kind"),
-    ({"cardKinds": {"mri-before-ct": {"indicator": "urgent"}}}, "cardKinds/mri-before-ct/indicator"),
-    ({"services": {"no-such-service": {"mode": "shadow"}}}, "services/no-such-service: unknown service id"),
-    ({"services": {SELECT: {"mode": "dark"}}}, f"services/{SELECT}/mode"),
-    ({"maxCardsPerResponse": 0}, "maxCardsPerResponse"),
-    ({"contrast": {"egfrBelow": -1}}, "contrast/egfrBelow"),
-    ({"orderCodes": {"mri": [{"system": "http://www.ama-assn.org/go/cpt", "code": "74170"}]}},
-     "orderCodes/mri/0: code 74170 already belongs to class ct-without-then-with"),
-    ({"orderCodes": {"pet": [{"system": "http://x.example/o", "code": "P1"}]}}, "orderCodes/pet: unknown order class"),
-    ({"suppression": {"enabled": True}}, "suppression/enabled: needs CDS_SUPPRESSION_SECRET"),
-    ({"perCallOptions": ["colour"]}, "perCallOptions/0"),
-    ({"surprise": 1}, "(root): Additional properties"),
-    ("{not json", "(root): not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "doc,where",
+    [
+        ({"cardKinds": {"mri-befor-ct": {"show": False}}}, "cardKinds/mri-befor-ct: unknown card kind"),
+        ({"cardKinds": {"mri-before-ct": {"indicator": "urgent"}}}, "cardKinds/mri-before-ct/indicator"),
+        ({"services": {"no-such-service": {"mode": "shadow"}}}, "services/no-such-service: unknown service id"),
+        ({"services": {SELECT: {"mode": "dark"}}}, f"services/{SELECT}/mode"),
+        ({"maxCardsPerResponse": 0}, "maxCardsPerResponse"),
+        ({"contrast": {"egfrBelow": -1}}, "contrast/egfrBelow"),
+        (
+            {"orderCodes": {"mri": [{"system": "http://www.ama-assn.org/go/cpt", "code": "74170"}]}},
+            "orderCodes/mri/0: code 74170 already belongs to class ct-without-then-with",
+        ),
+        (
+            {"orderCodes": {"pet": [{"system": "http://x.example/o", "code": "P1"}]}},
+            "orderCodes/pet: unknown order class",
+        ),
+        ({"suppression": {"enabled": True}}, "suppression/enabled: needs CDS_SUPPRESSION_SECRET"),
+        ({"perCallOptions": ["colour"]}, "perCallOptions/0"),
+        ({"surprise": 1}, "(root): Additional properties"),
+        ("{not json", "(root): not valid JSON"),
+    ],
+)
 def test_bad_site_file_stops_start_up_naming_file_and_key(make_app, site_file, doc, where):
     env = site_file(doc)
     with pytest.raises(ContentError) as caught:
@@ -68,7 +78,11 @@ def test_card_kind_switched_off_still_rates_the_order(live, http, site_file):
 
 
 def test_indicator_raised_and_lowered(live, http, site_file):
-    url = live(site_file({"cardKinds": {"mri-before-ct": {"indicator": "critical"}, "biopsy-before-imaging": {"indicator": "info"}}}))
+    url = live(
+        site_file(
+            {"cardKinds": {"mri-before-ct": {"indicator": "critical"}, "biopsy-before-imaging": {"indicator": "info"}}}
+        )
+    )
     assert _post(http, url, positive()).json()["cards"][0]["indicator"] == "critical"
     cards = _post(http, url, positive(SIGN_CASE), SIGN).json()["cards"]
     assert sorted(c["indicator"] for c in cards) == ["critical", "info"]
@@ -115,8 +129,15 @@ def test_discovery_advertises_the_options_the_site_allows(live, http, site_file)
     assert all({"code", "type", "name", "description", "default"} <= set(o) for o in options)
     url = live(site_file({"perCallOptions": ["max-cards"], "maxCardsPerResponse": 3}))
     only = http.get(f"{url}/cds-services").json()["services"][0]["extension"][OPTIONS_EXTENSION]
-    assert only == [{"code": "max-cards", "type": "integer", "name": "Maximum cards", "default": 3,
-                     "description": only[0]["description"]}]
+    assert only == [
+        {
+            "code": "max-cards",
+            "type": "integer",
+            "name": "Maximum cards",
+            "default": 3,
+            "description": only[0]["description"],
+        }
+    ]
 
 
 def test_per_call_options_within_what_the_site_allows(live, http, site_file):
@@ -124,8 +145,12 @@ def test_per_call_options_within_what_the_site_allows(live, http, site_file):
     body = positive(SIGN_CASE)
     body["extension"] = {CONFIG_EXTENSION: {"max-cards": 1}}
     assert len(_post(http, url, body, SIGN).json()["cards"]) == 1
-    for config, named in (({"info-cards": False}, "info-cards"), ({"colour": "red"}, "colour"),
-                          ({"max-cards": "two"}, "max-cards"), ({"max-cards": 4}, "max-cards")):
+    for config, named in (
+        ({"info-cards": False}, "info-cards"),
+        ({"colour": "red"}, "colour"),
+        ({"max-cards": "two"}, "max-cards"),
+        ({"max-cards": 4}, "max-cards"),
+    ):
         body["extension"] = {CONFIG_EXTENSION: config}
         response = _post(http, url, body, SIGN)
         assert response.status_code == 400, config

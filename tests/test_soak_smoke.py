@@ -1,6 +1,7 @@
 """A few seconds of `make soak` in the suite: the mixed traffic (valid, malformed, faulty FHIR servers)
 against the real `cds-service serve` gets no 5xx and no broken connection. Memory flatness needs
 the full run (`make soak`); a few seconds of warm-up would make it noise, so it is not judged here."""
+
 from bench.soak import soak
 
 

@@ -1,4 +1,5 @@
 """The storage layer on both engines: portable statements, transactions, migrations applied once."""
+
 from __future__ import annotations
 
 import threading
@@ -32,8 +33,10 @@ def test_placeholders_are_translated_outside_literals_only():
 
 def test_statements_split_on_semicolons_but_not_inside_literals_or_comments():
     sql = "-- a comment; still a comment\nCREATE TABLE a (x VARCHAR(3) DEFAULT ';');\n\nINSERT INTO a VALUES ('b');\n-- trailing\n"
-    assert split_statements(sql) == ("-- a comment; still a comment\nCREATE TABLE a (x VARCHAR(3) DEFAULT ';');",
-                                     "INSERT INTO a VALUES ('b');")
+    assert split_statements(sql) == (
+        "-- a comment; still a comment\nCREATE TABLE a (x VARCHAR(3) DEFAULT ';');",
+        "INSERT INTO a VALUES ('b');",
+    )
     with pytest.raises(ValueError):
         split_statements("CREATE TABLE b (x INTEGER)")
 
@@ -70,7 +73,8 @@ def test_a_later_migration_is_applied_on_top(db, tmp_path):
     assert migrate(db, migrations) == [1]
     (migrations / "0002_second.sql").write_text(
         "-- a comment\nCREATE TABLE m_two (id INTEGER PRIMARY KEY, note VARCHAR(20) DEFAULT 'a;b');\n"
-        "INSERT INTO m_two (id) VALUES (1);\n")
+        "INSERT INTO m_two (id) VALUES (1);\n"
+    )
     assert migrate(db, migrations) == [2]
     assert db.query("SELECT note FROM m_two") == [("a;b",)]
 

@@ -6,6 +6,7 @@ CT must therefore carry its own rating, or the order ends unrated; and the CDS H
 reads the first `.../Extension/pama-rating` extension of the suggested resource when it applies
 a suggestion (it fails when there is none).
 """
+
 from __future__ import annotations
 
 import copy
@@ -44,12 +45,12 @@ def test_system_actions_then_the_accepted_swap_leave_the_ct_with_its_own_rating(
     orders = {_key(e["resource"]): e["resource"] for e in body["context"]["draftOrders"]["entry"]}
     answer = http.post(url, json=body).json()
 
-    _apply(orders, answer["systemActions"])                   # when the response arrives
-    _apply(orders, answer["extension"]["systemActions"])      # the Sandbox's legacy copy, same moment
+    _apply(orders, answer["systemActions"])  # when the response arrives
+    _apply(orders, answer["extension"]["systemActions"])  # the Sandbox's legacy copy, same moment
     assert _rating(orders["ServiceRequest/sr-mri"], SANDBOX) == "not-appropriate"
     [card] = answer["cards"]
     [suggestion] = card["suggestions"]
-    _apply(orders, suggestion["actions"])                     # when the clinician accepts
+    _apply(orders, suggestion["actions"])  # when the clinician accepts
 
     final = orders["ServiceRequest/sr-mri"]
     assert CT_CPT in _codes(final)
@@ -59,8 +60,12 @@ def test_system_actions_then_the_accepted_swap_leave_the_ct_with_its_own_rating(
     assert len(urls) == len(set(urls)), "one rating per profile, none of the MRI's left behind"
     # nothing else in the response that a clinician could still apply touches that order
     others = [a for c in answer["cards"] for s in c.get("suggestions", ()) if s is not suggestion for a in s["actions"]]
-    assert not [a for a in others if a.get("resourceId") == "ServiceRequest/sr-mri"
-                or _key(a.get("resource") or {"resourceType": "", "id": ""}) == "ServiceRequest/sr-mri"]
+    assert not [
+        a
+        for a in others
+        if a.get("resourceId") == "ServiceRequest/sr-mri"
+        or _key(a.get("resource") or {"resourceType": "", "id": ""}) == "ServiceRequest/sr-mri"
+    ]
 
 
 def test_the_sandbox_can_apply_the_suggestion_even_when_the_draft_came_back_rated(live, http):
@@ -80,8 +85,13 @@ def test_the_sandbox_can_apply_the_suggestion_even_when_the_draft_came_back_rate
 def test_a_suggested_new_ct_order_is_rated_too(live, http):
     service, body = _case("adult-order-sign-mri-and-biopsy")
     answer = http.post(f"{live()}/cds-services/{service}", json=body).json()
-    suggested = [a["resource"] for card in answer["cards"] for s in card.get("suggestions", ())
-                 for a in s["actions"] if a["type"] in ("create", "update")]
+    suggested = [
+        a["resource"]
+        for card in answer["cards"]
+        for s in card.get("suggestions", ())
+        for a in s["actions"]
+        if a["type"] in ("create", "update")
+    ]
     assert suggested
     for resource in suggested:
         assert CT_CPT in _codes(resource)

@@ -2,6 +2,7 @@
 with a reason suppresses the same card kind for the same patient and kind of order on that hook
 until the period ends; order-sign still shows a critical card once; only a keyed hash of the
 patient id is stored, checked by dumping every table on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import hashlib
@@ -90,7 +91,11 @@ def test_override_without_reason_or_for_another_patient_suppresses_nothing(live_
     other["context"]["patientId"] = "pat-other"
     for key in ("patient",):
         other["prefetch"][key]["id"] = "pat-other"
-    for entry in [e for k in ("conditions", "diagnosticReports", "imagingStudies") for e in (other["prefetch"][k] or {}).get("entry", [])]:
+    for entry in [
+        e
+        for k in ("conditions", "diagnosticReports", "imagingStudies")
+        for e in (other["prefetch"][k] or {}).get("entry", [])
+    ]:
         for field in ("subject", "patient"):
             if field in entry["resource"]:
                 entry["resource"][field] = {"reference": "Patient/pat-other"}
@@ -134,7 +139,10 @@ def _dump(db) -> list[tuple]:
     if db.kind == "sqlite":
         tables = [r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
     else:
-        tables = [r[0] for r in db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
+        tables = [
+            r[0]
+            for r in db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+        ]
     assert {"cds_card", "cds_card_subject", "cds_suppression", "cds_feedback"} <= set(tables)
     return [(table, row) for table in tables for row in db.query(f'SELECT * FROM "{table}"')]
 

@@ -3,6 +3,7 @@
 The certificate is made here (cryptography) for 127.0.0.1 and trusted explicitly by the client;
 TLS 1.2 and 1.3 must work and TLS 1.1 must be refused by the server.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -25,15 +26,22 @@ def _certificate(directory) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cds-test")])
     now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=3650)).not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=3650))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)
 
 
@@ -55,8 +63,13 @@ def _handshake(port: int, cafile: str, version: ssl.TLSVersion) -> str:
 
 def test_serve_speaks_tls_1_2_and_1_3_and_refuses_1_1(tmp_path):
     cert, key = _certificate(tmp_path)
-    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3", "CDS_LOG_LEVEL": "WARNING",
-           "CDS_TLS_CERT": cert, "CDS_TLS_KEY": key}
+    env = {
+        "CDS_AUTH_MODE": "off",
+        "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3",
+        "CDS_LOG_LEVEL": "WARNING",
+        "CDS_TLS_CERT": cert,
+        "CDS_TLS_KEY": key,
+    }
     with served(env, tmp_path, workers=1) as (url, _log):
         assert url.startswith("https://")
         port = int(url.rsplit(":", 1)[1])

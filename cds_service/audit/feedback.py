@@ -1,4 +1,5 @@
 """Stores CDS Hooks feedback items: all of a request's items or none, each item at most once."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,9 +18,15 @@ def _epoch(timestamp: str) -> int:
 def item_key(service_id: str, item: dict) -> str:
     """Same content, same key: what makes a repeated delivery of one item idempotent."""
     reason = (item.get("overrideReason") or {}).get("reason") or {}
-    parts = [service_id, item["card"], item["outcome"], item["outcomeTimestamp"],
-             ",".join(sorted(s["id"] for s in item.get("acceptedSuggestions") or ())),
-             reason.get("system", ""), reason.get("code", "")]
+    parts = [
+        service_id,
+        item["card"],
+        item["outcome"],
+        item["outcomeTimestamp"],
+        ",".join(sorted(s["id"] for s in item.get("acceptedSuggestions") or ())),
+        reason.get("system", ""),
+        reason.get("code", ""),
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -33,10 +40,21 @@ def rows(service_id: str, items: list[dict], now: float | None = None) -> list[t
         override = item.get("overrideReason") or {}
         reason = override.get("reason") or {}
         accepted = [s["id"] for s in item.get("acceptedSuggestions") or ()]
-        rows.append((item_key(service_id, item), service_id, item["card"], item["outcome"],
-                     orjson.dumps(accepted).decode() if accepted else None,
-                     reason.get("system"), reason.get("code"), reason.get("display"),
-                     1 if override.get("userComment") else 0, _epoch(item["outcomeTimestamp"]), now))
+        rows.append(
+            (
+                item_key(service_id, item),
+                service_id,
+                item["card"],
+                item["outcome"],
+                orjson.dumps(accepted).decode() if accepted else None,
+                reason.get("system"),
+                reason.get("code"),
+                reason.get("display"),
+                1 if override.get("userComment") else 0,
+                _epoch(item["outcomeTimestamp"]),
+                now,
+            )
+        )
     return rows
 
 
@@ -48,5 +66,7 @@ def store(db: Database, rows: list[tuple]) -> int:
             added += db.execute(
                 "INSERT INTO cds_feedback (feedback_key, service_id, card_uuid, outcome, accepted_suggestions,"
                 " override_system, override_code, override_display, has_comment, outcome_at, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (feedback_key) DO NOTHING", row)
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (feedback_key) DO NOTHING",
+                row,
+            )
     return added

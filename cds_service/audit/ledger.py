@@ -1,4 +1,5 @@
 """Issued cards and ratings as rows (no patient identifiers); written in batches by audit.writer."""
+
 from __future__ import annotations
 
 import logging
@@ -10,7 +11,7 @@ import orjson
 from ..storage import Database, StorageError
 
 log = logging.getLogger("cds_service.audit")
-SUBJECT_KEEP_S = 7 * 86400   # card -> hashed patient rows (suppression of repeated alerts) kept a week
+SUBJECT_KEEP_S = 7 * 86400  # card -> hashed patient rows (suppression of repeated alerts) kept a week
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,11 @@ class IssuedCard:
     kind: str
     indicator: str
     suggestion_uuids: tuple[str, ...] = ()
-    consult_id: str | None = None     # the rating of the order this card is about, if rated
-    draft_ref: str | None = None      # joins card to rating in memory; never stored
-    disposition: str = "shown"        # shown | shadow | suppressed | capped (site configuration)
-    subject_key: str | None = None    # HMAC of the patient id, only when suppression is on
-    order_kind: str | None = None     # the order class the card is about ("none" for patient-view)
+    consult_id: str | None = None  # the rating of the order this card is about, if rated
+    draft_ref: str | None = None  # joins card to rating in memory; never stored
+    disposition: str = "shown"  # shown | shadow | suppressed | capped (site configuration)
+    subject_key: str | None = None  # HMAC of the patient id, only when suppression is on
+    order_kind: str | None = None  # the order class the card is about ("none" for patient-view)
 
 
 @dataclass(frozen=True)
@@ -50,33 +51,65 @@ def record_batch(db: Database, items: list[tuple], retry_delays_s: tuple[float, 
     try:
         _write(db, items)
     except StorageError as exc:
-        log.error("issued cards not recorded", extra={
-            "requestIds": [item[4] for item in items][:20], "reason": str(exc),
-            "cards": sum(len(item[2]) for item in items), "ratings": sum(len(item[3]) for item in items)})
+        log.error(
+            "issued cards not recorded",
+            extra={
+                "requestIds": [item[4] for item in items][:20],
+                "reason": str(exc),
+                "cards": sum(len(item[2]) for item in items),
+                "ratings": sum(len(item[3]) for item in items),
+            },
+        )
 
 
 def _write(db: Database, items: list[tuple]) -> None:
     now = int(time.time())
-    card_rows: list[tuple] = [(c.uuid, service, hook, c.kind, c.indicator, orjson.dumps(list(c.suggestion_uuids)).decode(),
-                  c.consult_id, now, c.disposition) for service, hook, cards, _, _ in items for c in cards]
-    rating_rows: list[tuple] = [(r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
-                   for service, _, _, ratings, _ in items for r in ratings]
-    subject_rows: list[tuple] = [(c.uuid, c.subject_key, c.kind, c.order_kind or "none", hook, now)
-                    for _, hook, cards, _, _ in items for c in cards if c.subject_key and c.disposition == "shown"]
+    card_rows: list[tuple] = [
+        (
+            c.uuid,
+            service,
+            hook,
+            c.kind,
+            c.indicator,
+            orjson.dumps(list(c.suggestion_uuids)).decode(),
+            c.consult_id,
+            now,
+            c.disposition,
+        )
+        for service, hook, cards, _, _ in items
+        for c in cards
+    ]
+    rating_rows: list[tuple] = [
+        (r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
+        for service, _, _, ratings, _ in items
+        for r in ratings
+    ]
+    subject_rows: list[tuple] = [
+        (c.uuid, c.subject_key, c.kind, c.order_kind or "none", hook, now)
+        for _, hook, cards, _, _ in items
+        for c in cards
+        if c.subject_key and c.disposition == "shown"
+    ]
     if not card_rows and not rating_rows:
         return
     with db.transaction():
         for row in card_rows:
             db.execute(
                 "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
-                " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING", row)
+                " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
+                row,
+            )
         for row in rating_rows:
             db.execute(
                 "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING", row)
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING",
+                row,
+            )
         for row in subject_rows:
             db.execute(
                 "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING", row)
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING",
+                row,
+            )
         if subject_rows:  # the hashed-patient link is needed only while feedback can still come
             db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))

@@ -9,6 +9,7 @@ the suggestion was applied when someone acted on the card; responseRate = cards 
 cards shown. Override reasons are grouped by system and code and shown with the display from
 hooks/knowledge/override-reasons.json (clients such as the Sandbox send none), else the client's.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,13 +31,22 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _counts(count: Counter) -> dict:
-    cards, accepted, overridden, both = (count["cards"], count["accepted"], count["overridden"],
-                                         count["acceptedThenOverridden"])
+    cards, accepted, overridden, both = (
+        count["cards"],
+        count["accepted"],
+        count["overridden"],
+        count["acceptedThenOverridden"],
+    )
     responded = accepted + overridden + both
-    return {"cards": cards, "accepted": accepted, "overridden": overridden, "acceptedThenOverridden": both,
-            "noFeedback": cards - responded,
-            "acceptanceRate": _rate(accepted + both, responded),
-            "responseRate": _rate(responded, cards)}
+    return {
+        "cards": cards,
+        "accepted": accepted,
+        "overridden": overridden,
+        "acceptedThenOverridden": both,
+        "noFeedback": cards - responded,
+        "acceptanceRate": _rate(accepted + both, responded),
+        "responseRate": _rate(responded, cards),
+    }
 
 
 def _outcome(history: list[tuple]) -> str | None:
@@ -62,20 +72,24 @@ def load_reason_displays(path) -> dict[tuple[str, str], str]:
         return {}
 
 
-def build(db: Database, since_days: int, now: float | None = None,
-          reason_displays: dict[tuple[str, str], str] | None = None) -> dict:
+def build(
+    db: Database, since_days: int, now: float | None = None, reason_displays: dict[tuple[str, str], str] | None = None
+) -> dict:
     now = int(now if now is not None else time.time())
     cutoff = now - since_days * DAY
     rows = db.query(
         "SELECT c.uuid, c.service_id, c.kind, c.issued_at, f.outcome, f.outcome_at,"
         " f.override_system, f.override_code, f.override_display"
         " FROM cds_card c LEFT JOIN cds_feedback f ON f.card_uuid = c.uuid"
-        " WHERE c.issued_at >= ? AND c.disposition = 'shown'", (cutoff,))
+        " WHERE c.issued_at >= ? AND c.disposition = 'shown'",
+        (cutoff,),
+    )
     displays = dict(reason_displays or {})
     cards: dict[str, dict] = {}
     for uuid, service, kind, issued, outcome, outcome_at, system, code, display in rows:
-        card = cards.setdefault(uuid, {"service": service, "kind": kind, "issued": issued, "history": [],
-                                       "reason": None, "reason_at": -1})
+        card = cards.setdefault(
+            uuid, {"service": service, "kind": kind, "issued": issued, "history": [], "reason": None, "reason_at": -1}
+        )
         if outcome is None:
             continue
         card["history"].append((outcome_at, outcome))
@@ -104,7 +118,8 @@ def build(db: Database, since_days: int, now: float | None = None,
         entry = {"kind": kind, **_counts(count)}
         entry["overrideReasons"] = [
             {"system": s, "code": c, "display": displays.get((s, c)) or c, "count": n}
-            for (s, c), n in sorted(reasons[(service, kind)].items(), key=lambda item: (-item[1], item[0][1]))]
+            for (s, c), n in sorted(reasons[(service, kind)].items(), key=lambda item: (-item[1], item[0][1]))
+        ]
         services[service].append(entry)
 
     total: Counter[str] = Counter()
@@ -112,17 +127,30 @@ def build(db: Database, since_days: int, now: float | None = None,
         total.update(count)
     unmatched = db.query(
         "SELECT COUNT(*) FROM cds_feedback f WHERE f.received_at >= ?"
-        " AND NOT EXISTS (SELECT 1 FROM cds_card c WHERE c.uuid = f.card_uuid)", (cutoff,))[0][0]
-    ratings = db.query("SELECT order_kind, rating, COUNT(*) FROM cds_rating WHERE issued_at >= ? AND shadow = 0"
-                       " GROUP BY order_kind, rating ORDER BY order_kind, rating", (cutoff,))
+        " AND NOT EXISTS (SELECT 1 FROM cds_card c WHERE c.uuid = f.card_uuid)",
+        (cutoff,),
+    )[0][0]
+    ratings = db.query(
+        "SELECT order_kind, rating, COUNT(*) FROM cds_rating WHERE issued_at >= ? AND shadow = 0"
+        " GROUP BY order_kind, rating ORDER BY order_kind, rating",
+        (cutoff,),
+    )
     return {
         "generatedAt": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "since": _day(cutoff),
         "days": since_days,
         "totals": _counts(total),
         "services": [{"service": s, "kinds": kinds} for s, kinds in sorted(services.items())],
-        "daily": [{"day": d, "cards": c["cards"], "accepted": c["accepted"], "overridden": c["overridden"],
-                   "acceptedThenOverridden": c["acceptedThenOverridden"]} for d, c in sorted(daily.items())],
+        "daily": [
+            {
+                "day": d,
+                "cards": c["cards"],
+                "accepted": c["accepted"],
+                "overridden": c["overridden"],
+                "acceptedThenOverridden": c["acceptedThenOverridden"],
+            }
+            for d, c in sorted(daily.items())
+        ],
         "ratings": [{"orderKind": k, "rating": r, "count": n} for k, r, n in ratings],
         "unmatchedFeedback": unmatched,
         **held_back(db, cutoff),  # shadow, suppressed and capped cards, beside the live numbers
@@ -130,8 +158,11 @@ def build(db: Database, since_days: int, now: float | None = None,
 
 
 # What purge deletes: table -> its time column (the same cutoff for every table).
-PURGED = (("cards", "cds_card", "issued_at"), ("ratings", "cds_rating", "issued_at"),
-          ("feedback", "cds_feedback", "received_at"))
+PURGED = (
+    ("cards", "cds_card", "issued_at"),
+    ("ratings", "cds_rating", "issued_at"),
+    ("feedback", "cds_feedback", "received_at"),
+)
 
 
 def _cutoff(retention_days: int, now: float | None) -> int:
@@ -141,13 +172,16 @@ def _cutoff(retention_days: int, now: float | None) -> int:
 def expired(db: Database, retention_days: int, now: float | None = None) -> dict:
     """What `purge` would delete, counted per table without deleting (`purge --dry-run`)."""
     cutoff = _cutoff(retention_days, now)
-    return {name: db.query(f"SELECT COUNT(*) FROM {table} WHERE {column} < ?", (cutoff,))[0][0]
-            for name, table, column in PURGED}
+    return {
+        name: db.query(f"SELECT COUNT(*) FROM {table} WHERE {column} < ?", (cutoff,))[0][0]
+        for name, table, column in PURGED
+    }
 
 
 def purge(db: Database, retention_days: int, now: float | None = None) -> dict:
     """Delete cards, ratings and feedback older than the retention period; counts per table."""
     cutoff = _cutoff(retention_days, now)
     with db.transaction():
-        return {name: db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
-                for name, table, column in PURGED}
+        return {
+            name: db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,)) for name, table, column in PURGED
+        }

@@ -13,6 +13,7 @@ steady trickle of calls each response cost its own transaction (its BEGIN waited
 thread, its own commit), about a third as much CPU as the request itself in a profile of the
 benchmark's order-select. `flush` cuts the linger short.
 """
+
 from __future__ import annotations
 
 import atexit

@@ -3,6 +3,7 @@
 Every call under /cds-services carries a JWT signed by a registered client; the guard hands
 its Authorization header and the endpoint URL here and gets back the `TrustedClient`, or a 401.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cds_service.auth")
 
-__all__ = ["Authenticator", "TrustedClient", "TrustedClientsError", "build_authenticator", "check_audience_settings",
-           "check_trusted_clients", "normalise_base_url"]
+__all__ = [
+    "Authenticator",
+    "TrustedClient",
+    "TrustedClientsError",
+    "build_authenticator",
+    "check_audience_settings",
+    "check_trusted_clients",
+    "normalise_base_url",
+]
 
 
 class Authenticator:
@@ -42,8 +50,10 @@ def check_audience_settings(settings: Settings) -> None:
     """With auth required, the accepted `aud` base URLs must be configured: deriving them from the
     Host header would let a token minted for another host in when the caller sends that Host."""
     if settings.auth_mode == "required" and not settings.audience_bases:
-        raise ConfigError("CDS_AUTH_MODE=required needs CDS_PUBLIC_BASE_URL (the external base URL clients call; "
-                          "JWTs must name it in aud) or CDS_ACCEPTED_AUDIENCES (a comma-separated list of such URLs)")
+        raise ConfigError(
+            "CDS_AUTH_MODE=required needs CDS_PUBLIC_BASE_URL (the external base URL clients call; "
+            "JWTs must name it in aud) or CDS_ACCEPTED_AUDIENCES (a comma-separated list of such URLs)"
+        )
 
 
 def check_trusted_clients(settings: Settings) -> int:
@@ -80,7 +90,10 @@ def build_authenticator(settings: Settings) -> Authenticator:
         from .replay import DatabaseReplayGuard
 
         replay = DatabaseReplayGuard(database_for(settings.database_url))
-    log.info("CDS client authentication on", extra={"trustedClients": len(registry),
-                                                    "replayStore": "redis" if settings.redis_url else "database"})
-    return Authenticator(registry, Verifier(registry, replay, leeway_s=settings.jwt_leeway_s,
-                                            max_lifetime_s=settings.jwt_max_lifetime_s))
+    log.info(
+        "CDS client authentication on",
+        extra={"trustedClients": len(registry), "replayStore": "redis" if settings.redis_url else "database"},
+    )
+    return Authenticator(
+        registry, Verifier(registry, replay, leeway_s=settings.jwt_leeway_s, max_lifetime_s=settings.jwt_max_lifetime_s)
+    )

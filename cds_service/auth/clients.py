@@ -4,6 +4,7 @@ Loaded once from the CDS_TRUSTED_CLIENTS JSON file and checked thoroughly at sta
 a typo here otherwise shows up as every EHR call failing with a 401 that tells the caller nothing.
 Errors name the file and the entry (index and iss) so an operator can fix it without guessing.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -64,7 +65,7 @@ class TrustedClient:
 
     iss: str
     keys: KeySource = field(repr=False)
-    jku: str | None = None        # the only jku a token may name; fetched only when no keys are pinned
+    jku: str | None = None  # the only jku a token may name; fetched only when no keys are pinned
     tenant: str | None = None
     fhir_servers: frozenset[str] = frozenset()
 
@@ -117,7 +118,9 @@ def load_registry(path: str, settings, schema_dir: Path | None = None) -> Regist
     except OSError as exc:
         raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: cannot read {file}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
-        raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        raise TrustedClientsError(
+            f"CDS_TRUSTED_CLIENTS: {file} is not valid JSON (line {exc.lineno}: {exc.msg})"
+        ) from None
 
     if not isinstance(doc, list):
         raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file} must hold a JSON array of clients")
@@ -135,7 +138,9 @@ def load_registry(path: str, settings, schema_dir: Path | None = None) -> Regist
         except ValueError as exc:
             raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file}, {label(index)}: {exc}") from None
         if client.iss in seen:
-            raise TrustedClientsError(f"CDS_TRUSTED_CLIENTS: {file}, {label(index)}: iss is already used by entry {seen[client.iss]}")
+            raise TrustedClientsError(
+                f"CDS_TRUSTED_CLIENTS: {file}, {label(index)}: iss is already used by entry {seen[client.iss]}"
+            )
         seen[client.iss] = index
         clients.append(client)
     problems = _schema_errors(doc, (schema_dir or (settings.hooks_dir / "schemas")) / SCHEMA_NAME, label)
@@ -157,8 +162,10 @@ def _client(entry, base_dir: Path, settings) -> TrustedClient:
     if "jwks" in entry and "jwks_file" in entry:
         raise ValueError("give 'jwks' or 'jwks_file', not both")
     if not any(k in entry for k in ("jku", "jwks", "jwks_file")):
-        raise ValueError("give 'jku' (keys fetched from it), 'jwks' or 'jwks_file' (pinned keys), "
-                         "or 'jku' with pinned keys (the header jku is accepted, never fetched)")
+        raise ValueError(
+            "give 'jku' (keys fetched from it), 'jwks' or 'jwks_file' (pinned keys), "
+            "or 'jku' with pinned keys (the header jku is accepted, never fetched)"
+        )
 
     jku = None
     if "jku" in entry:
@@ -188,7 +195,9 @@ def _client(entry, base_dir: Path, settings) -> TrustedClient:
     for url in servers:
         value = normalise_base_url(url) if isinstance(url, str) else None
         if value is None:
-            raise ValueError(f"'fhir_servers': {url!r} is not an absolute http(s) base URL without query or credentials")
+            raise ValueError(
+                f"'fhir_servers': {url!r} is not an absolute http(s) base URL without query or credentials"
+            )
         normalised.add(value)
     return TrustedClient(iss=iss, keys=keys, jku=jku, tenant=tenant, fhir_servers=frozenset(normalised))
 

@@ -6,6 +6,7 @@ the TLS handshake, the headers and the body; a watchdog shuts the socket when it
 blocking read outlives it, and the body is read in pieces under a byte cap. The standard
 library's http.client is used because it hands us the socket before the headers are read.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -70,7 +71,8 @@ def fetch_jwks_url(url: str, timeout_s: float, *, max_bytes: int = MAX_JWKS_BYTE
     deadline = clock() + timeout_s
     if parts.scheme == "https":
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            host, parts.port, timeout=timeout_s, context=_tls_context())
+            host, parts.port, timeout=timeout_s, context=_tls_context()
+        )
     else:
         conn = http.client.HTTPConnection(host, parts.port, timeout=timeout_s)
     watchdog = threading.Timer(timeout_s, _shut, (conn,))
@@ -78,8 +80,15 @@ def fetch_jwks_url(url: str, timeout_s: float, *, max_bytes: int = MAX_JWKS_BYTE
     watchdog.start()
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn.request("GET", path, headers={"Accept": "application/json, application/jwk-set+json",
-                                           "Accept-Encoding": "identity", "User-Agent": "cds-service"})
+        conn.request(
+            "GET",
+            path,
+            headers={
+                "Accept": "application/json, application/jwk-set+json",
+                "Accept-Encoding": "identity",
+                "User-Agent": "cds-service",
+            },
+        )
         response = conn.getresponse()
         if response.status != 200:
             raise KeyUnavailable(f"JWKS URL answered HTTP {response.status}")

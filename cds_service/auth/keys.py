@@ -8,6 +8,7 @@ Fetched sets are cached for a TTL. An unknown `kid` may mean the client rotated 
 triggers one early refresh, but never more often than the refresh floor: otherwise anyone could
 make us hammer the client's JWKS endpoint by sending made-up kids.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,8 @@ ALLOWED_ALGS = frozenset(EC_CURVES) | RSA_ALGS
 @dataclass(frozen=True)
 class PublicKey:
     kid: str
-    key: Any             # a cryptography public key object
-    alg: str | None      # the JWK's own "alg", when it names one
+    key: Any  # a cryptography public key object
+    alg: str | None  # the JWK's own "alg", when it names one
 
     def fits(self, alg: str) -> bool:
         """Whether a token signed with `alg` may be verified with this key (family, curve, JWK alg)."""
@@ -135,8 +136,14 @@ class RefreshingKeySet:
     load never discards the last good keys; `find` reports the failure only for a kid they lack.
     """
 
-    def __init__(self, label: str, load: Callable[[], dict], ttl_s: float, floor_s: float,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        label: str,
+        load: Callable[[], dict],
+        ttl_s: float,
+        floor_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.label = label
         self._load = load
         self._ttl = ttl_s
@@ -180,8 +187,10 @@ class RefreshingKeySet:
             reason = str(exc) if isinstance(exc, (KeyUnavailable, ValueError)) else f"{type(exc).__name__}"
             self._failure = reason[:200]
             self._last_failed = now
-            log.warning("JWKS could not be loaded; keeping the last good keys",
-                        extra={"jwks": self.label, "reason": self._failure, "haveKeys": bool(self._keys)})
+            log.warning(
+                "JWKS could not be loaded; keeping the last good keys",
+                extra={"jwks": self.label, "reason": self._failure, "haveKeys": bool(self._keys)},
+            )
             return
         self._keys = keys
         self._failure = None

@@ -5,6 +5,7 @@ database (one INSERT that either claims the jti or finds it taken) or in Redis (
 expiry) when CDS_REDIS_URL is set. Keys are SHA-256 digests of issuer and jti: fixed length,
 and the table never holds client-chosen strings.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,12 @@ def jti_key(iss: str, jti: str) -> str:
 
 
 def _unavailable(reason: str) -> CdsError:
-    return CdsError(503, "the service cannot check credentials right now; retry shortly",
-                    headers={"Retry-After": "5"}, log_detail=reason)
+    return CdsError(
+        503,
+        "the service cannot check credentials right now; retry shortly",
+        headers={"Retry-After": "5"},
+        log_detail=reason,
+    )
 
 
 class DatabaseReplayGuard:
@@ -45,7 +50,8 @@ class DatabaseReplayGuard:
                 "INSERT INTO auth_seen_jti (jti_key, expires_at) VALUES (?, ?) "
                 "ON CONFLICT (jti_key) DO UPDATE SET expires_at = excluded.expires_at "
                 "WHERE auth_seen_jti.expires_at < ?",
-                (jti_key(iss, jti), int(expires_at) + 1, int(now)))
+                (jti_key(iss, jti), int(expires_at) + 1, int(now)),
+            )
         except StorageError as exc:
             raise _unavailable(f"replay store unavailable: {exc}") from None
         return changed == 1

@@ -5,6 +5,7 @@ HMAC, so a public key can never be used as an HMAC secret); the issuer must be r
 before anything is fetched; a header `jku` is only ever compared with the registered one
 (keys come from the registry's own source, fetched or pinned, never from the token); and the jti is claimed last, so a forged token cannot burn a genuine token's id.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,7 +74,9 @@ class Verifier:
 
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in ALLOWED_ALGS:  # a list or object is unhashable
-            raise refuse("alg is not an allowed asymmetric algorithm" + (" (none)" if str(alg).lower() == "none" else ""))
+            raise refuse(
+                "alg is not an allowed asymmetric algorithm" + (" (none)" if str(alg).lower() == "none" else "")
+            )
         typ = header.get("typ")
         if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
             raise refuse("typ is not JWT")
@@ -103,7 +106,11 @@ class Verifier:
 
         try:
             claims = jwt.decode(
-                token, key.key, algorithms=[alg], issuer=client.iss, leeway=self.leeway,
+                token,
+                key.key,
+                algorithms=[alg],
+                issuer=client.iss,
+                leeway=self.leeway,
                 options={"require": _REQUIRED, "verify_aud": False, "verify_iss": True},
             )
         except jwt.MissingRequiredClaimError as exc:

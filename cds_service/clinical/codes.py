@@ -4,6 +4,7 @@ Matching works on the raw JSON (no model building) so that a large prefetch can 
 cheaply; systems are normalised through the aliases in valuesets.json because the same
 terminology arrives under an http URI from one EHR and an OID from another.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator

@@ -7,6 +7,7 @@ for premedication or an alternative; pregnancy calls for a radiation review). Co
 thresholds and wording are data (hooks/knowledge/contrast.json); a site file may change the
 thresholds. Only the newest result inside the window counts: an old eGFR says little today.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from .codes import codings, concept_text
 from .masses import is_live
 
 RESULT_STATUSES = ("final", "amended", "corrected")
-MAX_SCANNED = 2000          # Observations looked at per request (bounded work on a huge chart)
+MAX_SCANNED = 2000  # Observations looked at per request (bounded work on a huge chart)
 PREGNANCY_WINDOW_DAYS = 300  # a pregnancy status older than a pregnancy says nothing today
 UMOL_PER_MG_DL = 88.4
 
@@ -29,10 +30,10 @@ class Limits:
 
 @dataclass
 class Result:
-    kind: str                 # "egfr" | "creatinine" | "pregnancy"
+    kind: str  # "egfr" | "creatinine" | "pregnancy"
     ref: str
     date: str
-    value: str                # as shown: "24 mL/min/1.73m2"
+    value: str  # as shown: "24 mL/min/1.73m2"
     number: float | None = None
     critical: bool = False
     low: bool = False
@@ -52,8 +53,15 @@ class Safety:
     @property
     def concerns(self) -> list[str]:
         """Which override reasons apply, most specific first: 'renal', 'allergy', 'pregnancy'."""
-        return [name for name, on in (("allergy", bool(self.allergies)), ("renal", self.renal_concern),
-                                      ("pregnancy", self.pregnancy is not None)) if on]
+        return [
+            name
+            for name, on in (
+                ("allergy", bool(self.allergies)),
+                ("renal", self.renal_concern),
+                ("pregnancy", self.pregnancy is not None),
+            )
+            if on
+        ]
 
 
 def parse_when(value) -> datetime | None:
@@ -142,7 +150,7 @@ def ckd_epi_2021(creatinine_mg_dl: float, age: int, female: bool) -> float:
     """Race-free CKD-EPI 2021 creatinine equation (Inker et al., NEJM 2021), mL/min/1.73 m2."""
     kappa, alpha = (0.7, -0.241) if female else (0.9, -0.302)
     ratio = creatinine_mg_dl / kappa
-    egfr = 142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938 ** age
+    egfr = 142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938**age
     return egfr * 1.012 if female else egfr
 
 
@@ -155,8 +163,9 @@ def _mg_dl(number: float, unit: str) -> float | None:
     return None
 
 
-def renal_function(record, kb, limits: Limits, now: datetime, patient: dict | None, age: int | None,
-                   groups: dict | None = None) -> Result | None:
+def renal_function(
+    record, kb, limits: Limits, now: datetime, patient: dict | None, age: int | None, groups: dict | None = None
+) -> Result | None:
     groups = groups if groups is not None else results_by_group(record, kb)
     since = now - timedelta(days=limits.lab_window_days)
     found = _newest(record, groups["egfr"], since)
@@ -171,8 +180,14 @@ def renal_function(record, kb, limits: Limits, now: datetime, patient: dict | No
         return None
     obs, when = found
     number, unit, comparator = _quantity(obs)
-    result = Result("creatinine", f"Observation/{obs.get('id')}", when,
-                    f"{comparator}{number:g} {unit}".strip() if number is not None else "?", number, _critical(obs, kb))
+    result = Result(
+        "creatinine",
+        f"Observation/{obs.get('id')}",
+        when,
+        f"{comparator}{number:g} {unit}".strip() if number is not None else "?",
+        number,
+        _critical(obs, kb),
+    )
     gender = (patient or {}).get("gender")
     mg_dl = _mg_dl(number, unit) if number is not None and not comparator else None
     if mg_dl and mg_dl > 0 and age is not None and age >= 18 and gender in ("male", "female"):
@@ -188,8 +203,12 @@ def pregnancy(record, kb, now: datetime, groups: dict | None = None) -> Result |
     if found:
         obs, when = found
         if kb.value_set("contrast/pregnant-answer").first(obs.get("valueCodeableConcept")) is not None:
-            return Result("pregnancy", f"Observation/{obs.get('id')}", when,
-                          concept_text(obs.get("valueCodeableConcept")) or "pregnant")
+            return Result(
+                "pregnancy",
+                f"Observation/{obs.get('id')}",
+                when,
+                concept_text(obs.get("valueCodeableConcept")) or "pregnant",
+            )
         return None  # the newest status says not pregnant (or unknown)
     codes = kb.value_set("contrast/pregnancy-condition").keys()
     for condition in record.of_type("Condition"):
@@ -201,7 +220,9 @@ def pregnancy(record, kb, now: datetime, groups: dict | None = None) -> Result |
         if not any(c.get("code") == "active" for c in codings(condition.get("clinicalStatus"))):
             continue
         when = condition.get("onsetDateTime") or condition.get("recordedDate") or ""
-        return Result("pregnancy", f"Condition/{condition.get('id')}", when, concept_text(condition.get("code")) or "pregnancy")
+        return Result(
+            "pregnancy", f"Condition/{condition.get('id')}", when, concept_text(condition.get("code")) or "pregnancy"
+        )
     return None
 
 
@@ -209,8 +230,11 @@ def assess(record, kb, evidence, limits: Limits, now: datetime, observations: li
     """Everything about contrast safety the chart shows for this patient (allergies from evidence).
     `observations`: where to look for results (default: every Observation of the chart)."""
     groups = results_by_group(record, kb, observations)
-    return Safety(renal=renal_function(record, kb, limits, now, record.patient, evidence.age, groups),
-                  pregnancy=pregnancy(record, kb, now, groups), allergies=list(evidence.contrast_allergies))
+    return Safety(
+        renal=renal_function(record, kb, limits, now, record.patient, evidence.age, groups),
+        pregnancy=pregnancy(record, kb, now, groups),
+        allergies=list(evidence.contrast_allergies),
+    )
 
 
 def _date(value: str) -> str:
@@ -228,9 +252,18 @@ def findings(kb, safety: Safety, limits: Limits | None) -> list[str]:
         elif concern == "renal":
             r = safety.renal
             assert r is not None  # "renal" is a concern only with a result
-            values = {"value": r.value, "date": _date(r.date), "ref": r.ref, "threshold": f"{limits.egfr_below:g}",
-                      "estimate": words["estimate"].format(egfr=f"{r.estimate:g}") if r.estimate is not None else ""}
-            key = ("egfrLow" if r.low else "egfrCritical") if r.kind == "egfr" else ("creatinineLow" if r.low else "creatinineCritical")
+            values = {
+                "value": r.value,
+                "date": _date(r.date),
+                "ref": r.ref,
+                "threshold": f"{limits.egfr_below:g}",
+                "estimate": words["estimate"].format(egfr=f"{r.estimate:g}") if r.estimate is not None else "",
+            }
+            key = (
+                ("egfrLow" if r.low else "egfrCritical")
+                if r.kind == "egfr"
+                else ("creatinineLow" if r.low else "creatinineCritical")
+            )
             lines.append(words[key].format(**values))
         else:
             p = safety.pregnancy

@@ -9,6 +9,7 @@ calcification is found here (conclusionCode, linked Observations at the flank re
 text, the mass's own evidence); a coded "absent" outranks the narrative, which is read in
 clinical/reports.py because there the calcium must be tied to the mass.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ DEAD = ("cancelled", "entered-in-error")  # a tuple: a malformed (list) status m
 
 @dataclass
 class Finding:
-    kind: str               # ultrasound-study | ultrasound-report | calcification | ct | mr
+    kind: str  # ultrasound-study | ultrasound-report | calcification | ct | mr
     ref: str
     date: str | None = None
     how: str | None = None  # calcification only: a key of fragments.calcificationHow
@@ -101,7 +102,9 @@ def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], di
         if study.get("status") in DEAD or "us" not in modalities(study, kb):
             continue
         ref = f"ImagingStudy/{study.get('id')}"
-        coded = us_codes.first(study.get("procedureCode") or []) is not None or any(sites.first(s) for s in series_sites(study))
+        coded = us_codes.first(study.get("procedureCode") or []) is not None or any(
+            sites.first(s) for s in series_sites(study)
+        )
         is_linked = ref in linked or bool(ref_keys(study.get("reasonReference")) & mass_refs)
         if _in_region(kb, coded, is_linked, study_text(study)):
             candidates.append((is_linked, study.get("started") or "", study))
@@ -116,7 +119,9 @@ def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], di
         coded = us_codes.first(report.get("code")) is not None
         is_us = via_study or coded or kb.concepts["ultrasound"].found(text)
         if is_us and _in_region(kb, coded or via_study, ref in linked, text, unplaced_ok=True):
-            candidates.append((ref in linked or via_study, report.get("effectiveDateTime") or report.get("issued") or "", report))
+            candidates.append(
+                (ref in linked or via_study, report.get("effectiveDateTime") or report.get("issued") or "", report)
+            )
     reports = {f"DiagnosticReport/{r.get('id')}": r for r in validated(record, _best_first(candidates), MAX_IMAGING)}
     return studies, reports
 
@@ -165,7 +170,11 @@ def _linked(obs: dict, results: set[str], targets: set[str]) -> bool:
 
 
 def _observation_text(obs: dict) -> str:
-    parts = [obs.get("valueString"), (obs.get("valueCodeableConcept") or {}).get("text"), (obs.get("code") or {}).get("text")]
+    parts = [
+        obs.get("valueString"),
+        (obs.get("valueCodeableConcept") or {}).get("text"),
+        (obs.get("code") or {}).get("text"),
+    ]
     parts += [(n or {}).get("text") for n in obs.get("note") or ()]
     parts += [(c or {}).get("valueString") for c in obs.get("component") or ()]
     return " . ".join(p for p in parts if isinstance(p, str) and p)
@@ -203,11 +212,22 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
             if _observation_absent(obs, kb):
                 ruled_out.add(f"Observation/{obs.get('id')}")
                 continue
-            how = ("observation-code" if _observation_coded(obs, kb)
-                   else "observation-text" if _calcium_words(kb, _observation_text(obs)) else None)
+            how = (
+                "observation-code"
+                if _observation_coded(obs, kb)
+                else "observation-text"
+                if _calcium_words(kb, _observation_text(obs))
+                else None
+            )
             if how and record.valid(obs):
-                found.append(Finding("calcification", f"Observation/{obs.get('id')}",
-                                     obs.get("effectiveDateTime") or obs.get("issued"), how=how))
+                found.append(
+                    Finding(
+                        "calcification",
+                        f"Observation/{obs.get('id')}",
+                        obs.get("effectiveDateTime") or obs.get("issued"),
+                        how=how,
+                    )
+                )
         for mass in masses:
             if mass.calcification_coded:
                 found.append(Finding("calcification", mass.ref, mass.date, how="condition-evidence"))
@@ -215,9 +235,17 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
 
 
 def us_findings(studies: dict, reports: dict, kb: Knowledge) -> list[Finding]:
-    items = [Finding("ultrasound-study", ref, s.get("started"), label=s.get("description"), side=series_side(s, kb))
-             for ref, s in studies.items()]
-    items += [Finding("ultrasound-report", ref, r.get("effectiveDateTime") or r.get("issued"),
-                      label=concept_text(r.get("code")) or None) for ref, r in reports.items()]
+    items = [
+        Finding("ultrasound-study", ref, s.get("started"), label=s.get("description"), side=series_side(s, kb))
+        for ref, s in studies.items()
+    ]
+    items += [
+        Finding(
+            "ultrasound-report",
+            ref,
+            r.get("effectiveDateTime") or r.get("issued"),
+            label=concept_text(r.get("code")) or None,
+        )
+        for ref, r in reports.items()
+    ]
     return items
-

@@ -6,6 +6,7 @@ reference (card -> override reason, card -> source, rule -> order class, ...) is
 every summary is rendered with every side wording to prove it stays under 140 characters. Any
 failure raises ContentError naming the file, at start-up rather than in front of a clinician.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,17 +20,33 @@ from .nlp import Pipeline, check_patterns
 from .reading import Reader
 from .text import TextConcept, compile_any
 
-FILES = ("valuesets", "orders", "text", "nlp", "cards", "override-reasons", "sources", "rules", "pama",
-         "contrast")
+FILES = ("valuesets", "orders", "text", "nlp", "cards", "override-reasons", "sources", "rules", "pama", "contrast")
 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
-    "allergyNote": {"allergies"}, "ctOrderedNote": {"orders"}, "workupDone": {"studies"},
-    "evidenceLine": {"what", "ref", "date", "extra"}, "sideLine": {"side"}, "unavailableNote": {"what"},
+    "allergyNote": {"allergies"},
+    "ctOrderedNote": {"orders"},
+    "workupDone": {"studies"},
+    "evidenceLine": {"what", "ref", "date", "extra"},
+    "sideLine": {"side"},
+    "unavailableNote": {"what"},
 }
 SUMMARY_FIELDS = {"side", "sideAdj", "patientGroup"}
-RENDER_FIELDS = {"side", "sideAdj", "order", "evidence", "workup", "pathway", "differential", "pediatricNote",
-                 "allergyNote", "ctOrderedNote", "unavailableNote", "references", "patientGroup"}
+RENDER_FIELDS = {
+    "side",
+    "sideAdj",
+    "order",
+    "evidence",
+    "workup",
+    "pathway",
+    "differential",
+    "pediatricNote",
+    "allergyNote",
+    "ctOrderedNote",
+    "unavailableNote",
+    "references",
+    "patientGroup",
+}
 MAX_SUMMARY = 139
 
 
@@ -43,16 +60,16 @@ class OrderClass:
 
 @dataclass(frozen=True)
 class Knowledge:
-    raw: dict                       # file stem -> parsed JSON, for wording and rule tables
+    raw: dict  # file stem -> parsed JSON, for wording and rule tables
     value_sets: dict[str, CodeSet]
     concepts: dict[str, TextConcept]
     order_classes: dict[str, OrderClass]
     precedence: tuple[str, ...]
     order_text: dict[str, re.Pattern]
-    order_index: dict[tuple[str, str], str]     # (canonical system, code) -> order class: one lookup per coding
+    order_index: dict[tuple[str, str], str]  # (canonical system, code) -> order class: one lookup per coding
     modality_index: dict[tuple[str, str], str]  # (canonical system, code) -> "us" | "ct" | "mr"
     aliases: dict[str, str]
-    reader: Reader                              # report narratives (medspaCy, built on first use)
+    reader: Reader  # report narratives (medspaCy, built on first use)
 
     def key(self, coding) -> tuple[str, str] | None:
         """(canonical system, code) of a Coding dict, or None when either is missing."""
@@ -121,7 +138,9 @@ def _read(folder: Path, schemas: Schemas) -> tuple[dict, dict[str, Path]]:
     for stem in FILES:
         path = folder / f"{stem}.json"
         doc = read_json(path)
-        problems = sorted(schemas.validator(f"knowledge/{stem}.schema.json").iter_errors(doc), key=lambda e: list(e.path))
+        problems = sorted(
+            schemas.validator(f"knowledge/{stem}.schema.json").iter_errors(doc), key=lambda e: list(e.path)
+        )
         if problems:
             where = "/".join(str(p) for p in problems[0].absolute_path) or "(root)"
             raise ContentError(f"{path}: {where}: {problems[0].message[:300]}")
@@ -138,12 +157,14 @@ def _aliases(doc: dict) -> dict[str, str]:
 
 def _build_concepts(doc: dict, path: Path, judge: Pipeline) -> dict[str, TextConcept]:
     return {
-        name: TextConcept(name, _patterns(path, f"concepts/{name}/present", spec["present"]),
-                          _patterns(path, f"concepts/{name}/absent", spec["absent"]) if spec.get("absent") else None,
-                          judge)
+        name: TextConcept(
+            name,
+            _patterns(path, f"concepts/{name}/present", spec["present"]),
+            _patterns(path, f"concepts/{name}/absent", spec["absent"]) if spec.get("absent") else None,
+            judge,
+        )
         for name, spec in doc["concepts"].items()
     }
-
 
 
 def _build_orders(doc: dict, path: Path, aliases: dict[str, str]) -> tuple[dict, tuple, dict]:
@@ -166,24 +187,42 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
     cards, rules, sources, reasons = docs["cards"], docs["rules"], docs["sources"], docs["override-reasons"]
     kinds = cards["kinds"]
     for i, rule in enumerate(rules["orders"]):
-        _require(paths["rules"], rule["class"] in classes or rule["class"] == "other",
-                 f"orders/{i}: unknown order class {rule['class']!r}")
-        _require(paths["rules"], "card" not in rule or rule["card"] in kinds, f"orders/{i}: unknown card kind {rule.get('card')!r}")
+        _require(
+            paths["rules"],
+            rule["class"] in classes or rule["class"] == "other",
+            f"orders/{i}: unknown order class {rule['class']!r}",
+        )
+        _require(
+            paths["rules"],
+            "card" not in rule or rule["card"] in kinds,
+            f"orders/{i}: unknown card kind {rule.get('card')!r}",
+        )
     for cid in docs["pama"]["ratedClasses"]:
         _require(paths["pama"], cid in classes, f"ratedClasses: unknown order class {cid!r}")
     for i, rule in enumerate(rules["patientView"]):
         _require(paths["rules"], rule["card"] in kinds, f"patientView/{i}: unknown card kind {rule['card']!r}")
     for sid, source in sources["sources"].items():
-        _require(paths["sources"], source["topic"] in sources["topics"], f"sources/{sid}: unknown topic {source['topic']!r}")
+        _require(
+            paths["sources"], source["topic"] in sources["topics"], f"sources/{sid}: unknown topic {source['topic']!r}"
+        )
     for group, ids in sources["citedOnEveryCard"].items():
         for sid in ids:
             _require(paths["sources"], sid in sources["sources"], f"citedOnEveryCard/{group}: unknown source {sid!r}")
-            _require(paths["sources"], group in sources["sources"][sid]["audience"],
-                     f"citedOnEveryCard/{group}: source {sid!r} is not for {group} patients (its audience)")
+            _require(
+                paths["sources"],
+                group in sources["sources"][sid]["audience"],
+                f"citedOnEveryCard/{group}: source {sid!r} is not for {group} patients (its audience)",
+            )
     for why, reason in docs["contrast"]["overrideReasons"].items():
-        _require(paths["contrast"], reason in reasons["reasons"], f"overrideReasons/{why}: unknown override reason {reason!r}")
+        _require(
+            paths["contrast"],
+            reason in reasons["reasons"],
+            f"overrideReasons/{why}: unknown override reason {reason!r}",
+        )
     declared = set(cards["placeholders"])
-    _require(paths["cards"], declared <= RENDER_FIELDS, f"placeholders: unknown names {sorted(declared - RENDER_FIELDS)}")
+    _require(
+        paths["cards"], declared <= RENDER_FIELDS, f"placeholders: unknown names {sorted(declared - RENDER_FIELDS)}"
+    )
     for kid, kind in kinds.items():
         where = f"kinds/{kid}"
         for reason in kind["overrideReasons"]:
@@ -191,24 +230,42 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
         for group in ("adult", "pediatric"):  # a card cites and links only sources written for its patient
             for sid in [kind["source"][group], *kind.get("links", {}).get(group, ())]:
                 _require(paths["cards"], sid in sources["sources"], f"{where}: unknown source {sid!r}")
-                _require(paths["cards"], group in sources["sources"][sid]["audience"],
-                         f"{where}: source {sid!r} is not for {group} patients (its audience)")
+                _require(
+                    paths["cards"],
+                    group in sources["sources"][sid]["audience"],
+                    f"{where}: source {sid!r} is not for {group} patients (its audience)",
+                )
         detail_fields = _fields(paths["cards"], f"{where}/detail", kind["detail"])
-        _require(paths["cards"], detail_fields <= declared, f"{where}/detail: unknown placeholders {sorted(detail_fields - declared)}")
+        _require(
+            paths["cards"],
+            detail_fields <= declared,
+            f"{where}/detail: unknown placeholders {sorted(detail_fields - declared)}",
+        )
         summary_fields = _fields(paths["cards"], f"{where}/summary", kind["summary"])
-        _require(paths["cards"], summary_fields <= SUMMARY_FIELDS,
-                 f"{where}/summary: only {sorted(SUMMARY_FIELDS)} may be used, got {sorted(summary_fields)}")
+        _require(
+            paths["cards"],
+            summary_fields <= SUMMARY_FIELDS,
+            f"{where}/summary: only {sorted(SUMMARY_FIELDS)} may be used, got {sorted(summary_fields)}",
+        )
         for side in cards["sides"]:
             for group in cards["patientGroups"].values():
-                text = kind["summary"].format(side=cards["sides"][side], sideAdj=cards["sideAdjectives"][side], patientGroup=group)
-                _require(paths["cards"], len(text) <= MAX_SUMMARY,
-                         f"{where}/summary: {len(text)} characters when rendered (limit {MAX_SUMMARY}): {text!r}")
+                text = kind["summary"].format(
+                    side=cards["sides"][side], sideAdj=cards["sideAdjectives"][side], patientGroup=group
+                )
+                _require(
+                    paths["cards"],
+                    len(text) <= MAX_SUMMARY,
+                    f"{where}/summary: {len(text)} characters when rendered (limit {MAX_SUMMARY}): {text!r}",
+                )
     for name, allowed in FRAGMENT_FIELDS.items():
         used = _fields(paths["cards"], f"fragments/{name}", cards["fragments"][name])
         _require(paths["cards"], used <= allowed, f"fragments/{name}: unknown placeholders {sorted(used - allowed)}")
     for name in ("pathway", "pediatricNote", "workupNone", "referencesHeading"):
-        _require(paths["cards"], not _fields(paths["cards"], f"fragments/{name}", cards["fragments"][name]),
-                 f"fragments/{name}: takes no placeholders")
+        _require(
+            paths["cards"],
+            not _fields(paths["cards"], f"fragments/{name}", cards["fragments"][name]),
+            f"fragments/{name}: takes no placeholders",
+        )
 
 
 def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
@@ -222,19 +279,40 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     pipeline_doc = docs["nlp"]
     problems = check_patterns(pipeline_doc)
     _require(paths["nlp"], not problems, "; ".join(problems))
-    _require(paths["nlp"], len({s["category"] for s in pipeline_doc["sections"]}) == len(pipeline_doc["sections"]),
-             "sections: each category once")
+    _require(
+        paths["nlp"],
+        len({s["category"] for s in pipeline_doc["sections"]}) == len(pipeline_doc["sections"]),
+        "sections: each category once",
+    )
     label = _fields(paths["nlp"], "reportMassLabel", pipeline_doc["reportMassLabel"])
-    _require(paths["nlp"], label <= {"date", "phrase"}, f"reportMassLabel: unknown placeholders {sorted(label - {'date', 'phrase'})}")
+    _require(
+        paths["nlp"],
+        label <= {"date", "phrase"},
+        f"reportMassLabel: unknown placeholders {sorted(label - {'date', 'phrase'})}",
+    )
     judge = Pipeline(pipeline_doc)
     concepts = _build_concepts(docs["text"], paths["text"], judge)
     reader = Reader(pipeline_doc, judge, {side: concepts[side].present for side in ("bilateral", "left", "right")})
     classes, precedence, order_text = _build_orders(docs["orders"], paths["orders"], aliases)
     _check_cross_refs(docs, paths, classes)
-    value_sets.update({f"contrast/{name}": CodeSet(codes, aliases) for name, codes in docs["contrast"]["valueSets"].items()})
+    value_sets.update(
+        {f"contrast/{name}": CodeSet(codes, aliases) for name, codes in docs["contrast"]["valueSets"].items()}
+    )
     order_index = {key: cid for cid, spec in classes.items() for key in spec.codes.keys()}
-    modality_index = {key: name for name, vs in (("us", "modality-ultrasound"), ("ct", "modality-ct"), ("mr", "modality-mr"))
-                      for key in value_sets[vs].keys()}
-    return Knowledge(raw=docs, value_sets=value_sets, concepts=concepts, order_classes=classes,
-                     precedence=precedence, order_text=order_text, order_index=order_index,
-                     modality_index=modality_index, aliases=aliases, reader=reader)
+    modality_index = {
+        key: name
+        for name, vs in (("us", "modality-ultrasound"), ("ct", "modality-ct"), ("mr", "modality-mr"))
+        for key in value_sets[vs].keys()
+    }
+    return Knowledge(
+        raw=docs,
+        value_sets=value_sets,
+        concepts=concepts,
+        order_classes=classes,
+        precedence=precedence,
+        order_text=order_text,
+        order_index=order_index,
+        modality_index=modality_index,
+        aliases=aliases,
+        reader=reader,
+    )

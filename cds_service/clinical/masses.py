@@ -5,6 +5,7 @@ in remission), means a mass (code, or the words when it carries no matching code
 the flank/abdominal region (a finding code that implies the region, a body-site code, or the
 words). Candidates are picked from the plain dicts; only they are validated as R4 models.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,11 +25,11 @@ class Mass:
     label: str
     side: str | None
     date: str | None
-    calcification_coded: bool = False            # Condition.evidence.code says calcification
-    evidence_refs: set[str] = field(default_factory=set)   # Condition.evidence.detail targets
+    calcification_coded: bool = False  # Condition.evidence.code says calcification
+    evidence_refs: set[str] = field(default_factory=set)  # Condition.evidence.detail targets
     size_cm: float | None = None
-    from_report: bool = False                    # described in an ultrasound report, not on the problem list
-    needs_site: bool = False                     # a quadrant code: counts only with a flank-region site
+    from_report: bool = False  # described in an ultrasound report, not on the problem list
+    needs_site: bool = False  # a quadrant code: counts only with a flank-region site
 
 
 def status_codes(concept) -> set[str]:
@@ -75,8 +76,12 @@ def _mass_candidate(kb: Knowledge, condition: dict) -> str | None:
         return "yes"  # decided by the code alone: skip the text work
     code_text = concept_text(code)
     if entry is not None and entry.get("needsSite"):
-        notes = " . ".join(text for n in condition.get("note") or () if isinstance(n, dict) and isinstance(text := n.get("text"), str))
-        if kb.value_set("mass-site").first(body) is not None or kb.concepts["flank-site"].found(code_text, concept_text(body), notes):
+        notes = " . ".join(
+            text for n in condition.get("note") or () if isinstance(n, dict) and isinstance(text := n.get("text"), str)
+        )
+        if kb.value_set("mass-site").first(body) is not None or kb.concepts["flank-site"].found(
+            code_text, concept_text(body), notes
+        ):
             return "yes"
         return "needs-site"
     if entry is None and not kb.concepts["mass"].found(code_text):

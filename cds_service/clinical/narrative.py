@@ -6,6 +6,7 @@ earlier, in the parse stage, and handed in here as `binaries`), sometimes as `te
 `conclusion`. HTML goes through selectolax and RTF through striprtf, not hand-written parsers.
 Every form is bounded: decoding stops at MAX_ATTACHMENT_BYTES, the joined text at `limit` chars.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,7 +22,7 @@ from .codes import ref_key
 
 log = logging.getLogger("cds_service.narrative")
 
-MAX_ATTACHMENT_BYTES = 256 * 1024   # decoded bytes read from one attachment; the rest is ignored
+MAX_ATTACHMENT_BYTES = 256 * 1024  # decoded bytes read from one attachment; the rest is ignored
 BLOCKS = re.compile(r"</(p|div|li|tr|h[1-6]|section|table)>|<br\s*/?>", re.IGNORECASE)
 CELLS = re.compile(r"</t[dh]>", re.IGNORECASE)
 CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
@@ -82,8 +83,8 @@ def _attachment_bytes(attachment: dict, binaries: dict) -> tuple[bytes | None, s
         if not isinstance(data, str):
             return None, content_type
     # base64 of MAX bytes is 4/3 as long; cut before decoding so a huge attachment costs nothing
-    chunk = data[:(MAX_ATTACHMENT_BYTES * 4) // 3 + 4]
-    chunk = chunk[:len(chunk) - len(chunk) % 4]
+    chunk = data[: (MAX_ATTACHMENT_BYTES * 4) // 3 + 4]
+    chunk = chunk[: len(chunk) - len(chunk) % 4]
     try:
         return base64.b64decode(chunk, validate=False)[:MAX_ATTACHMENT_BYTES], content_type
     except (binascii.Error, ValueError):
@@ -94,8 +95,11 @@ def binary_urls(report: dict) -> list[str]:
     """presentedForm urls that carry no inline data (to be fetched as Binary resources)."""
     urls = []
     for attachment in report.get("presentedForm") or ():
-        if isinstance(attachment, dict) and not isinstance(attachment.get("data"), str) \
-                and isinstance(attachment.get("url"), str):
+        if (
+            isinstance(attachment, dict)
+            and not isinstance(attachment.get("data"), str)
+            and isinstance(attachment.get("url"), str)
+        ):
             urls.append(attachment["url"])
     return urls
 
@@ -114,5 +118,5 @@ def report_text(report: dict, binaries: dict, limit: int) -> str:
             break
     div = (report.get("text") or {}).get("div") if isinstance(report.get("text"), dict) else None
     if isinstance(div, str) and sum(map(len, parts)) < limit:
-        parts.append(html_text(div[:limit * 4]))
+        parts.append(html_text(div[: limit * 4]))
     return "\n\n".join(p.strip() for p in parts if p and p.strip())

@@ -9,6 +9,7 @@ lines that name no mass or calcium are dropped (their titles kept), sentences ar
 small doc, at most `maxSentences` of them: ConText pairs every target with every modifier of a
 doc, so one doc per bounded sentence keeps that a constant per sentence, whatever the input.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,11 +35,11 @@ class Mention:
 
     category: str
     text: str
-    start: int                 # character offsets in the analysed text
+    start: int  # character offsets in the analysed text
     end: int
-    sentence: int              # index of its sentence
+    sentence: int  # index of its sentence
     modifiers: frozenset[str]
-    section: str | None        # section category from nlp.json, None before any title
+    section: str | None  # section category from nlp.json, None before any title
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Sentence:
     start: int
     end: int
     section: str | None
-    title: str = ""            # the section's title words ("Left kidney"), for the side
+    title: str = ""  # the section's title words ("Left kidney"), for the side
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Analysis:
     mentions: tuple[Mention, ...]
     sentences: tuple[Sentence, ...]
     truncated: bool = False
-    analysed: int = 0          # sentences given to the target matcher and ConText (the costly part)
+    analysed: int = 0  # sentences given to the target matcher and ConText (the costly part)
 
 
 def _sentence_breaks(max_tokens: int):
@@ -65,7 +66,7 @@ def _sentence_breaks(max_tokens: int):
 
     def component(doc):
         titles = {s.title_start for s in doc._.sections if s.title_start is not None}
-        starts = doc.to_array(["SENT_START"]).tolist()   # one read instead of a property per token
+        starts = doc.to_array(["SENT_START"]).tolist()  # one read instead of a property per token
         texts = [t.text_with_ws for t in doc]
         run = 0
         for i in range(1, len(texts)):
@@ -110,10 +111,17 @@ class Pipeline:
         self._run_lock = threading.Lock()
         self.not_counted = frozenset(spec["notCounted"])
         self.counts = {s["category"]: s["counts"] for s in spec["sections"]}
-        self.cue = re.compile("|".join(f"(?:{m.get('pattern') or re.escape(m['literal'])})" for m in spec["modifiers"]
-                                       if m["category"] in self.not_counted), re.IGNORECASE)
-        self.relevant = re.compile("|".join(f"(?:{t['pattern']})" for t in spec["targets"] if t["category"] in RELEVANT),
-                                   re.IGNORECASE)
+        self.cue = re.compile(
+            "|".join(
+                f"(?:{m.get('pattern') or re.escape(m['literal'])})"
+                for m in spec["modifiers"]
+                if m["category"] in self.not_counted
+            ),
+            re.IGNORECASE,
+        )
+        self.relevant = re.compile(
+            "|".join(f"(?:{t['pattern']})" for t in spec["targets"] if t["category"] in RELEVANT), re.IGNORECASE
+        )
 
     def _build(self):
         import spacy
@@ -123,8 +131,13 @@ class Pipeline:
 
         nlp = spacy.blank("en")
         sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "span_attrs": None})
-        sectionizer.add([SectionRule(f"{title}:", s["category"], pattern=_title_pattern(title))
-                         for s in self.spec["sections"] for title in s["titles"]])
+        sectionizer.add(
+            [
+                SectionRule(f"{title}:", s["category"], pattern=_title_pattern(title))
+                for s in self.spec["sections"]
+                for title in s["titles"]
+            ]
+        )
         nlp.add_pipe("sentencizer")
         name = f"cds_sentence_breaks_{self.spec['maxSentenceTokens']}"
         if name not in spacy.registry.factories.get_all():
@@ -150,7 +163,7 @@ class Pipeline:
         if len(text) <= self.max_chars:
             return text, False
         log.info("narrative cut to %d of %d characters for analysis; the rest is ignored", self.max_chars, len(text))
-        return text[:self.max_chars], True
+        return text[: self.max_chars], True
 
     def skeleton(self, text: str) -> str:
         """The cheap pre-filter at line level: lines naming a mass or calcium are kept whole; of the
@@ -176,14 +189,17 @@ class Pipeline:
         sectionizer, sentencizer, breaks, matcher, context = (c for _, c in nlp.pipeline)
         with self._run_lock:
             doc = breaks(sentencizer(sectionizer(nlp.make_doc(text))))
-            sections = [(doc[s.title_start].idx, s.category, doc[s.title_start:s.title_end].text)
-                        for s in doc._.sections if s.category]
+            sections = [
+                (doc[s.title_start].idx, s.category, doc[s.title_start : s.title_end].text)
+                for s in doc._.sections
+                if s.category
+            ]
             sentences, mentions, analysed = [], [], 0
             for i, sent in enumerate(doc.sents):
                 section, title = _section_at(sections, sent.start_char)
                 sentences.append(Sentence(sent.start_char, sent.end_char, section, title))
                 if not self.counts.get(section, True) or not self.relevant.search(sent.text):
-                    continue   # history / indication sections never count: not worth ConText
+                    continue  # history / indication sections never count: not worth ConText
                 if analysed >= self.max_sentences:
                     log.info("narrative has more than %d relevant sentences; the rest is ignored", self.max_sentences)
                     truncated = True
@@ -192,15 +208,24 @@ class Pipeline:
                 small = context(matcher(_as_doc(nlp, sent)))
                 for ent in small.ents:
                     mods = frozenset(m.category for m in ent._.modifiers)
-                    mentions.append(Mention(ent.label_, ent.text, sent.start_char + ent.start_char,
-                                            sent.start_char + ent.end_char, i, mods, section))
+                    mentions.append(
+                        Mention(
+                            ent.label_,
+                            ent.text,
+                            sent.start_char + ent.start_char,
+                            sent.start_char + ent.end_char,
+                            i,
+                            mods,
+                            section,
+                        )
+                    )
         return Analysis(text, tuple(mentions), tuple(sentences), truncated, analysed)
 
     def assertions(self, text: str, spans: list[tuple[int, int]]) -> list[frozenset[str]]:
         """ConText categories for given character spans of a short text (coded labels, titles),
         sentence by sentence like a narrative. Callers cut the text to `max_label_chars` first."""
         nlp = self.nlp
-        text = text[:self.max_label_chars]
+        text = text[: self.max_label_chars]
         sectionizer, sentencizer, breaks, _, context = (c for _, c in nlp.pipeline)
         found: list[frozenset[str]] = [frozenset()] * len(spans)
         with self._run_lock:
@@ -211,8 +236,12 @@ class Pipeline:
                     continue
                 small = _as_doc(nlp, sent)
                 offset = sent.start_char
-                ents = {k: small.char_span(s - offset, min(e, sent.end_char) - offset, label="CONCEPT",
-                                           alignment_mode="expand") for k, s, e in inside}
+                ents = {
+                    k: small.char_span(
+                        s - offset, min(e, sent.end_char) - offset, label="CONCEPT", alignment_mode="expand"
+                    )
+                    for k, s, e in inside
+                }
                 small.ents = _no_overlap(ents.values())
                 context(small)
                 kept = {(e.start, e.end): frozenset(m.category for m in e._.modifiers) for e in small.ents}
@@ -260,8 +289,13 @@ def _title_pattern(title: str) -> list[dict]:
 def _context_rule(spec: dict):
     from medspacy.context import ConTextRule
 
-    return ConTextRule(spec["literal"], spec["category"], pattern=spec.get("pattern"),
-                       direction=spec["direction"], max_scope=spec.get("maxScope"))
+    return ConTextRule(
+        spec["literal"],
+        spec["category"],
+        pattern=spec.get("pattern"),
+        direction=spec["direction"],
+        max_scope=spec.get("maxScope"),
+    )
 
 
 def check_patterns(spec: dict) -> list[str]:

@@ -4,6 +4,7 @@ Codes decide first because they are unambiguous; text is the fallback because th
 many EHR order composers send only a display or a free-text name. Class precedence lives in
 orders.json so that "CT-guided biopsy" resolves to biopsy, not CT.
 """
+
 from __future__ import annotations
 
 from .codes import codings, concept_text

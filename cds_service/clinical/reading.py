@@ -10,6 +10,7 @@ organ or another calcium ("... and calcifications in the spleen"); a calcificati
 directly follows the mass sentence with nothing else to attach to ("It contains echogenic foci with
 shadowing.") belongs to that mass too. Results are remembered per narrative digest, bounded.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,18 +27,18 @@ ANCHORS = ("OTHER_ORGAN", "CALC_ELSEWHERE")
 
 @dataclass(frozen=True)
 class MassStatement:
-    region: str                # flank | abdomen | unspecified | other
+    region: str  # flank | abdomen | unspecified | other
     side: str | None
     size_cm: float | None
     calcified: bool
     uncertain: bool
-    phrase: str                # the sentence, one line, for the card
+    phrase: str  # the sentence, one line, for the card
 
 
 @dataclass(frozen=True)
 class Reading:
     masses: tuple[MassStatement, ...] = ()
-    no_mass: frozenset = frozenset()   # sides ('left', 'right', None = any) a counted statement says have no mass
+    no_mass: frozenset = frozenset()  # sides ('left', 'right', None = any) a counted statement says have no mass
     truncated: bool = False
     analysed: int = 0
 
@@ -61,8 +62,12 @@ class Reader:
         self.section_region = {s["category"]: s["region"] for s in spec["sections"] if s.get("region")}
         self.size = re.compile(spec["size"], re.IGNORECASE)
         self.sides = sides
-        self.elsewhere = re.compile("|".join(f"(?:{t['pattern']})" for t in spec["targets"]
-                                             if t["category"] == "CALC_ELSEWHERE" and t.get("pattern")), re.IGNORECASE)
+        self.elsewhere = re.compile(
+            "|".join(
+                f"(?:{t['pattern']})" for t in spec["targets"] if t["category"] == "CALC_ELSEWHERE" and t.get("pattern")
+            ),
+            re.IGNORECASE,
+        )
         self.cache = DigestCache(spec["cache"]["entries"], spec["cache"]["bytes"])
 
     def read(self, text: str | None) -> Reading:
@@ -70,7 +75,7 @@ class Reader:
             return EMPTY
         cut, _ = self.pipeline.cut(text)
         if not self.pipeline.relevant.search(cut):
-            return EMPTY   # the cheap pre-filter: no mass or calcium word at all
+            return EMPTY  # the cheap pre-filter: no mass or calcium word at all
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         cached = self.cache.get(key)
         if cached is not None:
@@ -87,30 +92,46 @@ class Reader:
         for mention in analysis.mentions:
             by_sentence.setdefault(mention.sentence, []).append(mention)
         masses, no_mass = [], set()
-        previous: tuple[int, int] | None = None    # (sentence index, index in masses) of the last mass
+        previous: tuple[int, int] | None = None  # (sentence index, index in masses) of the last mass
         for index in sorted(by_sentence):
             mentions = by_sentence[index]
             sentence = analysis.sentences[index]
-            body = analysis.text[sentence.start:sentence.end]
+            body = analysis.text[sentence.start : sentence.end]
             region = self._region(mentions, sentence.section)
             found = [m for m in mentions if m.category == "MASS"]
             for mass in found:
                 side = self._side(body, mass.start - sentence.start, sentence.title)
-                if "NEGATED_EXISTENCE" in mass.modifiers and self.counting_sections.get(mass.section, True) \
-                        and not (mass.modifiers & (self.not_counted - {"NEGATED_EXISTENCE"})):
+                if (
+                    "NEGATED_EXISTENCE" in mass.modifiers
+                    and self.counting_sections.get(mass.section, True)
+                    and not (mass.modifiers & (self.not_counted - {"NEGATED_EXISTENCE"}))
+                ):
                     if region != "other":
                         no_mass.add(side)
                     continue
                 if not self.counted(mass):
                     continue
-                masses.append(MassStatement(region, side, self._size(body, mass.start - sentence.start),
-                                            self._calcified(mass, mentions, body, sentence.start),
-                                            "POSSIBLE_EXISTENCE" in mass.modifiers, " ".join(body.split())[:200]))
+                masses.append(
+                    MassStatement(
+                        region,
+                        side,
+                        self._size(body, mass.start - sentence.start),
+                        self._calcified(mass, mentions, body, sentence.start),
+                        "POSSIBLE_EXISTENCE" in mass.modifiers,
+                        " ".join(body.split())[:200],
+                    )
+                )
                 previous = (index, len(masses) - 1)
             if not found and previous and previous[0] == index - 1 and self._loose_calcification(mentions):
                 kept = masses[previous[1]]
-                masses[previous[1]] = MassStatement(kept.region, kept.side, kept.size_cm, True, kept.uncertain,
-                                                    kept.phrase + " " + " ".join(body.split())[:100])
+                masses[previous[1]] = MassStatement(
+                    kept.region,
+                    kept.side,
+                    kept.size_cm,
+                    True,
+                    kept.uncertain,
+                    kept.phrase + " " + " ".join(body.split())[:100],
+                )
         return Reading(tuple(masses), frozenset(no_mass), analysis.truncated, analysis.analysed)
 
     def _region(self, mentions: list[Mention], section: str | None) -> str:
@@ -135,8 +156,9 @@ class Reader:
 
     def _loose_calcification(self, mentions: list[Mention]) -> bool:
         """A sentence with counted calcification and nothing else it could belong to."""
-        return (any(m.category == "CALC" and self.counted(m) for m in mentions)
-                and not any(m.category in ANCHORS for m in mentions))
+        return any(m.category == "CALC" and self.counted(m) for m in mentions) and not any(
+            m.category in ANCHORS for m in mentions
+        )
 
     def _side(self, body: str, at: int, title: str) -> str | None:
         best: tuple[int, str] | None = None

@@ -8,6 +8,7 @@ places it in the flank / renal / retroperitoneal / adrenal region and describes 
 is no mass (for that side) supersedes earlier findings, whether from a report or the problem list;
 the newest report that speaks of a mass there decides.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,14 +20,14 @@ from .narrative import report_text
 from .orders import classify_concept, modality_of
 from .reading import EMPTY, Reading
 
-WITH_CODED_MASS = ("flank", "abdomen", "unspecified")   # where a calcified mass may sit when the chart codes one
-MAX_READ = 12       # narratives read per request (newest first); older ones cannot change the answer
+WITH_CODED_MASS = ("flank", "abdomen", "unspecified")  # where a calcified mass may sit when the chart codes one
+MAX_READ = 12  # narratives read per request (newest first); older ones cannot change the answer
 
 
 @dataclass
 class ReportReading:
     ref: str
-    modality: str             # us | ct | mr
+    modality: str  # us | ct | mr
     date: str
     reading: Reading
 
@@ -71,17 +72,34 @@ def report_masses(kb: Knowledge, readings: list[ReportReading]) -> list[Mass]:
             continue
         for statement in item.reading.calcified_masses():
             label = template.format(date=item.date[:10] or "unknown date", phrase=statement.phrase)
-            found.append(Mass(resource={}, ref=item.ref, label=label, side=statement.side, date=item.date or None,
-                              size_cm=statement.size_cm, from_report=True))
+            found.append(
+                Mass(
+                    resource={},
+                    ref=item.ref,
+                    label=label,
+                    side=statement.side,
+                    date=item.date or None,
+                    size_cm=statement.size_cm,
+                    from_report=True,
+                )
+            )
             break
     return found
 
 
 def calcified_in_reports(readings: list[ReportReading], coded_mass: bool) -> list[Finding]:
     regions = WITH_CODED_MASS if coded_mass else ("flank",)
-    return [Finding("calcification", item.ref, item.date or None, how="report-text",
-                    side=next((m.side for m in item.reading.calcified_masses(regions) if m.side), None))
-            for item in readings if item.modality == "us" and item.reading.calcified_masses(regions)]
+    return [
+        Finding(
+            "calcification",
+            item.ref,
+            item.date or None,
+            how="report-text",
+            side=next((m.side for m in item.reading.calcified_masses(regions) if m.side), None),
+        )
+        for item in readings
+        if item.modality == "us" and item.reading.calcified_masses(regions)
+    ]
 
 
 def flank_site_reported(readings: list[ReportReading]) -> bool:
@@ -93,7 +111,7 @@ def superseded(readings: list[ReportReading], side: str | None) -> str | None:
     """The ref of the newest ultrasound / CT / MR report that speaks of a mass on this side and
     says there is none; None when the finding stands. The problem list's dates are not compared:
     a Condition is often recorded weeks after the imaging it came from."""
-    for item in readings:   # newest first
+    for item in readings:  # newest first
         reading = item.reading
         seen = [m for m in reading.masses if m.region in WITH_CODED_MASS]
         if any(side is None or m.side is None or m.side == side or "bilateral" in (m.side, side) for m in seen):
@@ -102,4 +120,3 @@ def superseded(readings: list[ReportReading], side: str | None) -> str | None:
         if sides and (None in sides or side is None or side in sides or "bilateral" in sides):
             return item.ref
     return None
-

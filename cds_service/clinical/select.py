@@ -4,11 +4,12 @@ Candidates are chosen from plain dicts; only they are validated with fhir.resour
 relevant first, and only as many as a card can use. A chart with 2,000 "abdominal mass"
 Conditions costs a handful of validations, not 2,000.
 """
+
 from __future__ import annotations
 
 MAX_MASSES = 5
-MAX_IMAGING = 10      # per kind: ultrasound studies, ultrasound reports, CT/MR, orders
-MAX_FINDINGS = 6      # calcification findings; one is enough to decide, a few are shown
+MAX_IMAGING = 10  # per kind: ultrasound studies, ultrasound reports, CT/MR, orders
+MAX_FINDINGS = 6  # calcification findings; one is enough to decide, a few are shown
 
 
 def validated(record, candidates, limit: int) -> list:
@@ -20,4 +21,3 @@ def validated(record, candidates, limit: int) -> list:
             if len(kept) >= limit:
                 break
     return kept
-

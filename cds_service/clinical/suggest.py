@@ -7,6 +7,7 @@ mass: its Condition, or the ultrasound report that describes it when the problem
 The note says pre-contrast images are required, because that phase is the point of the
 recommendation.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,8 +16,17 @@ from datetime import UTC, datetime
 
 from . import contrast
 
-INTENTS = {"proposal", "plan", "directive", "order", "original-order", "reflex-order", "filler-order",
-           "instance-order", "option"}
+INTENTS = {
+    "proposal",
+    "plan",
+    "directive",
+    "order",
+    "original-order",
+    "reflex-order",
+    "filler-order",
+    "instance-order",
+    "option",
+}
 REPLACED = ("code", "orderDetail", "text", "bodySite", "category")
 REQUESTER_TYPES = ("Practitioner/", "PractitionerRole/", "Organization/", "Patient/", "RelatedPerson/", "Device/")
 

@@ -6,6 +6,7 @@ service has one negation mechanism; ConText only runs when the label contains on
 which short coded labels almost never do. 'absent' patterns are removed before 'present' ones are
 tried, so that "non-calcified" never counts as "calcified".
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,7 @@ def compile_any(patterns: list[str]) -> re.Pattern:
 
 
 class Judge(Protocol):
-    cue: re.Pattern            # any word that can change an assertion (no, without, rule out, ...)
+    cue: re.Pattern  # any word that can change an assertion (no, without, rule out, ...)
     not_counted: frozenset
     max_label_chars: int
 
@@ -40,14 +41,15 @@ class TextConcept:
 
     def mentioned(self, text: str) -> bool:
         """Cheap pre-check: any pattern occurs at all, asserted or not."""
-        return bool(text) and (self.present.search(text) is not None
-                               or (self.absent is not None and self.absent.search(text) is not None))
+        return bool(text) and (
+            self.present.search(text) is not None or (self.absent is not None and self.absent.search(text) is not None)
+        )
 
     def assess(self, text: str | None) -> str | None:
         """A label longer than the judge's `max_label_chars` is read only up to it (bounded work)."""
         if not text:
             return None
-        text = text[:self.judge.max_label_chars]
+        text = text[: self.judge.max_label_chars]
         if not self.mentioned(text):
             return None
         seen_absent = False

@@ -4,6 +4,7 @@ Cross-sectional imaging already done (a CT/MR study of the region, or a final CT
 silences "CT first"; an active CT order stops a duplicate suggestion. A recorded iodinated
 contrast allergy is surfaced on CT suggestions but never blocks them: the radiologist decides.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,12 +35,21 @@ def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
         order_class = classify_concept(study.get("procedureCode") or [], kb)
         if order_class == "biopsy":
             continue
-        in_region = (order_class != OTHER or any(sites.first(s) for s in series_sites(study))
-                     or bool(ref_keys(study.get("reasonReference")) & mass_refs)
-                     or kb.concepts["site"].found(study_text(study)))
+        in_region = (
+            order_class != OTHER
+            or any(sites.first(s) for s in series_sites(study))
+            or bool(ref_keys(study.get("reasonReference")) & mass_refs)
+            or kb.concepts["site"].found(study_text(study))
+        )
         if in_region and record.valid(study):
-            done.append(Finding(sorted(kinds)[0], f"ImagingStudy/{study.get('id')}", study.get("started"),
-                                label=study.get("description") or concept_text(study.get("procedureCode") or []) or None))
+            done.append(
+                Finding(
+                    sorted(kinds)[0],
+                    f"ImagingStudy/{study.get('id')}",
+                    study.get("started"),
+                    label=study.get("description") or concept_text(study.get("procedureCode") or []) or None,
+                )
+            )
     for report in record.of_type("DiagnosticReport"):
         if len(done) >= MAX_IMAGING:
             break
@@ -47,8 +57,14 @@ def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
             continue
         modality = modality_of(classify_concept(report.get("code"), kb), kb)
         if modality in ("ct", "mr") and record.valid(report):
-            done.append(Finding(modality, f"DiagnosticReport/{report.get('id')}",
-                                report.get("effectiveDateTime") or report.get("issued"), label=concept_text(report.get("code"))))
+            done.append(
+                Finding(
+                    modality,
+                    f"DiagnosticReport/{report.get('id')}",
+                    report.get("effectiveDateTime") or report.get("issued"),
+                    label=concept_text(report.get("code")),
+                )
+            )
     return done
 
 
@@ -81,7 +97,10 @@ def contrast_allergies(record, kb: Knowledge) -> list[str]:
         if len(labels) < MAX_IMAGING and (coded or concept.found(*texts)) and record.valid(allergy):
             what = (allergy.get("code") or {}).get("text") or texts[0] or "contrast"
             when = allergy.get("recordedDate") or allergy.get("onsetDateTime") or allergy.get("lastOccurrence")
-            labels.append(f"{what} (AllergyIntolerance/{allergy.get('id')}" + (f", {when[:10]})" if isinstance(when, str) else ")"))
+            labels.append(
+                f"{what} (AllergyIntolerance/{allergy.get('id')}"
+                + (f", {when[:10]})" if isinstance(when, str) else ")")
+            )
     return labels
 
 

@@ -7,6 +7,7 @@ specificity are card-vs-silence, and a chart also fails when the card kinds, ind
 order verdicts differ from its label. Nothing is written to the hospital's report database: the
 app runs against a throwaway SQLite file that is deleted afterwards.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -76,15 +77,23 @@ def load(folder: Path) -> list[dict]:
 
 def _kinds_by_summary(kb) -> dict[str, str]:
     cards = kb.cards
-    return {spec["summary"].format(side=cards["sides"][s], sideAdj=cards["sideAdjectives"][s], patientGroup=g): kind
-            for kind, spec in cards["kinds"].items() for s in cards["sides"] for g in cards["patientGroups"].values()}
+    return {
+        spec["summary"].format(side=cards["sides"][s], sideAdj=cards["sideAdjectives"][s], patientGroup=g): kind
+        for kind, spec in cards["kinds"].items()
+        for s in cards["sides"]
+        for g in cards["patientGroups"].values()
+    }
 
 
 def _verdicts(body: dict, kb) -> dict[str, str]:
     found = {}
     for profile in kb.pama["profiles"]:
         codes = {code: verdict for verdict, code in profile["codes"].items()}
-        actions = body.get("systemActions") if profile["placement"] == "systemActions" else (body.get("extension") or {}).get("systemActions")
+        actions = (
+            body.get("systemActions")
+            if profile["placement"] == "systemActions"
+            else (body.get("extension") or {}).get("systemActions")
+        )
         for action in actions or ():
             resource = action.get("resource") or {}
             for ext in resource.get("extension") or ():
@@ -117,7 +126,11 @@ def run(folder: Path, settings_overrides: dict | None = None) -> Result:
     charts = load(folder)
     result = Result()
     with tempfile.TemporaryDirectory(prefix="cds-eval-") as tmp, StandIn() as stand_in:
-        overrides: dict[str, Any] = {"auth_mode": "off", "database_url": f"sqlite:///{tmp}/eval.sqlite3", "log_level": "ERROR"}
+        overrides: dict[str, Any] = {
+            "auth_mode": "off",
+            "database_url": f"sqlite:///{tmp}/eval.sqlite3",
+            "log_level": "ERROR",
+        }
         overrides.update(settings_overrides or {})
         app = create_app(Settings.from_env(**overrides))
         kb = app.extensions["cds"].knowledge
@@ -127,16 +140,32 @@ def run(folder: Path, settings_overrides: dict | None = None) -> Result:
             stand_in.serve(chart.get("serverResources") or [])
             request = dict(chart["request"])
             request["fhirServer"] = stand_in.url
-            request["fhirAuthorization"] = {"access_token": stand_in.token, "token_type": "Bearer", "expires_in": 300,
-                                            "scope": "patient/*.read", "subject": "cds-eval"}
+            request["fhirAuthorization"] = {
+                "access_token": stand_in.token,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "patient/*.read",
+                "subject": "cds-eval",
+            }
             started = time.perf_counter()
-            response = client.post(f"/cds-services/{chart['service']}", data=orjson.dumps(request),
-                                   content_type="application/json")
+            response = client.post(
+                f"/cds-services/{chart['service']}", data=orjson.dumps(request), content_type="application/json"
+            )
             ms = (time.perf_counter() - started) * 1000
             body = response.get_json(silent=True) or {}
             got, ok, why = _judge(chart, response.status_code, body, kinds, kb)
-            result.outcomes.append(Outcome(chart["name"], chart.get("class", "-"), request.get("hook", "-"),
-                                           bool(chart["expect"].get("cards")), got, ok, why, ms))
+            result.outcomes.append(
+                Outcome(
+                    chart["name"],
+                    chart.get("class", "-"),
+                    request.get("hook", "-"),
+                    bool(chart["expect"].get("cards")),
+                    got,
+                    ok,
+                    why,
+                    ms,
+                )
+            )
         app.extensions["cds"].ledger.flush()
     return result
 
@@ -150,12 +179,16 @@ def table(result: Result) -> str:
     total = result.outcomes
     sens, spec = result.sensitivity(), result.specificity()
     p50, p95 = result.latency()
-    lines.append(f"charts {len(total)}  all labels matched {sum(o.ok for o in total)} ({_pct(result.accuracy()).strip()})  "
-                 f"sensitivity {_pct(sens)}  "
-                 f"specificity {_pct(spec)}  latency p50 {p50:.1f} ms  p95 {p95:.1f} ms")
+    lines.append(
+        f"charts {len(total)}  all labels matched {sum(o.ok for o in total)} ({_pct(result.accuracy()).strip()})  "
+        f"sensitivity {_pct(sens)}  "
+        f"specificity {_pct(spec)}  latency p50 {p50:.1f} ms  p95 {p95:.1f} ms"
+    )
     for title, key in (("class", lambda o: o.cls), ("hook", lambda o: o.hook)):
         lines.append("")
-        lines.append(f"{title:<30} {'n':>4} {'TP':>4} {'FN':>4} {'TN':>4} {'FP':>4} {'wrong':>6} {'sens':>7} {'spec':>7}")
+        lines.append(
+            f"{title:<30} {'n':>4} {'TP':>4} {'FN':>4} {'TN':>4} {'FP':>4} {'wrong':>6} {'sens':>7} {'spec':>7}"
+        )
         for group in sorted({key(o) for o in total}):
             items = [o for o in total if key(o) == group]
             tp = sum(1 for o in items if o.expected_positive and o.got_positive)
@@ -163,8 +196,10 @@ def table(result: Result) -> str:
             tn = sum(1 for o in items if not o.expected_positive and not o.got_positive)
             fp = sum(1 for o in items if not o.expected_positive and o.got_positive)
             wrong = sum(1 for o in items if not o.ok and o.expected_positive == o.got_positive)
-            lines.append(f"{group:<30} {len(items):>4} {tp:>4} {fn:>4} {tn:>4} {fp:>4} {wrong:>6} "
-                         f"{_pct(result.sensitivity(items)):>7} {_pct(result.specificity(items)):>7}")
+            lines.append(
+                f"{group:<30} {len(items):>4} {tp:>4} {fn:>4} {tn:>4} {fp:>4} {wrong:>6} "
+                f"{_pct(result.sensitivity(items)):>7} {_pct(result.specificity(items)):>7}"
+            )
     misses = [o for o in total if not o.ok]
     lines.append("")
     lines.append(f"misses: {len(misses)}")

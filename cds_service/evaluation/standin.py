@@ -4,6 +4,7 @@ resources it lists) by 'Type/id', only with the bearer token the eval run made u
 It exists so that a corpus chart whose report text sits behind `presentedForm.url` is read the
 way it is in production: fetched over HTTP by the service, with the token, within its deadline.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,10 @@ class StandIn:
         elif key in self.resources:
             status, body = 200, self.resources[key]
         else:
-            status, body = 404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
+            status, body = (
+                404,
+                {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]},
+            )
         data = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/fhir+json")

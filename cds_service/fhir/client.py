@@ -7,6 +7,7 @@ fetching N keys costs about one round trip, not N. At the deadline, unfinished f
 each FHIR server may have at most `max_per_server` fetches in flight per worker process, so one
 slow server cannot take the capacity every other server's requests need.
 """
+
 from __future__ import annotations
 
 import threading
@@ -56,8 +57,15 @@ def same_server(url: str, base: str) -> bool:
 class FhirClient:
     """A pooled HTTP client shared by all requests in one worker process."""
 
-    def __init__(self, timeout_s: float, max_pages: int, max_workers: int = 64, max_per_server: int = 16,
-                 max_response_bytes: int = 8 * 1024 * 1024, max_request_bytes: int = 32 * 1024 * 1024):
+    def __init__(
+        self,
+        timeout_s: float,
+        max_pages: int,
+        max_workers: int = 64,
+        max_per_server: int = 16,
+        max_response_bytes: int = 8 * 1024 * 1024,
+        max_request_bytes: int = 32 * 1024 * 1024,
+    ):
         self.timeout_s = timeout_s
         self.max_pages = max_pages
         self.max_per_server = max_per_server
@@ -115,8 +123,9 @@ class FhirClient:
     def _read(self, url: str, headers: dict, timeout: float, is_read: bool, fetch) -> tuple[bytes | None, str | None]:
         """(body, None), (None, None) for a read answered 404, or (None, why it failed)."""
         try:
-            with self._session().get(url, headers=headers, timeout=(timeout, timeout), allow_redirects=False,
-                                     stream=True) as response:
+            with self._session().get(
+                url, headers=headers, timeout=(timeout, timeout), allow_redirects=False, stream=True
+            ) as response:
                 if response.status_code == 404 and is_read:
                     return None, None
                 if response.status_code != 200:
@@ -192,8 +201,7 @@ class FhirClient:
                 continue
             fetch = Fetch(budget)
             running[key] = (fetch, self._pool.submit(_run, job, fetch, slots))
-        wait([f for _, f in running.values()], timeout=max(0.0, deadline - time.monotonic()),
-             return_when=ALL_COMPLETED)
+        wait([f for _, f in running.values()], timeout=max(0.0, deadline - time.monotonic()), return_when=ALL_COMPLETED)
         for key, (fetch, future) in running.items():
             if not future.done():
                 fetch.abort()
@@ -216,4 +224,3 @@ def _run(job, fetch: Fetch, slots):
     finally:
         if slots is not None:
             slots.release()
-

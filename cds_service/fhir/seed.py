@@ -5,6 +5,7 @@ command loads any transaction Bundle into any FHIR R4 server. Everything is boun
 size, each HTTP call's time, the total wait for a server that is still starting, and how much of
 the server's answer is read. Failures are `SeedError`s whose message is one line for the operator.
 """
+
 from __future__ import annotations
 
 import time
@@ -72,14 +73,17 @@ def _read(response: requests.Response, limit: int = MAX_ANSWER_BYTES) -> bytes:
     return bytes(body)
 
 
-def wait_until_ready(session: requests.Session, base: str, wait_s: float, timeout_s: float,
-                     clock=time.monotonic, sleep=time.sleep) -> None:
+def wait_until_ready(
+    session: requests.Session, base: str, wait_s: float, timeout_s: float, clock=time.monotonic, sleep=time.sleep
+) -> None:
     """Poll `[base]/metadata` until the server answers 200 or `wait_s` has passed (a starting server)."""
     deadline = clock() + wait_s
     last = "no answer"
     while True:
         try:
-            with session.get(f"{base}/metadata", headers={"Accept": FHIR_JSON}, timeout=timeout_s, stream=True) as answer:
+            with session.get(
+                f"{base}/metadata", headers={"Accept": FHIR_JSON}, timeout=timeout_s, stream=True
+            ) as answer:
                 if answer.status_code == 200:
                     return
                 last = f"HTTP {answer.status_code}"
@@ -90,8 +94,9 @@ def wait_until_ready(session: requests.Session, base: str, wait_s: float, timeou
         sleep(min(2.0, max(0.0, deadline - clock())))
 
 
-def post_bundle(base: str, bundle: dict, *, timeout_s: float = 60.0, wait_s: float = 0.0,
-                session: requests.Session | None = None) -> Counter:
+def post_bundle(
+    base: str, bundle: dict, *, timeout_s: float = 60.0, wait_s: float = 0.0, session: requests.Session | None = None
+) -> Counter:
     """POST the Bundle to the server's base URL; count the entries' answers by status ("201 Created": 3).
 
     Raises SeedError unless the server answered 200 with a transaction/batch-response in which every

@@ -4,6 +4,7 @@ The service expands its own templates exactly as a client would, so a key the cl
 be fetched with the same meaning. The checks run at start-up: a template a 2.0 client cannot
 resolve must never be advertised in discovery.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,7 @@ def check_template(template: str, hook: str) -> None:
     for token in TOKEN.findall(template):
         if token in USER_TOKENS:
             continue
-        if token.startswith("context.") and token[len("context."):] in allowed:
+        if token.startswith("context.") and token[len("context.") :] in allowed:
             continue
         raise TemplateError(f"token {{{{{token}}}}} is not a 2.0 prefetch token for {hook}")
     if "{{" in TOKEN.sub("", template) or "}}" in TOKEN.sub("", template):
@@ -77,12 +78,13 @@ def expand(template: str, context: dict) -> str:
     Values are percent-encoded (ids are plain, but a template must never let a context value
     inject a query parameter or a path segment).
     """
+
     def value_of(match: re.Match) -> str:
         token = match.group(1)
         if token in USER_TOKENS:
             value = _user_token_value(context.get("userId"), token)
         else:
-            value = context.get(token[len("context."):]) if token.startswith("context.") else None
+            value = context.get(token[len("context.") :]) if token.startswith("context.") else None
         if value is None or isinstance(value, (dict, list)) or value == "":
             raise Unresolvable(token)
         if token == "context.userId":

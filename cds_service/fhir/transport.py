@@ -7,6 +7,7 @@ at once, the fetch fails and its pool thread is free again. Decoded bytes (gzip 
 included) are counted as they arrive, per response and per request, so neither a huge body nor
 a gzip bomb is ever held whole.
 """
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """HTTP endpoints (blueprints) and the guard every request passes first."""
+
 from __future__ import annotations
 
 import orjson

@@ -1,4 +1,5 @@
 """GET {base}/cds-services: the discovery document, serialised once at start-up."""
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,4 +1,5 @@
 """Every failure leaves as the same JSON error body; a stack trace only ever reaches our log."""
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,11 @@ def install(app: Flask) -> None:
     def _storage_error(exc: StorageError):
         # a locked, stalled or unreachable database: the statement timed out, the caller may retry
         g.setdefault("log", {})["error"] = f"storage: {exc}"
-        return _respond(503, "the service's database is not available right now; retry shortly",
-                        headers={"Retry-After": RETRY_AFTER_S})
+        return _respond(
+            503,
+            "the service's database is not available right now; retry shortly",
+            headers={"Retry-After": RETRY_AFTER_S},
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -1,4 +1,5 @@
 """POST {base}/cds-services/{id}/feedback: what the clinician did with our cards (CDS Hooks 2.0 §Feedback)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, g
@@ -29,8 +30,12 @@ def receive(service_id: str):
     try:
         added = feedback.store(rt.database, rows)
     except StorageError as exc:
-        raise CdsError(503, "feedback could not be stored; retry later", headers={"Retry-After": "5"},
-                       log_detail=f"feedback store: {exc}") from None
+        raise CdsError(
+            503,
+            "feedback could not be stored; retry later",
+            headers={"Retry-After": "5"},
+            log_detail=f"feedback store: {exc}",
+        ) from None
     g.log["feedback"] = {"items": len(body["feedback"]), "new": added}
     suppress_repeats(rt, body["feedback"])
     return json_response({"received": len(body["feedback"]), "stored": added})
@@ -45,6 +50,8 @@ def suppress_repeats(rt, items: list[dict]) -> None:
         return
     rt.ledger.flush()  # the card's subject row may still be queued in this worker
     try:
-        g.log["suppressions"] = suppression.record_overrides(rt.database, cards, int(rt.clock()), site.suppression_seconds)
+        g.log["suppressions"] = suppression.record_overrides(
+            rt.database, cards, int(rt.clock()), site.suppression_seconds
+        )
     except StorageError as exc:
         g.log["suppressions"] = f"not recorded: {exc}"

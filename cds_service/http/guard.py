@@ -4,6 +4,7 @@ CORS preflights are answered here before anything else (browsers send them witho
 and CORS headers are added to every answer, errors included, or a browser client such as the
 CDS Hooks Sandbox would see a network error instead of our JSON message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -91,8 +92,13 @@ def _teardown(exc) -> None:
     if client is not None:
         entry["iss"] = client.iss
     log.info("request", extra=entry)
-    metrics.observe_request(request.endpoint, (request.view_args or {}).get("service_id"), entry["status"],
-                            entry["ms"] / 1000, runtime().content.services)
+    metrics.observe_request(
+        request.endpoint,
+        (request.view_args or {}).get("service_id"),
+        entry["status"],
+        entry["ms"] / 1000,
+        runtime().content.services,
+    )
 
 
 def install(app: Flask) -> None:

@@ -4,6 +4,7 @@
 an orchestrator kill healthy workers. /readyz reads the table feedback is written to, bounded by
 CDS_DB_TIMEOUT_S, so a load balancer can stop sending work while the database is away or locked.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -4,6 +4,7 @@ It carries counts and timings only (no patient data, no identifiers), so it is o
 for a scraper on the private network; CDS_METRICS_ENABLED=false removes it (404) where the
 port is exposed beyond that network and no proxy restricts the path.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort

@@ -1,4 +1,5 @@
 """GET /openapi.json: the OpenAPI 3.1 description of this API (no authentication, CORS like discovery)."""
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,4 +1,5 @@
 """POST {base}/cds-services/{id}: one CDS Hooks invocation through the pipeline."""
+
 from __future__ import annotations
 
 from flask import Blueprint, g, request

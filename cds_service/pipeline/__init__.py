@@ -8,6 +8,7 @@ times every stage for the request log. Discovery and feedback reuse `authenticat
 the response is sent, the HTTP layer records the issued cards and ratings (audit.ledger), so
 storage never delays it.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,8 +35,15 @@ from .exchange import Exchange
 # starts with a caller already admitted.
 INTAKE = (("validate", validate.run), ("configure", configure.run), ("prefetch", prefetch.run), ("parse", parse.run))
 # The engine reads the patient's data as plain dicts (fast); malformed data can trip it (see run).
-ENGINE = (("evidence", evidence.run), ("safety", safety.run), ("decide", decide.run), ("adjust", adjust.run),
-          ("render", render.run), ("suppress", suppress.run), ("rate", rate.run))
+ENGINE = (
+    ("evidence", evidence.run),
+    ("safety", safety.run),
+    ("decide", decide.run),
+    ("adjust", adjust.run),
+    ("render", render.run),
+    ("suppress", suppress.run),
+    ("rate", rate.run),
+)
 FINISH = (("shadow", shadow.run), ("respond", respond.run))
 STAGES = INTAKE + ENGINE + FINISH
 # What plain-dict reading of unvalidated resources can raise: a wrong type, a value no parser takes

@@ -4,6 +4,7 @@ order is still rated), and an indicator set by the site replaces the shipped one
 Only the card changes: the verdict, and so the appropriateness rating, stays what the pathway
 says, because a site can silence advice but must not change what is recorded as appropriate.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace

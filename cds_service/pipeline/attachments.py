@@ -6,6 +6,7 @@ so the engine stays a pure function of the record. Only candidate imaging report
 newest first, at most MAX_BINARIES per request, on the request's server only, with its bearer
 token, within the FHIR deadline; anything else is skipped and counted in the request log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,11 @@ def _imaging(report: dict, kb) -> bool:
 
 def wanted(record, kb) -> list[str]:
     """Binary urls of candidate imaging reports, newest report first, de-duplicated."""
-    reports = [r for r in record.of_type("DiagnosticReport")
-               if r.get("status") not in DEAD and binary_urls(r) and _imaging(r, kb)]
+    reports = [
+        r
+        for r in record.of_type("DiagnosticReport")
+        if r.get("status") not in DEAD and binary_urls(r) and _imaging(r, kb)
+    ]
     reports.sort(key=report_date, reverse=True)
     urls: dict[str, str] = {}
     for report in reports:
@@ -46,7 +50,7 @@ def wanted(record, kb) -> list[str]:
 
 
 def fetch(exchange, runtime, record) -> None:
-    if runtime is None:   # parsing on its own (unit tests): nothing to fetch with
+    if runtime is None:  # parsing on its own (unit tests): nothing to fetch with
         return
     urls = wanted(record, runtime.knowledge)
     if not urls:

@@ -4,6 +4,7 @@ One snapshot per request (site.SiteHolder re-reads a changed file at most once p
 so every later stage sees the same thresholds, modes and switches. An option the site does not
 allow, or a malformed one, is a 400 naming it: before any chart is fetched.
 """
+
 from __future__ import annotations
 
 from ..site import options

@@ -4,6 +4,7 @@ Every judged draft gets a verdict (appropriate / not-appropriate / no-criteria) 
 card is shown, so a later stage can record an appropriateness rating per order. The table that
 maps order class and chart state to card kind and verdict is data (hooks/knowledge/rules.json).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,13 +15,13 @@ from .exchange import Exchange
 
 @dataclass
 class Decision:
-    kind: str | None                 # card kind id from cards.json, None when no card
+    kind: str | None  # card kind id from cards.json, None when no card
     indicator: str | None
-    draft: dict | None = None        # the judged draft this is about (None for patient-view)
+    draft: dict | None = None  # the judged draft this is about (None for patient-view)
     draft_ref: str | None = None
     order_class: str | None = None
-    verdict: str | None = None       # per-order appropriateness; None for patient-view
-    action: str | None = None        # suggestion action id from cards.json, None for no suggestion
+    verdict: str | None = None  # per-order appropriateness; None for patient-view
+    action: str | None = None  # suggestion action id from cards.json, None for no suggestion
 
 
 def _matches(rule: dict, flags: dict) -> bool:
@@ -29,8 +30,9 @@ def _matches(rule: dict, flags: dict) -> bool:
 
 def order_rule(kb, order_class: str | None, flags: dict) -> dict:
     """The first rules.json order rule for this class and chart state (no-criteria when none)."""
-    return next((r for r in kb.rules["orders"] if r["class"] == order_class and _matches(r, flags)),
-                {"verdict": "no-criteria"})
+    return next(
+        (r for r in kb.rules["orders"] if r["class"] == order_class and _matches(r, flags)), {"verdict": "no-criteria"}
+    )
 
 
 def _card(kb, kind: str | None, hook: str, ct_pending: bool) -> tuple[str | None, str | None]:
@@ -38,7 +40,9 @@ def _card(kb, kind: str | None, hook: str, ct_pending: bool) -> tuple[str | None
         return None, None
     spec = kb.cards["kinds"][kind]
     indicator = (spec.get("indicatorByHook") or {}).get(hook, spec["indicator"])
-    action = spec.get("suggestionWhenCtOrdered") if ct_pending and "suggestionWhenCtOrdered" in spec else spec["suggestion"]
+    action = (
+        spec.get("suggestionWhenCtOrdered") if ct_pending and "suggestionWhenCtOrdered" in spec else spec["suggestion"]
+    )
     return indicator, action
 
 
@@ -55,12 +59,14 @@ def decide_orders(kb, evidence, judged: list[dict], hook: str) -> list[Decision]
         rule = order_rule(kb, order_class, flags)
         kind = rule.get("card")
         indicator, action = _card(kb, kind, hook, ct_pending)
-        if action in ("update-draft-to-ct", "cancel-draft") and (ref is None or draft.get("resourceType") != "ServiceRequest"):
+        if action in ("update-draft-to-ct", "cancel-draft") and (
+            ref is None or draft.get("resourceType") != "ServiceRequest"
+        ):
             action = None if ct_pending else "create-ct"
         if action == "create-ct" and ct_pending:
             action = None
         if action in ("create-ct", "update-draft-to-ct"):
-            ct_pending = True   # one CT suggestion per response, however many drafts ask for it
+            ct_pending = True  # one CT suggestion per response, however many drafts ask for it
         decisions.append(Decision(kind, indicator, draft, ref, order_class, rule["verdict"], action))
     return decisions
 
@@ -82,5 +88,6 @@ def run(exchange: Exchange, runtime) -> None:
         exchange.decisions = decide_patient_view(kb, evidence, hook)
     else:
         exchange.decisions = decide_orders(kb, evidence, exchange.record.judged, hook)
-    exchange.notes["decisions"] = [{"kind": d.kind, "verdict": d.verdict, "orderClass": d.order_class}
-                                   for d in exchange.decisions]
+    exchange.notes["decisions"] = [
+        {"kind": d.kind, "verdict": d.verdict, "orderClass": d.order_class} for d in exchange.decisions
+    ]

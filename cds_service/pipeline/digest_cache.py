@@ -4,6 +4,7 @@ Memoising on the input itself keeps every input alive as a key: with whole FHIR 
 keys, 4,096 entries of a few hundred KB each held over a gigabyte. A 16-byte BLAKE2b digest
 keeps each entry's cost fixed and small, and the byte budget bounds what the cache may hold.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ Everything is selected from the plain prefetch dicts first; only the few candida
 validated as R4 models (record.valid), so a 10,000-resource prefetch stays cheap. The search
 stops early when there is no mass: nothing else can make a card then.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,14 +27,14 @@ class Evidence:
     ultrasounds: list[Finding] = field(default_factory=list)
     calcifications: list[Finding] = field(default_factory=list)
     cross_sectional: list[Finding] = field(default_factory=list)
-    ct_orders: list[str] = field(default_factory=list)     # active CT orders, and concordant CT drafts
+    ct_orders: list[str] = field(default_factory=list)  # active CT orders, and concordant CT drafts
     mr_orders: list[str] = field(default_factory=list)
     contrast_allergies: list[str] = field(default_factory=list)
-    safety: Any = None        # clinical.contrast.Safety, set by the safety stage for a positive chart
-    limits: Any = None        # clinical.contrast.Limits the safety findings were judged with
-    superseded: list[tuple[str, str]] = field(default_factory=list)   # (finding ref, later report saying no mass)
-    narratives: int = 0                                               # report narratives read
-    narratives_cut: int = 0                                           # of which analysed only in part (caps)
+    safety: Any = None  # clinical.contrast.Safety, set by the safety stage for a positive chart
+    limits: Any = None  # clinical.contrast.Limits the safety findings were judged with
+    superseded: list[tuple[str, str]] = field(default_factory=list)  # (finding ref, later report saying no mass)
+    narratives: int = 0  # report narratives read
+    narratives_cut: int = 0  # of which analysed only in part (caps)
 
     @property
     def mass(self) -> Mass | None:
@@ -55,8 +56,12 @@ class Evidence:
 
     def flags(self) -> dict[str, bool]:
         """The chart state the rules in hooks/knowledge/rules.json are written against."""
-        return {"ctDone": self.ct_done, "crossSectionalDone": bool(self.cross_sectional),
-                "ctOrdered": bool(self.ct_orders), "pediatric": self.pediatric}
+        return {
+            "ctDone": self.ct_done,
+            "crossSectionalDone": bool(self.cross_sectional),
+            "ctOrdered": bool(self.ct_orders),
+            "pediatric": self.pediatric,
+        }
 
 
 def gather(record, kb) -> Evidence:
@@ -103,8 +108,9 @@ def gather(record, kb) -> Evidence:
         return evidence
     evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses)
     placed = active_orders(record, kb)
-    concordant = [f"ServiceRequest/{d.get('id')}" for d in record.drafts
-                  if classify_order(d, kb) == kb.suggested_order["class"]]
+    concordant = [
+        f"ServiceRequest/{d.get('id')}" for d in record.drafts if classify_order(d, kb) == kb.suggested_order["class"]
+    ]
     evidence.ct_orders = placed["ct"] + concordant
     evidence.mr_orders = placed["mr"]
     evidence.contrast_allergies = contrast_allergies(record, kb)
@@ -131,8 +137,13 @@ def run(exchange: Exchange, runtime) -> None:
     exchange.evidence = evidence
     if exchange.record.invalid:
         exchange.notes["invalidR4"] = exchange.record.invalid
-    exchange.notes["evidence"] = {"mass": bool(evidence.masses), "ultrasound": bool(evidence.ultrasounds),
-                                  "calcification": bool(evidence.calcifications), "positive": evidence.positive,
-                                  "narratives": evidence.narratives, "narrativesCut": evidence.narratives_cut,
-                                  "superseded": len(evidence.superseded),
-                                  "massFromReport": any(m.from_report for m in evidence.masses)}
+    exchange.notes["evidence"] = {
+        "mass": bool(evidence.masses),
+        "ultrasound": bool(evidence.ultrasounds),
+        "calcification": bool(evidence.calcifications),
+        "positive": evidence.positive,
+        "narratives": evidence.narratives,
+        "narrativesCut": evidence.narratives_cut,
+        "superseded": len(evidence.superseded),
+        "massFromReport": any(m.from_report for m in evidence.masses),
+    }

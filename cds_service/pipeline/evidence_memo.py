@@ -14,6 +14,7 @@ measured with tracemalloc on the benchmark's charts), and charts over MAX_CHART_
 remembered at all (hashing them would cost more than the search saves). A new patient
 (the benchmark's cold scenarios) always misses and pays only the digest.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,7 @@ from .digest_cache import DigestCache
 
 MAX_CHART_RESOURCES = 2000
 MAX_BYTES = 4 * 1024 * 1024
-PYTHON_PER_JSON = 6     # parsed JSON as Python dicts, lists and strings: 4.7x (80 resources) to 6x (a few)
+PYTHON_PER_JSON = 6  # parsed JSON as Python dicts, lists and strings: 4.7x (80 resources) to 6x (a few)
 _ENTRY_OVERHEAD = 2048  # the Evidence, its Mass/Finding objects and lists, beyond the chart itself
 
 
@@ -45,8 +46,17 @@ def _key(record, kb) -> tuple[bytes, int] | None:
     if sum(map(len, record.by_type.values())) > MAX_CHART_RESOURCES:
         return None
     try:
-        content = orjson.dumps((id(kb), date.today().isoformat(), record.patient_id, record.patient, record.by_type,
-                                record.drafts, record.binaries))
+        content = orjson.dumps(
+            (
+                id(kb),
+                date.today().isoformat(),
+                record.patient_id,
+                record.patient,
+                record.by_type,
+                record.drafts,
+                record.binaries,
+            )
+        )
     except (TypeError, orjson.JSONEncodeError):
         return None
     return hashlib.sha256(content).digest(), len(content)

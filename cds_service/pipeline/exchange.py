@@ -1,4 +1,5 @@
 """The state one CDS request carries from stage to stage."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,19 +13,19 @@ class Exchange:
     service: Service
     raw_body: bytes
     request_id: str
-    client: Any = None            # the authenticated CDS client (auth.TrustedClient) or None when auth is off
+    client: Any = None  # the authenticated CDS client (auth.TrustedClient) or None when auth is off
     body: dict = field(default_factory=dict)
-    prefetch: dict = field(default_factory=dict)   # key -> resource, or None for "no data"
-    record: Any = None            # parse.PatientRecord
-    evidence: Any = None          # evidence.Evidence
+    prefetch: dict = field(default_factory=dict)  # key -> resource, or None for "no data"
+    record: Any = None  # parse.PatientRecord
+    evidence: Any = None  # evidence.Evidence
     decisions: list = field(default_factory=list)  # decide.Decision items
     response: dict = field(default_factory=dict)
-    issued: list = field(default_factory=list)     # audit.ledger.IssuedCard per card rendered
-    ratings: list = field(default_factory=list)    # audit.ledger.IssuedRating per rated draft
-    site: Any = None              # site.config.SiteConfig in force for this request (one snapshot)
-    options: dict = field(default_factory=dict)    # per-call configuration from the request's extension
+    issued: list = field(default_factory=list)  # audit.ledger.IssuedCard per card rendered
+    ratings: list = field(default_factory=list)  # audit.ledger.IssuedRating per rated draft
+    site: Any = None  # site.config.SiteConfig in force for this request (one snapshot)
+    options: dict = field(default_factory=dict)  # per-call configuration from the request's extension
     timings: dict = field(default_factory=dict)
-    notes: dict = field(default_factory=dict)      # facts for the log line: counts, pages, fetched keys
+    notes: dict = field(default_factory=dict)  # facts for the log line: counts, pages, fetched keys
 
     @property
     def context(self) -> dict:

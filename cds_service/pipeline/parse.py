@@ -5,6 +5,7 @@ resources a later stage asks about (`record.valid`), so a 10,000-resource prefet
 pass over plain dicts, not 10,000 model validations. Resources about another patient are
 dropped here, whatever the client sent.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,7 +62,11 @@ def resources_of(value) -> list[dict]:
     if value is None:
         return []
     if value.get("resourceType") == "Bundle":
-        return [e["resource"] for e in value.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+        return [
+            e["resource"]
+            for e in value.get("entry") or ()
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+        ]
     return [value]
 
 
@@ -71,10 +76,10 @@ class PatientRecord:
     patient: dict | None = None
     by_type: dict[str, list[dict]] = field(default_factory=dict)
     by_ref: dict[str, dict] = field(default_factory=dict)
-    drafts: list[dict] = field(default_factory=list)     # every draft order in context.draftOrders
-    judged: list[dict] = field(default_factory=list)     # the drafts this service judges
+    drafts: list[dict] = field(default_factory=list)  # every draft order in context.draftOrders
+    judged: list[dict] = field(default_factory=list)  # the drafts this service judges
     invalid: int = 0
-    binaries: dict[str, dict] = field(default_factory=dict)   # 'Binary/id' -> fetched report attachment
+    binaries: dict[str, dict] = field(default_factory=dict)  # 'Binary/id' -> fetched report attachment
     _checked: dict = field(default_factory=dict, repr=False)
 
     def of_type(self, resource_type: str) -> list[dict]:
@@ -91,7 +96,6 @@ class PatientRecord:
             self._checked[key] = ok
             self.invalid += not ok
         return self._checked[key]
-
 
     def keep_valid(self) -> int:
         """Drop every resource and draft that is not valid R4; returns how many were dropped.
@@ -135,7 +139,10 @@ def run(exchange: Exchange, runtime) -> None:
                 record.patient = resource
             else:
                 ref = resource.get("subject") or resource.get("patient")
-                if not (isinstance(ref, dict) and ref.get("reference") == relative) and subject_id(resource) != patient_id:
+                if (
+                    not (isinstance(ref, dict) and ref.get("reference") == relative)
+                    and subject_id(resource) != patient_id
+                ):
                     dropped += 1
                     continue
             record.by_type.setdefault(rtype, []).append(resource)

@@ -11,6 +11,7 @@ only change a note on the card): when one can be obtained neither way the answer
 engine sees no data, exchange.notes["unavailable"] names it, the card says it could not be
 checked) instead of a 412. An essential key that cannot be obtained is still a 412.
 """
+
 from __future__ import annotations
 
 import time
@@ -90,7 +91,9 @@ def run(exchange: Exchange, runtime) -> None:
         try:
             state = classify(value)
         except Malformed as exc:
-            raise CdsError(400, f"prefetch.{key}: not a valid FHIR Bundle: {exc}", log_detail=f"malformed prefetch {key}") from None
+            raise CdsError(
+                400, f"prefetch.{key}: not a valid FHIR Bundle: {exc}", log_detail=f"malformed prefetch {key}"
+            ) from None
         if state in ("use", "none"):
             resolved[key] = value if state == "use" else None
         elif base is None:
@@ -131,6 +134,10 @@ def run(exchange: Exchange, runtime) -> None:
     if essential:
         keys = essential
         why = "no usable fhirServer" if base is None else "the FHIR server did not return them"
-        raise CdsError(412, f"required prefetch data is missing and could not be fetched ({why}): {', '.join(keys)}",
-                       keys=keys, log_detail=f"missing prefetch ({why}): {', '.join(keys)}")
+        raise CdsError(
+            412,
+            f"required prefetch data is missing and could not be fetched ({why}): {', '.join(keys)}",
+            keys=keys,
+            log_detail=f"missing prefetch ({why}): {', '.join(keys)}",
+        )
     exchange.prefetch = resolved

@@ -11,6 +11,7 @@ EHR applies systemActions when the answer arrives and the suggestion's whole-res
 when the clinician accepts it, so the accepted order must not end up unrated, nor keep the rating
 of the order it replaced; and the Sandbox reads the rating of the suggested resource to apply it.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -27,8 +28,12 @@ def _extensions(resource: dict, profile: dict, pama: dict, verdict: str, consult
     ours = {profile["ratingUrl"], profile["consultedUrl"], profile["consultIdUrl"]}
     kept = [e for e in resource.get("extension") or () if not (isinstance(e, dict) and e.get("url") in ours)]
     return kept + [
-        {"url": profile["ratingUrl"],
-         "valueCodeableConcept": {"coding": [{"system": profile["ratingSystem"], "code": profile["codes"][verdict]}]}},
+        {
+            "url": profile["ratingUrl"],
+            "valueCodeableConcept": {
+                "coding": [{"system": profile["ratingSystem"], "code": profile["codes"][verdict]}]
+            },
+        },
         {"url": profile["consultedUrl"], "valueString": pama["mechanism"]},
         {"url": profile["consultIdUrl"], "valueUri": consult_id},
     ]

@@ -5,6 +5,7 @@ come with selectionBehavior, override reasons carry their display, and the sourc
 coded topic. Values taken from the chart are flattened to one short line before they enter
 markdown, so a stray newline in a report title cannot restructure the card.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,7 @@ MAX_LABEL = 100
 
 def _line(value) -> str:
     text = " ".join(str(value or "").split())
-    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
 def _date(value) -> str:
@@ -35,7 +36,14 @@ def _evidence_lines(kb, evidence) -> str:
     lines = []
     for mass in evidence.masses[:2]:
         extra = f" — {_line(mass.label)}. " + frag["sideLine"].format(side=side)
-        lines.append(line.format(what=what["mass-report" if mass.from_report else "mass"], ref=mass.ref, date=_date(mass.date), extra=extra))
+        lines.append(
+            line.format(
+                what=what["mass-report" if mass.from_report else "mass"],
+                ref=mass.ref,
+                date=_date(mass.date),
+                extra=extra,
+            )
+        )
     for item in evidence.ultrasounds[:3]:
         extra = f" — {_line(item.label)}" if item.label else ""
         lines.append(line.format(what=what[item.kind], ref=item.ref, date=_date(item.date), extra=extra))
@@ -82,8 +90,11 @@ def _suggestion(kb, evidence, decision, context) -> dict:
     if decision.action == "cancel-draft":
         action = {"type": "delete", "description": spec["description"], "resourceId": decision.draft_ref}
     elif decision.action == "update-draft-to-ct":
-        action = {"type": "update", "description": spec["description"],
-                  "resource": ct_request(kb, evidence, context, decision.draft)}
+        action = {
+            "type": "update",
+            "description": spec["description"],
+            "resource": ct_request(kb, evidence, context, decision.draft),
+        }
     else:
         action = {"type": "create", "description": spec["description"], "resource": ct_request(kb, evidence, context)}
     return {"label": spec["label"], "uuid": str(uuid.uuid4()), "isRecommended": True, "actions": [action]}
@@ -110,15 +121,22 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     side = evidence.side or "unknown"
     suggests_ct = decision.action in ("create-ct", "update-draft-to-ct")
     values = {
-        "side": cards["sides"][side], "sideAdj": cards["sideAdjectives"][side], "patientGroup": cards["patientGroups"][group],
-        "order": _order_label(kb, decision), "evidence": _evidence_lines(kb, evidence), "workup": _workup(kb, evidence),
-        "pathway": frag["pathway"], "differential": frag["differential"][group],
+        "side": cards["sides"][side],
+        "sideAdj": cards["sideAdjectives"][side],
+        "patientGroup": cards["patientGroups"][group],
+        "order": _order_label(kb, decision),
+        "evidence": _evidence_lines(kb, evidence),
+        "workup": _workup(kb, evidence),
+        "pathway": frag["pathway"],
+        "differential": frag["differential"][group],
         "pediatricNote": frag["pediatricNote"] if evidence.pediatric else "",
         "allergyNote": "",  # the contrast allergy is part of the contrast safety section below
-        "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders)) if evidence.ct_orders else "",
+        "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders))
+        if evidence.ct_orders
+        else "",
         "unavailableNote": _unavailable_note(kb, unavailable),
-        "references": frag["referencesHeading"] + "; ".join(
-            kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
+        "references": frag["referencesHeading"]
+        + "; ".join(kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
     }
     summary = spec["summary"].format(**values)
     detail = re.sub(r"\n{3,}", "\n\n", spec["detail"].format(**values)).strip()
@@ -126,8 +144,11 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     if safety:  # first, so it is read before the order is signed
         detail = f"{safety}\n\n{detail}"
     source_id = spec["source"][group]
-    links = [{"label": kb.sources["sources"][s]["label"], "url": kb.sources["sources"][s]["url"], "type": "absolute"}
-             for s in spec.get("links", {}).get(group, ()) if s != source_id and kb.sources["sources"][s].get("url")]
+    links = [
+        {"label": kb.sources["sources"][s]["label"], "url": kb.sources["sources"][s]["url"], "type": "absolute"}
+        for s in spec.get("links", {}).get(group, ())
+        if s != source_id and kb.sources["sources"][s].get("url")
+    ]
     reasons = kb.override_reasons
     card = {
         "uuid": str(uuid.uuid4()),
@@ -135,8 +156,10 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "detail": detail,
         "indicator": decision.indicator,
         "source": _source(kb, source_id),
-        "overrideReasons": [{"system": reasons["system"], "code": r, "display": reasons["reasons"][r]}
-                            for r in _override_order(kb, evidence, spec, suggests_ct)],
+        "overrideReasons": [
+            {"system": reasons["system"], "code": r, "display": reasons["reasons"][r]}
+            for r in _override_order(kb, evidence, spec, suggests_ct)
+        ],
         "links": links,
     }
     if decision.action:
@@ -151,6 +174,13 @@ def run(exchange: Exchange, runtime) -> None:
     unavailable = exchange.notes.get("unavailable", ())
     cards = [render_card(kb, evidence, d, exchange.context, unavailable) for d in shown]
     exchange.response = {"cards": cards}
-    exchange.issued = [IssuedCard(card["uuid"], d.kind, card["indicator"],
-                                  tuple(s["uuid"] for s in card.get("suggestions", ())), draft_ref=d.draft_ref)
-                       for d, card in zip(shown, cards, strict=True)]
+    exchange.issued = [
+        IssuedCard(
+            card["uuid"],
+            d.kind,
+            card["indicator"],
+            tuple(s["uuid"] for s in card.get("suggestions", ())),
+            draft_ref=d.draft_ref,
+        )
+        for d, card in zip(shown, cards, strict=True)
+    ]

@@ -4,6 +4,7 @@ Empty values are pruned at every depth (an `update` action carries the client's 
 may hold `"coding": [{}]`), `cards` is always present, and with CDS_VALIDATE_RESPONSES on the
 result is checked against hooks/schemas/response.schema.json; a failure there is our fault (500).
 """
+
 from __future__ import annotations
 
 from ..errors import CdsError
@@ -41,6 +42,9 @@ def run(exchange: Exchange, runtime) -> None:
     if runtime.settings.validate_responses:
         errors = list(runtime.content.schemas.validator("response.schema.json").iter_errors(response))
         if errors:
-            raise CdsError(500, "the service produced an invalid response",
-                           log_detail=f"response schema: {errors[0].message[:200]}")
+            raise CdsError(
+                500,
+                "the service produced an invalid response",
+                log_detail=f"response schema: {errors[0].message[:200]}",
+            )
     exchange.response = response

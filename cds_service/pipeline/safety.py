@@ -5,6 +5,7 @@ suggested) the contrast safety findings are read: kidney function, a contrast al
 reaction, pregnancy (clinical.contrast). Kept apart from the evidence stage so the chart search
 stays one concern and this one stays small; dates are judged against the runtime's clock.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -4,6 +4,7 @@ The cards and ratings it would have returned go to the ledger marked as shadow, 
 committee report can show "would have fired N times" beside the live services; the EHR gets
 {"cards": []} with no systemActions (no rating is written into its drafts either).
 """
+
 from __future__ import annotations
 
 from dataclasses import replace

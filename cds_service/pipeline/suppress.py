@@ -6,6 +6,7 @@ go when the EHR asked for none, and the rest is capped at the site's or the call
 most urgent first. Every card keeps its ledger entry with its disposition, so the committee
 report counts what was held back. A failing suppression store shows the card (fail open).
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,9 +46,14 @@ def run(exchange: Exchange, runtime) -> None:
             if suppression.is_suppressed(active.get((decision.kind, order_kind)), hook, card["indicator"]):
                 disposition[i] = "suppressed"
     if exchange.options.get("info-cards") is False:
-        disposition = ["capped" if d == "shown" and c["indicator"] == "info" else d for d, c in zip(disposition, cards, strict=True)]
+        disposition = [
+            "capped" if d == "shown" and c["indicator"] == "info" else d
+            for d, c in zip(disposition, cards, strict=True)
+        ]
     cap = min(site.max_cards or DEFAULT_MAX_CARDS, exchange.options.get("max-cards", DEFAULT_MAX_CARDS))
-    live = sorted((i for i, d in enumerate(disposition) if d == "shown"), key=lambda i: URGENCY.get(cards[i]["indicator"], 3))
+    live = sorted(
+        (i for i, d in enumerate(disposition) if d == "shown"), key=lambda i: URGENCY.get(cards[i]["indicator"], 3)
+    )
     for i in live[cap:]:
         disposition[i] = "capped"
     exchange.issued = [replace(card, disposition=d) for card, d in zip(issued, disposition, strict=True)]

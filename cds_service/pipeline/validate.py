@@ -7,6 +7,7 @@ context schema defines (a patient-view call's stray `draftOrders`, whatever its 
 like any other unknown member), nested no deeper than MAX_CONTEXT_DEPTH, and `fhirServer` is a
 URL that parses. Refusing costs no more than the schema's size caps (maxItems, maxLength...).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -45,8 +46,12 @@ def shallow(body: dict) -> dict:
     prefetch = body.get("prefetch")
     if not isinstance(prefetch, dict) or len(prefetch) > MAX_PREFETCH_KEYS:
         return body  # the schema refuses it (maxProperties) before looking at any value
-    cut = {key: ({"resourceType": value.get("resourceType")} if "resourceType" in value else {})
-           if isinstance(value, dict) else value for key, value in prefetch.items()}
+    cut = {
+        key: ({"resourceType": value.get("resourceType")} if "resourceType" in value else {})
+        if isinstance(value, dict)
+        else value
+        for key, value in prefetch.items()
+    }
     return {**body, "prefetch": cut}
 
 
@@ -82,8 +87,14 @@ def fhir_server_ok(url: str) -> bool:
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError:
         return False
-    return (parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.username
-            and not parts.password and not parts.query and not parts.fragment)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.username
+        and not parts.password
+        and not parts.query
+        and not parts.fragment
+    )
 
 
 def declared_context(context: dict, schema: dict) -> dict:
@@ -98,14 +109,20 @@ def run(exchange: Exchange, runtime) -> None:
     check(schemas, "request.schema.json", shallow(body), "")
     service = exchange.service
     if body["hook"] != service.hook:
-        raise CdsError(400, f"hook '{body['hook'][:64]}' does not match service '{service.id}' ({service.hook})",
-                       log_detail="hook mismatch")
+        raise CdsError(
+            400,
+            f"hook '{body['hook'][:64]}' does not match service '{service.id}' ({service.hook})",
+            log_detail="hook mismatch",
+        )
     context_schema = f"context/{service.hook}.schema.json"
     context = declared_context(body["context"], schemas.document(context_schema))
     check(schemas, context_schema, context, "context")
     if not nested_within(context, MAX_CONTEXT_DEPTH):
         raise CdsError(400, f"context: nested deeper than {MAX_CONTEXT_DEPTH} levels", log_detail="context too deep")
     if "fhirServer" in body and not fhir_server_ok(body["fhirServer"]):
-        raise CdsError(400, "fhirServer: not an absolute http(s) URL with a valid host and port",
-                       log_detail="fhirServer unparseable")
+        raise CdsError(
+            400,
+            "fhirServer: not an absolute http(s) URL with a valid host and port",
+            log_detail="fhirServer unparseable",
+        )
     exchange.body = {**body, "context": context}

@@ -6,6 +6,7 @@ cardKinds/mri-befor-ct: unknown card kind"), and a bad file stops start-up inste
 half applied. Local orderable codes are merged into a copy of the knowledge (order classes and
 their one-lookup index); the shipped knowledge is never changed.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ DEFAULT_SUPPRESSION_HOURS = 24.0
 class SiteConfig:
     path: str | None
     doc: dict
-    knowledge: object                      # clinical.Knowledge with the site's local codes merged
+    knowledge: object  # clinical.Knowledge with the site's local codes merged
     discovery_body: bytes
     secret: bytes | None = field(default=None, repr=False)
 
@@ -35,7 +36,10 @@ class SiteConfig:
 
     def limits(self, kb) -> Limits:
         defaults, site = kb.contrast["defaults"], self.doc.get("contrast") or {}
-        return Limits(float(site.get("egfrBelow", defaults["egfrBelow"])), int(site.get("labWindowDays", defaults["labWindowDays"])))
+        return Limits(
+            float(site.get("egfrBelow", defaults["egfrBelow"])),
+            int(site.get("labWindowDays", defaults["labWindowDays"])),
+        )
 
     def mode(self, service_id: str) -> str:
         return ((self.doc.get("services") or {}).get(service_id) or {}).get("mode", "live")
@@ -115,8 +119,12 @@ def load_site(path: str | None, schemas, services: dict, kb, secret: bytes | Non
         if service_id not in services:
             _fail(path, f"services/{service_id}", f"unknown service id; known: {sorted(services)}")
     if (doc.get("suppression") or {}).get("enabled") and not secret:
-        _fail(path, "suppression/enabled", "needs CDS_SUPPRESSION_SECRET (at least 32 characters) in the environment; "
-                                           "patient ids are only ever stored as a keyed hash")
+        _fail(
+            path,
+            "suppression/enabled",
+            "needs CDS_SUPPRESSION_SECRET (at least 32 characters) in the environment; "
+            "patient ids are only ever stored as a keyed hash",
+        )
     knowledge = _merge_codes(kb, path, doc.get("orderCodes") or {})
     allowed = OPTIONS if doc.get("perCallOptions") is None else doc["perCallOptions"]
     body = discovery_document(services, allowed, doc)

@@ -7,6 +7,7 @@ stat() per interval, and a replace-by-rename is seen even within one mtime tick.
 fails validation after a change is refused: the previous configuration stays in force and the
 error (file and key) is logged once per change, so a typo never switches a service off.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,16 @@ log = logging.getLogger("cds_service.site")
 
 
 class SiteHolder:
-    def __init__(self, path: str | None, schemas, services: dict, base_knowledge, secret: bytes | None,
-                 ttl_s: float = 2.0, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        path: str | None,
+        schemas,
+        services: dict,
+        base_knowledge,
+        secret: bytes | None,
+        ttl_s: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self._args = (schemas, services, base_knowledge, secret)
         self.path = path
         self.ttl_s = ttl_s
@@ -61,7 +70,9 @@ class SiteHolder:
             try:
                 config = load_site(self.path, *self._args)
             except ContentError as exc:
-                log.error("site file change refused; the previous configuration stays in force", extra={"reason": str(exc)})
+                log.error(
+                    "site file change refused; the previous configuration stays in force", extra={"reason": str(exc)}
+                )
                 return self._config
             self._config = config
             log.warning("site file reloaded", extra={"path": self.path})

@@ -6,6 +6,7 @@ description, default) and a request may send `extension["flank-mass-cds.configur
 {code: value}. Only the options the site file allows are advertised and accepted; anything
 else is a 400 that names the option, never silently ignored.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,13 +18,23 @@ from ..errors import CdsError
 OPTIONS_EXTENSION = "flank-mass-cds.configuration-options"
 CONFIG_EXTENSION = "flank-mass-cds.configuration"
 OPTIONS: dict[str, dict[str, Any]] = {
-    "max-cards": {"type": "integer", "name": "Maximum cards",
-                  "description": "Return at most this many cards (most urgent first); cannot exceed the site's own cap."},
-    "info-cards": {"type": "boolean", "name": "Informational cards",
-                   "description": "false: return only warning and critical cards.", "default": True},
-    "suppress-repeats": {"type": "boolean", "name": "Suppress repeated alerts",
-                         "description": "false: show a card again even after a clinician overrode it with a reason.",
-                         "default": True},
+    "max-cards": {
+        "type": "integer",
+        "name": "Maximum cards",
+        "description": "Return at most this many cards (most urgent first); cannot exceed the site's own cap.",
+    },
+    "info-cards": {
+        "type": "boolean",
+        "name": "Informational cards",
+        "description": "false: return only warning and critical cards.",
+        "default": True,
+    },
+    "suppress-repeats": {
+        "type": "boolean",
+        "name": "Suppress repeated alerts",
+        "description": "false: show a card again even after a clinician overrode it with a reason.",
+        "default": True,
+    },
 }
 DEFAULT_MAX_CARDS = 10
 
@@ -51,7 +62,9 @@ def discovery_document(services: dict, allowed, doc: dict) -> bytes:
 
 
 def _bad(code: str, message: str) -> CdsError:
-    return CdsError(400, f"extension.{CONFIG_EXTENSION}.{code}: {message}", log_detail=f"per-call option {code[:40]!r}: {message}")
+    return CdsError(
+        400, f"extension.{CONFIG_EXTENSION}.{code}: {message}", log_detail=f"per-call option {code[:40]!r}: {message}"
+    )
 
 
 def parse(body: dict, site) -> dict:

@@ -6,6 +6,7 @@ without identifying anyone, and without the secret (CDS_SUPPRESSION_SECRET) the 
 recomputed from a guessed id. The feature refuses to start without the secret (site.config).
 A failure of this store never hides a card: when in doubt, the card is shown.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,8 @@ def active(db: Database, subject: str, now: int) -> dict[tuple[str, str], set[st
     """(card kind, order kind) -> hooks whose override still suppresses it, for one patient."""
     found: dict[tuple[str, str], set[str]] = {}
     for kind, order_kind, hook in db.query(
-            "SELECT kind, order_kind, hook FROM cds_suppression WHERE subject_key = ? AND until_at > ?", (subject, now)):
+        "SELECT kind, order_kind, hook FROM cds_suppression WHERE subject_key = ? AND until_at > ?", (subject, now)
+    ):
         found.setdefault((kind, order_kind), set()).add(hook)
     return found
 
@@ -40,8 +42,11 @@ def is_suppressed(hooks: set[str] | None, hook: str, indicator: str) -> bool:
 
 def overridden_cards(items: list[dict]) -> list[str]:
     """Card uuids overridden with a reason (an override without a reason suppresses nothing)."""
-    return [item["card"] for item in items
-            if item.get("outcome") == "overridden" and ((item.get("overrideReason") or {}).get("reason") or {}).get("code")]
+    return [
+        item["card"]
+        for item in items
+        if item.get("outcome") == "overridden" and ((item.get("overrideReason") or {}).get("reason") or {}).get("code")
+    ]
 
 
 def record_overrides(db: Database, cards: list[str], now: int, seconds: int) -> int:
@@ -50,10 +55,13 @@ def record_overrides(db: Database, cards: list[str], now: int, seconds: int) -> 
     with db.transaction():
         for card in cards:
             for subject, kind, order_kind, hook in db.query(
-                    "SELECT subject_key, kind, order_kind, hook FROM cds_card_subject WHERE card_uuid = ?", (card,)):
-                db.execute("INSERT INTO cds_suppression (subject_key, kind, order_kind, hook, until_at) VALUES (?, ?, ?, ?, ?)"
-                           " ON CONFLICT (subject_key, kind, order_kind, hook) DO UPDATE SET until_at = excluded.until_at",
-                           (subject, kind, order_kind, hook, now + seconds))
+                "SELECT subject_key, kind, order_kind, hook FROM cds_card_subject WHERE card_uuid = ?", (card,)
+            ):
+                db.execute(
+                    "INSERT INTO cds_suppression (subject_key, kind, order_kind, hook, until_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (subject_key, kind, order_kind, hook) DO UPDATE SET until_at = excluded.until_at",
+                    (subject, kind, order_kind, hook, now + seconds),
+                )
                 started += 1
         db.execute("DELETE FROM cds_suppression WHERE until_at <= ?", (now,))
         db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))

@@ -3,6 +3,7 @@
 One `Database` per process and URL (see `database_for`); tables come from the numbered SQL
 files in `migrations/`, applied once at start-up whatever the number of workers starting.
 """
+
 from __future__ import annotations
 
 from .database import Database, StorageError

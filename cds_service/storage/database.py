@@ -14,6 +14,7 @@ stalled database becomes a StorageError, which callers answer with 503 and Retry
 before an EHR gives up on the call. Under gevent, SQLite's statements (and its busy waits) run
 in gevent's thread pool, so a locked SQLite file never blocks a worker's other requests.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -59,16 +60,19 @@ def _pg_placeholders(sql: str) -> str:
 
 def sqlite_path(url: str) -> Path:
     """sqlite:///relative/to/cwd.db or sqlite:////absolute/path.db (the usual URL convention)."""
-    rest = url[len("sqlite:///"):]
+    rest = url[len("sqlite:///") :]
     if not rest or rest.startswith(":memory:") or "?" in rest:
-        raise ConfigError("CDS_DATABASE_URL: expected sqlite:///path/to/file.sqlite3 "
-                          "(an in-memory database cannot be shared by threads and workers)")
+        raise ConfigError(
+            "CDS_DATABASE_URL: expected sqlite:///path/to/file.sqlite3 "
+            "(an in-memory database cannot be shared by threads and workers)"
+        )
     return Path(rest)
 
 
 class Database:
-    def __init__(self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S):
+    def __init__(
+        self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    ):
         self.url = url
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
@@ -95,8 +99,7 @@ class Database:
         if self.kind == "sqlite":
             try:
                 # check_same_thread off only so close() may run from another thread; use stays per-thread
-                conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
                 conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
                 self._enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -109,8 +112,12 @@ class Database:
         timeout_ms = int(self.timeout_s * 1000)
         try:
             # tcp_user_timeout: a server that stops acknowledging (network gone) fails the statement too
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, round(self.connect_timeout_s)),
-                                   tcp_user_timeout=timeout_ms + 1000)
+            conn = psycopg.connect(
+                self.url,
+                autocommit=True,
+                connect_timeout=max(1, round(self.connect_timeout_s)),
+                tcp_user_timeout=timeout_ms + 1000,
+            )
             conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{timeout_ms}ms",))
             return conn
         except psycopg.Error as exc:

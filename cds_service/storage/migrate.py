@@ -6,6 +6,7 @@ start together, so the whole check-and-apply runs under one lock: a PostgreSQL a
 transaction lock, or SQLite's write lock taken up front by BEGIN IMMEDIATE.
 Migrations must be portable SQL (they run on both engines) and must not contain `?`.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,15 +68,19 @@ def migrate(db: Database, directory: Path = MIGRATIONS_DIR) -> list[int]:
     with db.transaction():
         if db.kind == "postgresql":
             db.query("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_KEY,))
-        db.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                   " version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)"
+        )
         done = {row[0] for row in db.query("SELECT version FROM schema_migrations")}
         for migration in migrations:
             if migration.version in done:
                 continue
             for statement in migration.statements:
                 db.execute(statement)
-            db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                       (migration.version, migration.name, int(time.time())))
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, int(time.time())),
+            )
             applied_now.append(migration.version)
     return applied_now

@@ -3,6 +3,7 @@
 Keyed by process id as well: a Database must never cross a fork (sockets and SQLite handles
 do not survive it), and gunicorn workers each build their own app after forking.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,10 +1,20 @@
 """Small builders for CDS Hooks requests and FHIR resources used across tests."""
+
 from __future__ import annotations
 
 import uuid
 
-PREFETCH_KEYS = ("patient", "conditions", "imagingStudies", "diagnosticReports",
-                 "imagingObservations", "serviceRequests", "allergies", "renalLabs", "pregnancy")
+PREFETCH_KEYS = (
+    "patient",
+    "conditions",
+    "imagingStudies",
+    "diagnosticReports",
+    "imagingObservations",
+    "serviceRequests",
+    "allergies",
+    "renalLabs",
+    "pregnancy",
+)
 
 SERVICE_IDS = {
     "order-select": "flank-mass-imaging-order-select",
@@ -31,8 +41,13 @@ def empty_prefetch(pid: str = "p1") -> dict:
 
 
 def draft_service_request(rid: str = "sr-1", pid: str = "p1", code: dict | None = None) -> dict:
-    resource = {"resourceType": "ServiceRequest", "id": rid, "status": "draft", "intent": "plan",
-                "subject": {"reference": f"Patient/{pid}"}}
+    resource = {
+        "resourceType": "ServiceRequest",
+        "id": rid,
+        "status": "draft",
+        "intent": "plan",
+        "subject": {"reference": f"Patient/{pid}"},
+    }
     resource["code"] = code if code is not None else {"coding": [{}]}
     return resource
 

@@ -1,4 +1,5 @@
 """The fixture cases under fixtures/cases/ as request bodies (tests start from a real chart)."""
+
 from __future__ import annotations
 
 import json

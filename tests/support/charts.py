@@ -1,22 +1,36 @@
 """Builders for charts whose findings sit in report narratives (issue 9 tests)."""
+
 from __future__ import annotations
 
 import base64
 
 from .builders import PREFETCH_KEYS, bundle, draft_service_request, patient, request
 
-SCT, ICD, LOINC, CPT = "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm", "http://loinc.org", "http://www.ama-assn.org/go/cpt"
+SCT, ICD, LOINC, CPT = (
+    "http://snomed.info/sct",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://loinc.org",
+    "http://www.ama-assn.org/go/cpt",
+)
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 US_ABDOMEN = {"coding": [{"system": LOINC, "code": "24558-9", "display": "US Abdomen"}]}
 MRI_ABDOMEN = {"coding": [{"system": CPT, "code": "74183"}], "text": "MRI abdomen w/wo contrast"}
 
 
 def condition(cid="mass-1", pid="p1", code=None, body=None, text="Left flank mass", recorded="2025-01-05"):
-    resource = {"resourceType": "Condition", "id": cid, "subject": {"reference": f"Patient/{pid}"},
-                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
-                "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
-                "code": code or {"coding": [{"system": SCT, "code": "300848003"}], "text": text},
-                "recordedDate": recorded}
+    resource = {
+        "resourceType": "Condition",
+        "id": cid,
+        "subject": {"reference": f"Patient/{pid}"},
+        "clinicalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+        },
+        "verificationStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]
+        },
+        "code": code or {"coding": [{"system": SCT, "code": "300848003"}], "text": text},
+        "recordedDate": recorded,
+    }
     if body is not None:
         resource["bodySite"] = body
     return resource
@@ -31,9 +45,17 @@ def attachment(text: str, content_type: str = "text/plain", charset: str = "utf-
     return {"contentType": ctype, "data": base64.b64encode(text.encode(charset or "utf-8")).decode()}
 
 
-def us_report(rid="us-1", pid="p1", date="2025-01-10T09:00:00Z", code=None, conclusion=None, forms=(), div=None, status="final"):
-    resource = {"resourceType": "DiagnosticReport", "id": rid, "status": status, "subject": {"reference": f"Patient/{pid}"},
-                "code": code or US_ABDOMEN, "effectiveDateTime": date}
+def us_report(
+    rid="us-1", pid="p1", date="2025-01-10T09:00:00Z", code=None, conclusion=None, forms=(), div=None, status="final"
+):
+    resource = {
+        "resourceType": "DiagnosticReport",
+        "id": rid,
+        "status": status,
+        "subject": {"reference": f"Patient/{pid}"},
+        "code": code or US_ABDOMEN,
+        "effectiveDateTime": date,
+    }
     if conclusion:
         resource["conclusion"] = conclusion
     if forms:
@@ -45,22 +67,30 @@ def us_report(rid="us-1", pid="p1", date="2025-01-10T09:00:00Z", code=None, conc
 
 def report_body(findings: str, impression: str = "", history: str = "Flank mass.") -> str:
     """A realistic plain-text abdominal ultrasound report around the given findings."""
-    return ("EXAM: US ABDOMEN COMPLETE\n"
-            f"CLINICAL HISTORY: {history}\n"
-            "COMPARISON: None.\n"
-            "TECHNIQUE: Grayscale and color Doppler images were obtained.\n\n"
-            "FINDINGS:\n"
-            "Liver: Normal in size and echotexture. No focal lesion.\n"
-            "Gallbladder: Normally distended without wall thickening.\n"
-            "Spleen: 9.8 cm, homogeneous.\n"
-            f"{findings}\n\n"
-            f"IMPRESSION:\n{impression or findings}\n")
+    return (
+        "EXAM: US ABDOMEN COMPLETE\n"
+        f"CLINICAL HISTORY: {history}\n"
+        "COMPARISON: None.\n"
+        "TECHNIQUE: Grayscale and color Doppler images were obtained.\n\n"
+        "FINDINGS:\n"
+        "Liver: Normal in size and echotexture. No focal lesion.\n"
+        "Gallbladder: Normally distended without wall thickening.\n"
+        "Spleen: 9.8 cm, homogeneous.\n"
+        f"{findings}\n\n"
+        f"IMPRESSION:\n{impression or findings}\n"
+    )
 
 
 def chart(*resources, pid="p1", hook="order-select", draft_code=None, birth="1970-05-01", **extra) -> dict:
     """A complete request: every prefetch key present; the resources sorted into their keys."""
-    keys = {"Condition": "conditions", "ImagingStudy": "imagingStudies", "DiagnosticReport": "diagnosticReports",
-            "Observation": "imagingObservations", "ServiceRequest": "serviceRequests", "AllergyIntolerance": "allergies"}
+    keys = {
+        "Condition": "conditions",
+        "ImagingStudy": "imagingStudies",
+        "DiagnosticReport": "diagnosticReports",
+        "Observation": "imagingObservations",
+        "ServiceRequest": "serviceRequests",
+        "AllergyIntolerance": "allergies",
+    }
     grouped: dict[str, list] = {}
     for resource in resources:
         grouped.setdefault(keys[resource["resourceType"]], []).append(resource)

@@ -3,6 +3,7 @@
 PostgreSQL: a fresh schema per test, selected with libpq's `options=-csearch_path=...` in the
 URL, so the code under test needs no knowledge of it; dropped afterwards.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -26,8 +27,10 @@ def _pg_admin_url() -> str | None:
             return url
         except psycopg.Error as exc:
             last = exc
-    pytest.skip(f"PostgreSQL not reachable at {PG_SERVER}/{PG_DATABASE} as postgres or root "
-                f"({type(last).__name__}); PostgreSQL tests skipped")
+    pytest.skip(
+        f"PostgreSQL not reachable at {PG_SERVER}/{PG_DATABASE} as postgres or root "
+        f"({type(last).__name__}); PostgreSQL tests skipped"
+    )
     return None
 
 

@@ -7,6 +7,7 @@ Content-Length, ended by closing the connection), gzip (a gzip bomb: about 1 MB 
 link names another host), loop (a `next` link back to the same page), html (an HTML page with
 status 200). Every other path answers like a small, healthy server.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -29,8 +30,11 @@ def gzip_bomb() -> bytes:
     """1 GiB of spaces inside a JSON string, as about 1 MB of gzip: one compressed MiB repeated as
     concatenated gzip members (RFC 1952 allows several; decoders must read them all)."""
     block = gzip.compress(b" " * (1024 * 1024), compresslevel=9)
-    return (gzip.compress(b'{"resourceType": "Bundle", "type": "searchset", "x": "')
-            + block * (BOMB_BYTES // (1024 * 1024)) + gzip.compress(b'"}'))
+    return (
+        gzip.compress(b'{"resourceType": "Bundle", "type": "searchset", "x": "')
+        + block * (BOMB_BYTES // (1024 * 1024))
+        + gzip.compress(b'"}')
+    )
 
 
 def _searchset(next_url: str | None = None) -> bytes:
@@ -77,7 +81,7 @@ class FaultyFhir(LoopbackHTTP):
         for i in range(len(data)):
             if self.stop.wait(interval_s):
                 return
-            handler.wfile.write(data[i:i + 1])
+            handler.wfile.write(data[i : i + 1])
             handler.wfile.flush()
 
     def _hang(self, handler) -> None:
@@ -116,8 +120,12 @@ class FaultyFhir(LoopbackHTTP):
             self._hang(handler)
         elif fault == "drip":
             body = _searchset()
-            head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n"
-                    + "X-Padding: " + "a" * 200 + "\r\n\r\n").encode()
+            head = (
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n"
+                + "X-Padding: "
+                + "a" * 200
+                + "\r\n\r\n"
+            ).encode()
             self._drip(handler, head + body, interval_s)
         elif fault == "slowbody":
             body = _searchset()

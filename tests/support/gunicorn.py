@@ -1,4 +1,5 @@
 """The real `cds-service serve` (gunicorn, several worker processes) as a subprocess on loopback."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(env: dict, log_dir: Path, workers: int | None = 2, threads: int | None = 4, command: tuple = ("cds_service", "serve"),
-           with_process: bool = False):
+def served(
+    env: dict,
+    log_dir: Path,
+    workers: int | None = 2,
+    threads: int | None = 4,
+    command: tuple = ("cds_service", "serve"),
+    with_process: bool = False,
+):
     """Yield (base URL, log path) once /healthz answers; the process is stopped afterwards.
 
     `command` is the module and subcommand to run (the benchmark's floor uses it too); with
@@ -38,10 +45,20 @@ def served(env: dict, log_dir: Path, workers: int | None = 2, threads: int | Non
     full_env.update(env)
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", *command, "--port", str(port),
-             *(("--workers", str(workers)) if workers is not None else ()),
-             *(("--threads", str(threads)) if threads is not None else ())],
-            cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                *command,
+                "--port",
+                str(port),
+                *(("--workers", str(workers)) if workers is not None else ()),
+                *(("--threads", str(threads)) if threads is not None else ()),
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
         try:
             url = f"{'https' if env.get('CDS_TLS_CERT') else 'http'}://127.0.0.1:{port}"
             deadline = time.monotonic() + 20
@@ -49,7 +66,10 @@ def served(env: dict, log_dir: Path, workers: int | None = 2, threads: int | Non
                 if proc.poll() is not None:
                     pytest.fail(f"serve exited early:\n{log_path.read_text()[-2000:]}")
                 try:  # a TLS test's certificate is self-signed: trust exactly it
-                    if requests.get(url + "/healthz", timeout=0.5, verify=env.get("CDS_TLS_CERT", True)).status_code == 200:
+                    if (
+                        requests.get(url + "/healthz", timeout=0.5, verify=env.get("CDS_TLS_CERT", True)).status_code
+                        == 200
+                    ):
                         break
                 except requests.RequestException:
                     pass

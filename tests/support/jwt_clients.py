@@ -2,6 +2,7 @@
 
 No key material is ever stored in the repository; every run generates fresh keys.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,11 +34,18 @@ class Signer:
             self.public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
         self.public_jwk.update(kid=self.kid, use="sig", alg=alg)
 
-    def token(self, iss: str, aud, *, claims: dict | None = None, headers: dict | None = None,
-              lifetime_s: int = 300) -> str:
+    def token(
+        self, iss: str, aud, *, claims: dict | None = None, headers: dict | None = None, lifetime_s: int = 300
+    ) -> str:
         now = int(time.time())
-        payload = {"iss": iss, "aud": aud, "iat": now, "exp": now + lifetime_s, "jti": uuid.uuid4().hex,
-                   "sub": "cds-client"}
+        payload = {
+            "iss": iss,
+            "aud": aud,
+            "iat": now,
+            "exp": now + lifetime_s,
+            "jti": uuid.uuid4().hex,
+            "sub": "cds-client",
+        }
         payload.update(claims or {})
         payload = {k: v for k, v in payload.items() if v is not DROP}
         head = {"typ": "JWT", "kid": self.kid}
@@ -95,8 +103,9 @@ class JwksServer(LoopbackHTTP):
                 if mode == "garbage":
                     body = b"<html>" + body[:20]
                 if mode == "drip":  # status line, headers and body, one byte at a time
-                    raw = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
-                           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                    raw = (
+                        f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                    ).encode() + body
                     try:
                         for byte in raw:
                             self.wfile.write(bytes([byte]))

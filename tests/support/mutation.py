@@ -1,4 +1,5 @@
 """One mutation routine for the robustness test and the soak: break a request where it hurts most."""
+
 from __future__ import annotations
 
 import copy

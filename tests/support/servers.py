@@ -1,4 +1,5 @@
 """Real HTTP servers on loopback for tests: the service under test and a FHIR server stand-in."""
+
 from __future__ import annotations
 
 import json
@@ -113,7 +114,10 @@ class FhirStandIn(LoopbackHTTP):
         elif "?" in key:
             status, body = 200, {"resourceType": "Bundle", "type": "searchset", "total": 0}
         else:
-            status, body = 404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
+            status, body = (
+                404,
+                {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]},
+            )
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/fhir+json")
@@ -168,8 +172,10 @@ class FhirStore(LoopbackHTTP):
         elif self.answer is not None:
             return self.answer
         if path.rstrip("/") != "/fhir" or bundle.get("type") != "transaction":
-            return 400, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid",
-                                                                      "diagnostics": "not a transaction"}]}
+            return 400, {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "invalid", "diagnostics": "not a transaction"}],
+            }
         answers = []
         for entry in bundle["entry"]:
             url = entry["request"]["url"]
@@ -181,8 +187,12 @@ class FhirStore(LoopbackHTTP):
     def search(self, resource_type: str, patient_id: str) -> list[dict]:
         """Stored resources of one type whose subject or patient is the given patient."""
         target = f"Patient/{patient_id}"
-        return [r for r in self.resources.values() if r["resourceType"] == resource_type
-                and target in ((r.get("subject") or {}).get("reference"), (r.get("patient") or {}).get("reference"))]
+        return [
+            r
+            for r in self.resources.values()
+            if r["resourceType"] == resource_type
+            and target in ((r.get("subject") or {}).get("reference"), (r.get("patient") or {}).get("reference"))
+        ]
 
     def _get(self, raw_path: str) -> tuple[int, dict]:
         parts = urlsplit(raw_path)
@@ -191,11 +201,24 @@ class FhirStore(LoopbackHTTP):
             self.metadata_calls += 1
             if self.metadata_calls <= self.ready_after:
                 return 503, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "transient"}]}
-            return 200, {"resourceType": "CapabilityStatement", "status": "active", "kind": "instance", "fhirVersion": "4.0.1"}
+            return 200, {
+                "resourceType": "CapabilityStatement",
+                "status": "active",
+                "kind": "instance",
+                "fhirVersion": "4.0.1",
+            }
         if not parts.query:
             found = self.resources.get(path)
-            return (200, found) if found else (404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]})
+            return (
+                (200, found)
+                if found
+                else (404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]})
+            )
         params = dict(pair.partition("=")[::2] for pair in parts.query.split("&"))
         matches = self.search(path, params.get("patient", ""))
-        return 200, {"resourceType": "Bundle", "type": "searchset", "total": len(matches),
-                     "entry": [{"resource": r} for r in matches]}
+        return 200, {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(matches),
+            "entry": [{"resource": r} for r in matches],
+        }

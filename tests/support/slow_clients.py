@@ -4,6 +4,7 @@ Half of them are still sending headers, half have sent headers announcing a body
 body; all send one more byte every `interval_s` from a single background thread, so the test
 process itself stays light. `timed` measures one ordinary call meanwhile.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -27,8 +28,10 @@ class SlowClients:
     def _request(i: int) -> bytes:
         if i % 2:
             body = b'{"hook": "order-select"' + b" " * 4000 + b"}"
-            return (b"POST /cds-services/flank-mass-imaging-order-select HTTP/1.1\r\nHost: x\r\n"
-                    b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            return (
+                b"POST /cds-services/flank-mass-imaging-order-select HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
         return b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 4000 + b"\r\n\r\n"
 
     def __enter__(self):
@@ -50,7 +53,7 @@ class SlowClients:
             for sock, data in self._sockets:
                 if position < len(data):
                     try:
-                        sock.send(data[position:position + 1])
+                        sock.send(data[position : position + 1])
                         open_now += 1
                     except OSError:
                         pass
