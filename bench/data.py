@@ -6,19 +6,11 @@ import uuid
 
 import orjson
 
+from tests.support.builders import PREFETCH_KEYS
+
 PID = "bench-patient"
 SUBJECT = {"reference": f"Patient/{PID}"}
-KEYS = (
-    "patient",
-    "conditions",
-    "imagingStudies",
-    "diagnosticReports",
-    "imagingObservations",
-    "serviceRequests",
-    "allergies",
-    "renalLabs",
-    "pregnancy",
-)
+KEYS = PREFETCH_KEYS  # the services' prefetch keys, as the tests know them
 
 
 def _bundle(resources) -> dict:

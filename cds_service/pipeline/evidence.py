@@ -64,6 +64,15 @@ class Evidence:
         }
 
 
+def _stand_unless_superseded(evidence: Evidence, readings, mass: Mass) -> None:
+    """A later study of the same region that reports no mass supersedes this one (cited, not used)."""
+    later = superseded(readings, mass.side)
+    if later:
+        evidence.superseded.append((mass.ref, later))
+    else:
+        evidence.masses.append(mass)
+
+
 def gather(record, kb) -> Evidence:
     age = age_years(record.patient)
     evidence = Evidence(age=age, pediatric=is_pediatric(age))
@@ -78,11 +87,7 @@ def gather(record, kb) -> Evidence:
     if not flank_site_reported(readings):
         coded = [m for m in coded if not m.needs_site]
     for mass in coded:
-        later = superseded(readings, mass.side)
-        if later:
-            evidence.superseded.append((mass.ref, later))
-        else:
-            evidence.masses.append(mass)
+        _stand_unless_superseded(evidence, readings, mass)
     if not evidence.masses:
         # No standing Condition: the ultrasound report itself may describe the mass (problem lists
         # lag the report), unless the clinician closed it on or after the report's date.
@@ -91,11 +96,7 @@ def gather(record, kb) -> Evidence:
         for mass in described:
             if any(not when or when[:10] >= (mass.date or "")[:10] for when in closed):
                 continue
-            later = superseded(readings, mass.side)
-            if later:
-                evidence.superseded.append((mass.ref, later))
-            else:
-                evidence.masses.append(mass)
+            _stand_unless_superseded(evidence, readings, mass)
     if not evidence.masses:
         return evidence
     coded = [m for m in evidence.masses if not m.from_report]
