@@ -112,7 +112,7 @@ def _fmt(value, digits=2):
 
 def markdown(results: dict) -> str:
     lines = [
-        f"Benchmark: {results['workers']} gunicorn workers x {results['threads']} threads"
+        f"Benchmark: {results['workers']} gunicorn gevent workers (service and floor alike)"
         f"{' (quick smoke run)' if results['quick'] else ''}",
         _conditions(results),
         "",
