@@ -1,34 +1,21 @@
 """The console script: `evaluate` offline, and `serve` under real gunicorn workers."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import requests
 
 from tests.support.builders import SERVICE_IDS, empty_prefetch, request
+from tests.support.cli import run_cli
 from tests.support.gunicorn import served
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _cli(*args, env=None, timeout=60):
-    return subprocess.run(
-        [sys.executable, "-m", "cds_service", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_evaluate_prints_the_response(tmp_path):
     path = tmp_path / "req.json"
     path.write_text(json.dumps(request("patient-view", prefetch=empty_prefetch())))
-    result = _cli("evaluate", str(path))
+    result = run_cli("evaluate", str(path))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"cards": []}
 
@@ -36,10 +23,10 @@ def test_evaluate_prints_the_response(tmp_path):
 def test_evaluate_reports_errors_as_json_and_nonzero(tmp_path):
     path = tmp_path / "req.json"
     path.write_text(json.dumps(request("patient-view")))  # no prefetch, no fhirServer -> 412
-    result = _cli("evaluate", str(path), "--service", SERVICE_IDS["patient-view"])
+    result = run_cli("evaluate", str(path), "--service", SERVICE_IDS["patient-view"])
     assert result.returncode == 1
     assert json.loads(result.stdout)["error"] == "precondition_failed"
-    assert _cli("evaluate", str(tmp_path / "missing.json")).returncode == 2
+    assert run_cli("evaluate", str(tmp_path / "missing.json")).returncode == 2
 
 
 def test_evaluate_never_writes_to_the_report_database(tmp_path):
@@ -50,7 +37,7 @@ def test_evaluate_never_writes_to_the_report_database(tmp_path):
 
     db_url = f"sqlite:///{tmp_path}/report.sqlite3"
     case = ROOT / "fixtures" / "cases" / "adult-left-coded-conclusion-mri.json"
-    result = _cli("evaluate", str(case), env={"CDS_DATABASE_URL": db_url})
+    result = run_cli("evaluate", str(case), env={"CDS_DATABASE_URL": db_url})
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["cards"] and answer["systemActions"]  # something that would be recorded by the server
@@ -74,6 +61,6 @@ def test_serve_runs_gunicorn_workers(tmp_path):
 
 
 def test_serve_refuses_bad_configuration():
-    result = _cli("serve", "--port", "1", env={"CDS_FHIR_TIMEOUT_S": "soon"})
+    result = run_cli("serve", "--port", "1", env={"CDS_FHIR_TIMEOUT_S": "soon"})
     assert result.returncode == 2
     assert "CDS_FHIR_TIMEOUT_S" in result.stderr

@@ -15,7 +15,7 @@ import pytest
 
 from cds_service.config import REPO_ROOT
 from cds_service.content import Content, ContentError
-from tests.support.builders import SERVICE_IDS, empty_prefetch, request
+from tests.support.builders import SERVICE_IDS, empty_prefetch, fhir_authorization, request
 from tests.support.jwt_clients import Signer, bearer, jwks, write_clients
 from tests.test_ratings import _case
 
@@ -68,13 +68,7 @@ def test_allergies_the_fhir_server_fails_to_return_degrade_too(live, http, fhir,
     service, body = _complete_case("adult-left-coded-conclusion-mri")
     del body["prefetch"]["allergies"]
     body["fhirServer"] = fhir.url
-    body["fhirAuthorization"] = {
-        "access_token": fhir.token,
-        "token_type": "Bearer",
-        "expires_in": 300,
-        "scope": "user/*.read",
-        "subject": "cds-service",
-    }
+    body["fhirAuthorization"] = fhir_authorization(fhir.token)
     fhir.routes[f"AllergyIntolerance?patient={body['context']['patientId']}"] = (500, OUTCOME)
     response = http.post(f"{live()}/cds-services/{service}", json=body)
     assert response.status_code == 200, response.text

@@ -6,7 +6,7 @@ import pytest
 
 from cds_service.config import REPO_ROOT
 from cds_service.pipeline.prefetch import MISSING, classify
-from tests.support.builders import SERVICE_IDS, bundle, empty_prefetch, patient, request
+from tests.support.builders import SERVICE_IDS, bundle, empty_prefetch, fhir_authorization, patient, request
 
 VIEW = SERVICE_IDS["patient-view"]
 OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
@@ -50,13 +50,7 @@ OPTIONAL_LAB_SEARCHES = [
 def _view(fhir, prefetch=None, token=True, **extra):
     body = request("patient-view", prefetch=prefetch, fhirServer=fhir.url, **extra)
     if token:
-        body["fhirAuthorization"] = {
-            "access_token": fhir.token,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "user/*.read",
-            "subject": "cds-service",
-        }
+        body["fhirAuthorization"] = fhir_authorization(fhir.token)
     return body
 
 

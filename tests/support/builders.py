@@ -64,3 +64,14 @@ def request(hook: str = "order-select", pid: str = "p1", prefetch: dict | None =
         body["prefetch"] = prefetch
     body.update(extra)
     return body
+
+
+def fhir_authorization(token: str) -> dict:
+    """The fhirAuthorization member an EHR sends beside fhirServer (CDS Hooks 2.0)."""
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "user/*.read",
+        "subject": "cds-service",
+    }
