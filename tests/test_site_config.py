@@ -167,10 +167,10 @@ def test_info_cards_off_per_call(live, http):
 
 
 def test_serve_refuses_a_bad_site_file_before_forking(site_file):
-    from tests.test_cli import _cli
+    from tests.support.cli import run_cli
 
     env = {**site_file({"cardKinds": {"nope": {"show": False}}}), "CDS_AUTH_MODE": "off"}
-    result = _cli("serve", "--port", "1", env=env)
+    result = run_cli("serve", "--port", "1", env=env)
     assert result.returncode == 2
     assert f"{env['CDS_SITE_CONFIG']}: cardKinds/nope: unknown card kind" in result.stderr
 
