@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from cds_service.fhir import quick_check
 from cds_service.pipeline import parse
 from cds_service.pipeline.digest_cache import DigestCache, digest
 
@@ -27,9 +28,11 @@ def test_validating_large_resources_keeps_none_of_them(monkeypatch):
     monkeypatch.setattr(parse, "_VALIDITY", DigestCache(max_bytes=64 * 1024))
     for i in range(300):
         resource = {"resourceType": "Observation", "id": f"o{i}", "status": "final", "code": {"text": "x" * 100_000}}
-        assert parse._valid_r4(orjson.dumps(resource)) is True
-    invalid = orjson.dumps({"resourceType": "Observation", "id": "bad", "status": ["final"]})
-    assert parse._valid_r4(invalid) is False
-    assert parse._valid_r4(invalid) is False  # remembered answers are the same answers
+        assert parse._valid_r4(resource, orjson.dumps(resource)) is True
+    invalid = {"resourceType": "Observation", "id": "bad", "status": ["final"]}
+    assert parse._valid_r4(invalid, orjson.dumps(invalid)) is False
+    assert parse._valid_r4(invalid, orjson.dumps(invalid)) is False  # remembered answers are the same answers
     assert parse._VALIDITY.bytes <= 64 * 1024
     assert all(len(key) == 16 for key in parse._VALIDITY._entries)
+    # the quick check remembers verdicts on short primitive values only
+    assert all(len(str(value)) <= quick_check.MAX_REMEMBERED_CHARS for _, _, value in quick_check._verdicts)
