@@ -17,7 +17,6 @@ speed, never correctness; tests/test_quick_check.py holds it to that against fhi
 from __future__ import annotations
 
 import decimal
-import threading
 import types
 import typing
 from dataclasses import dataclass
@@ -77,7 +76,6 @@ def _field(annotation) -> _Field | None:
 
 
 _plans: dict = {}
-_plans_lock = threading.Lock()
 
 
 def _plan(model) -> _Plan:
@@ -102,8 +100,7 @@ def _plan(model) -> _Plan:
             members, needed = groups.get(extra["one_of_many"], ((), False))
             groups[extra["one_of_many"]] = (members + (key,), needed or bool(extra.get("one_of_many_required")))
     plan = _Plan(fields, frozenset(required), tuple(groups.values()))
-    with _plans_lock:
-        _plans[model] = plan
+    _plans[model] = plan  # two threads may both build it: the same plan either way
     return plan
 
 
@@ -124,12 +121,11 @@ def _primitive_ok(field: _Field, value) -> bool:
     key = (id(field.primitive), type(value), value)
     known = _verdicts.get(key)
     if known is None:
-        if type(value) is str and len(value) > MAX_REMEMBERED_CHARS:
-            return _check(field, value)
         known = _check(field, value)
-        if len(_verdicts) >= MAX_REMEMBERED:
-            _verdicts.clear()
-        _verdicts[key] = known
+        if type(value) is not str or len(value) <= MAX_REMEMBERED_CHARS:
+            if len(_verdicts) >= MAX_REMEMBERED:
+                _verdicts.clear()
+            _verdicts[key] = known
     return known
 
 
