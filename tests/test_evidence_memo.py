@@ -65,3 +65,51 @@ def test_the_memo_stays_within_its_byte_budget():
         evidence_memo.recall(record, DigestCache(1), Evidence)  # any object stands for the knowledge
         assert evidence_memo._MEMO.bytes <= evidence_memo.MAX_BYTES
     assert 0 < len(evidence_memo._MEMO) < 2 * evidence_memo.MAX_BYTES // len(filler)
+
+
+def _ct_request(patient_ref: str, status: str) -> dict:
+    return {
+        "resourceType": "ServiceRequest",
+        "id": "sr-ct",
+        "status": status,
+        "intent": "order" if status == "active" else "plan",
+        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "74170"}], "text": "CT abdomen"},
+        "subject": {"reference": patient_ref},
+    }
+
+
+def test_a_session_whose_drafts_change_reuses_the_chart_search_and_answers_as_a_fresh_search(live, http, log_lines):
+    """One chart, three drafts in turn: MRI; the CT that the chart also lists as active (an EHR
+    that shows its drafts in the orders query: it must not count as already placed); MRI again
+    under another id. Each answer equals what a service that never saw the chart says."""
+    base = case_request(POSITIVE)
+    patient_ref = base["context"]["draftOrders"]["entry"][0]["resource"]["subject"]["reference"]
+    base["prefetch"]["serviceRequests"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": _ct_request(patient_ref, "active")}],
+    }
+    mri = base["context"]["draftOrders"]["entry"][0]["resource"]
+    drafts = [mri, _ct_request(patient_ref, "draft"), {**mri, "id": "sr-mri-2"}]
+    bodies = []
+    for draft in drafts:
+        body = {**base, "context": {**base["context"], "selections": [f"ServiceRequest/{draft['id']}"]}}
+        body["context"]["draftOrders"] = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": draft}],
+        }
+        bodies.append(body)
+
+    session = live()
+    answers = [_cards(http, session, body) for body in bodies]
+    assert [entry["evidence"]["remembered"] for entry in log_lines.requests()] == [False, True, True]
+    fresh = []
+    for body in bodies:  # each searched anew
+        evidence_memo._MEMO.clear()
+        fresh.append(_cards(http, session, body))
+    assert [entry["evidence"]["remembered"] for entry in log_lines.requests()[3:]] == [False, False, False]
+    assert [_without_uuids(a) for a in answers] == [_without_uuids(f) for f in fresh]
+    # the drafts did change the answer: the placed CT is named while MRI is drafted, not when it is the draft
+    assert "ServiceRequest/sr-ct" in answers[0][0]["detail"]
+    assert answers[1] == []  # the CT draft is the suggested order: nothing to say

@@ -68,18 +68,25 @@ def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
     return done
 
 
-def active_orders(record, kb: Knowledge) -> dict[str, list[str]]:
-    """Active (already placed) orders by modality: {'ct': [...refs], 'mr': [...]}; drafts excluded."""
-    drafts = {f"{d.get('resourceType')}/{d.get('id')}" for d in record.drafts}
+def active_orders(record, kb: Knowledge, limit: int = MAX_IMAGING) -> dict[str, list[str]]:
+    """Active orders in the chart by modality: {'ct': [...refs], 'mr': [...]}, at most `limit` each.
+
+    Drafts are not told apart here, so the result depends on the chart alone (the evidence memo
+    keeps it across a session's calls); orders_in_force removes the ones that are this call's drafts."""
     found: dict[str, list[str]] = {"ct": [], "mr": []}
     for request in record.of_type("ServiceRequest"):
-        ref = f"ServiceRequest/{request.get('id')}"
-        if request.get("status") != "active" or ref in drafts:
+        if request.get("status") != "active":
             continue
         modality = modality_of(classify_order(request, kb), kb)
-        if modality in found and len(found[modality]) < MAX_IMAGING and record.valid(request):
-            found[modality].append(ref)
+        if modality in found and len(found[modality]) < limit and record.valid(request):
+            found[modality].append(f"ServiceRequest/{request.get('id')}")
     return found
+
+
+def orders_in_force(placed: list[str], drafts: list[dict]) -> list[str]:
+    """The placed orders that are not one of this call's drafts (an EHR may list a draft as active)."""
+    draft_refs = {f"{d.get('resourceType')}/{d.get('id')}" for d in drafts}
+    return [ref for ref in placed if ref not in draft_refs][:MAX_IMAGING]
 
 
 def contrast_allergies(record, kb: Knowledge) -> list[str]:

@@ -50,5 +50,10 @@ class DigestCache:
                 old_key, old_value = self._entries.popitem(last=False)
                 self.bytes -= self._cost(old_key, old_value)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.bytes = 0
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -14,9 +14,19 @@ from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, ne
 from ..clinical.masses import Mass, closed_mass_dates, find_masses
 from ..clinical.orders import classify_order
 from ..clinical.reports import calcified_in_reports, flank_site_reported, read_reports, report_masses, superseded
-from ..clinical.workup import active_orders, age_years, contrast_allergies, cross_sectional_done, is_pediatric
+from ..clinical.select import MAX_IMAGING
+from ..clinical.workup import (
+    active_orders,
+    age_years,
+    contrast_allergies,
+    cross_sectional_done,
+    is_pediatric,
+    orders_in_force,
+)
 from . import evidence_memo
 from .exchange import Exchange
+
+DRAFT_SLACK = 10  # placed orders kept beyond MAX_IMAGING per modality, for drafts listed as active too
 
 
 @dataclass
@@ -29,6 +39,7 @@ class Evidence:
     cross_sectional: list[Finding] = field(default_factory=list)
     ct_orders: list[str] = field(default_factory=list)  # active CT orders, and concordant CT drafts
     mr_orders: list[str] = field(default_factory=list)
+    placed: dict[str, list[str]] = field(default_factory=dict)  # active orders in the chart, drafts not yet told apart
     contrast_allergies: list[str] = field(default_factory=list)
     safety: Any = None  # clinical.contrast.Safety, set by the safety stage for a positive chart
     limits: Any = None  # clinical.contrast.Limits the safety findings were judged with
@@ -73,7 +84,9 @@ def _stand_unless_superseded(evidence: Evidence, readings, mass: Mass) -> None:
         evidence.masses.append(mass)
 
 
-def gather(record, kb) -> Evidence:
+def search_chart(record, kb) -> Evidence:
+    """What the chart alone shows: nothing here reads this call's drafts, so the evidence memo can
+    keep the result for every call of an ordering session, whatever is being ordered."""
     age = age_years(record.patient)
     evidence = Evidence(age=age, pediatric=is_pediatric(age))
     coded = find_masses(record, kb)
@@ -108,14 +121,28 @@ def gather(record, kb) -> Evidence:
     if not evidence.positive:
         return evidence
     evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses)
-    placed = active_orders(record, kb)
-    concordant = [
-        f"ServiceRequest/{d.get('id')}" for d in record.drafts if classify_order(d, kb) == kb.suggested_order["class"]
-    ]
-    evidence.ct_orders = placed["ct"] + concordant
-    evidence.mr_orders = placed["mr"]
+    # room for drafts that an EHR also lists as active, which orders_in_force drops
+    evidence.placed = active_orders(record, kb, limit=MAX_IMAGING + DRAFT_SLACK)
     evidence.contrast_allergies = contrast_allergies(record, kb)
     return evidence
+
+
+def add_drafts(evidence: Evidence, record, kb) -> Evidence:
+    """The part of the evidence that depends on this call's drafts: orders already in force for a
+    positive chart (placed ones that are not drafts, and drafts concordant with the suggestion)."""
+    if evidence.positive:
+        concordant = [
+            f"ServiceRequest/{d.get('id')}"
+            for d in record.drafts
+            if classify_order(d, kb) == kb.suggested_order["class"]
+        ]
+        evidence.ct_orders = orders_in_force(evidence.placed.get("ct", []), record.drafts) + concordant
+        evidence.mr_orders = orders_in_force(evidence.placed.get("mr", []), record.drafts)
+    return evidence
+
+
+def gather(record, kb) -> Evidence:
+    return add_drafts(search_chart(record, kb), record, kb)
 
 
 def evidence_matters(kb, judged: list[dict]) -> bool:
@@ -134,7 +161,9 @@ def run(exchange: Exchange, runtime) -> None:
         exchange.evidence = Evidence()
         exchange.notes["evidence"] = "not needed"
         return
-    evidence = evidence_memo.recall(exchange.record, kb, lambda: gather(exchange.record, kb))
+    record = exchange.record
+    found, remembered = evidence_memo.recall(record, kb, lambda: search_chart(record, kb))
+    evidence = add_drafts(found, record, kb)
     exchange.evidence = evidence
     if exchange.record.invalid:
         exchange.notes["invalidR4"] = exchange.record.invalid
@@ -147,4 +176,5 @@ def run(exchange: Exchange, runtime) -> None:
         "narrativesCut": evidence.narratives_cut,
         "superseded": len(evidence.superseded),
         "massFromReport": any(m.from_report for m in evidence.masses),
+        "remembered": remembered,
     }

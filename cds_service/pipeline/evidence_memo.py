@@ -2,11 +2,11 @@
 
 order-select fires on every change of the order form: the same patient's chart arrives again and
 again while only the drafts move. The chart search (masses, ultrasounds, calcification, prior
-imaging, orders, allergies) depends on nothing else but the knowledge it is judged with and
-today's date (age), so its result is kept under a digest of exactly what it reads: the knowledge
-object (one per app; an entry holds a weak reference and counts only while that same object lives),
-today's date, the patient, this patient's resources after parsing, every draft, and fetched
-report attachments.
+imaging, orders, allergies; evidence.search_chart) reads no draft and depends on nothing else but
+the knowledge it is judged with and today's date (age), so its result is kept under a digest of
+exactly what it reads: the knowledge object (one per app; an entry holds a weak reference and
+counts only while that same object lives), today's date, the patient, this patient's resources
+after parsing, and fetched report attachments. A call with other drafts finds the same entry.
 
 Bounded in bytes: an entry is charged what the chart it was computed from takes in memory (all an
 entry can keep alive is a subset of that chart's resources: their JSON size times PYTHON_PER_JSON,
@@ -53,7 +53,6 @@ def _key(record, kb) -> tuple[bytes, int] | None:
                 record.patient_id,
                 record.patient,
                 record.by_type,
-                record.drafts,
                 record.binaries,
             )
         )
@@ -63,20 +62,21 @@ def _key(record, kb) -> tuple[bytes, int] | None:
 
 
 def recall(record, kb, compute):
-    """`compute()`'s Evidence for this chart, from the memo when the same chart was searched before.
+    """`compute()`'s Evidence for this chart, from the memo when the same chart was searched before,
+    and whether it was remembered.
 
     The caller gets its own copy (later stages set fields on it); the record's count of invalid
     resources is what the search found, hit or miss, so the request log says the same."""
     key = _key(record, kb)
     if key is None:
-        return compute()
+        return compute(), False
     digest, size = key
     known = _MEMO.get(digest)
     if known is not None and known[3]() is kb:
         evidence, invalid, _, _ = known
         record.invalid += invalid
-        return dataclasses.replace(evidence)
+        return dataclasses.replace(evidence), True
     before = record.invalid
     evidence = compute()
     _MEMO.put(digest, (dataclasses.replace(evidence), record.invalid - before, size, weakref.ref(kb)))
-    return evidence
+    return evidence, False
