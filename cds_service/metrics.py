@@ -104,7 +104,10 @@ class _Metrics:
             buckets=_BUCKETS,
         )
         self.stage_seconds = Histogram(
-            "cds_pipeline_stage_duration_seconds", "Time spent in each pipeline stage", ["stage"], buckets=_BUCKETS
+            "cds_pipeline_stage_duration_seconds",
+            "Time spent in each pipeline phase (intake, engine, finish)",
+            ["stage"],
+            buckets=_BUCKETS,
         )
         self.cards = Counter(
             "cds_cards_total", "Cards issued, by CDS service, card kind and indicator", ["service", "kind", "indicator"]
@@ -146,7 +149,7 @@ _stage_children: dict = {}
 
 
 def observe_stage(stage: str, ms: float) -> None:
-    # Thirteen stages per call: the labelled child is looked up once per stage name, not per call.
+    # The labelled child is looked up once per phase name, not per call.
     child = _stage_children.get(stage)
     if child is None:
         child = _stage_children.setdefault(stage, _m().stage_seconds.labels(stage))

@@ -4,7 +4,8 @@ authenticate -> validate -> configure -> prefetch -> parse -> evidence -> safety
 -> render -> suppress -> rate -> shadow -> respond
 
 Each stage reads what earlier stages put on the Exchange and adds its own product; the runner
-times every stage for the request log. Discovery and feedback reuse `authenticate` only. After
+times every stage for the request log, and the three phases (intake, engine, finish) for the
+stage histogram. Discovery and feedback reuse `authenticate` only. After
 the response is sent, the HTTP layer records the issued cards and ratings (audit.ledger), so
 storage never delays it.
 """
@@ -59,7 +60,17 @@ def _run(stages, exchange: Exchange, runtime) -> None:
         finally:
             spent = (time.perf_counter() - started) * 1000
             exchange.timings[name] = round(exchange.timings.get(name, 0) + spent, 3)
-            metrics.observe_stage(name, spent)
+
+
+def _observed(phase: str, started: float) -> float:
+    """Record one phase in the stage histogram; returns the time the next phase starts.
+
+    Prometheus gets three phases, the request log every stage: under gunicorn each histogram
+    observation is a locked write to a shared file, and thirteen of them per call cost more than
+    most stages they time (measured: 0.1 ms of a 1 ms answer)."""
+    now = time.perf_counter()
+    metrics.observe_stage(phase, (now - started) * 1000)
+    return now
 
 
 def run(exchange: Exchange, runtime) -> dict:
@@ -69,11 +80,21 @@ def run(exchange: Exchange, runtime) -> dict:
     record keeps only what passes full R4 validation and the engine runs once more; an error on
     validated data is a real fault and propagates (500).
     """
-    _run(INTAKE, exchange, runtime)
+    started = time.perf_counter()
     try:
-        _run(ENGINE, exchange, runtime)
-    except SHAPE_ERRORS:
-        exchange.notes["malformedDropped"] = exchange.record.keep_valid()
-        _run(ENGINE, exchange, runtime)
-    _run(FINISH, exchange, runtime)
+        _run(INTAKE, exchange, runtime)
+    finally:
+        started = _observed("intake", started)
+    try:
+        try:
+            _run(ENGINE, exchange, runtime)
+        except SHAPE_ERRORS:
+            exchange.notes["malformedDropped"] = exchange.record.keep_valid()
+            _run(ENGINE, exchange, runtime)
+    finally:
+        started = _observed("engine", started)
+    try:
+        _run(FINISH, exchange, runtime)
+    finally:
+        _observed("finish", started)
     return exchange.response
