@@ -83,6 +83,9 @@ def _mutations():
         "draftOrders not a Bundle": set_({"resourceType": "List"}, "context", "draftOrders"),
         "patientId not a string": set_(5, "context", "patientId"),
         "prefetch value a string": set_("x", "prefetch", "patient"),
+        "prefetch value an array": set_([{"resourceType": "Patient"}], "prefetch", "patient"),
+        "prefetch object without resourceType": set_({"id": "p1"}, "prefetch", "patient"),
+        "prefetch resourceType not a string": set_({"resourceType": 7}, "prefetch", "patient"),
         "fhirAuthorization without fhirServer": set_(
             {"access_token": "t", "token_type": "Bearer"}, "fhirAuthorization"
         ),
