@@ -8,13 +8,17 @@ the draft order is named once, not as its text and every coding display joined t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cds_service.clinical import load_knowledge
 from cds_service.config import REPO_ROOT
 from cds_service.content import Content, ContentError
+from cds_service.pipeline import render
 from tests.test_ratings import _case
 
 SOURCES = json.loads((REPO_ROOT / "hooks" / "knowledge" / "sources.json").read_text())["sources"]
@@ -76,3 +80,10 @@ def test_a_card_that_would_link_a_source_for_the_other_group_stops_start_up(tmp_
     content = Content.load(hooks)
     with pytest.raises(ContentError, match="is not for adult patients"):
         load_knowledge(hooks, content.schemas)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=st.sampled_from(["\n", "a", " ", "\r", "\t", "b"]), max_size=40))
+def test_blank_lines_left_by_empty_parts_collapse_as_the_regex_did(text):
+    """render._paragraphs replaced re.sub(r"\\n{3,}", "\\n\\n", ...).strip(): the same text for any input."""
+    assert render._paragraphs(text) == re.sub(r"\n{3,}", "\n\n", text).strip()

