@@ -45,7 +45,8 @@ class _Field:
 class _Plan:
     fields: dict[str, _Field]
     required: frozenset[str]
-    choices: tuple[tuple[tuple[str, ...], bool], ...]  # (members, one required)
+    choice_group: dict[str, str]  # each choice ([x]) member's group
+    needed_groups: frozenset[str]  # groups of which one member is required
 
 
 def _unwrap_optional(annotation):
@@ -84,7 +85,8 @@ def _plan(model) -> _Plan:
         return plan
     fields: dict[str, _Field] = {}
     required: set[str] = set()
-    groups: dict[str, tuple[tuple[str, ...], bool]] = {}
+    choice_group: dict[str, str] = {}
+    needed: set[str] = set()
     for name, info in model.model_fields.items():
         key = info.alias or name
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
@@ -97,9 +99,10 @@ def _plan(model) -> _Plan:
         if info.is_required() or extra.get("element_required"):
             required.add(key)
         if "one_of_many" in extra:
-            members, needed = groups.get(extra["one_of_many"], ((), False))
-            groups[extra["one_of_many"]] = (members + (key,), needed or bool(extra.get("one_of_many_required")))
-    plan = _Plan(fields, frozenset(required), tuple(groups.values()))
+            choice_group[key] = extra["one_of_many"]
+            if extra.get("one_of_many_required"):
+                needed.add(extra["one_of_many"])
+    plan = _Plan(fields, frozenset(required), choice_group, frozenset(needed))
     _plans[model] = plan  # two threads may both build it: the same plan either way
     return plan
 
@@ -152,9 +155,9 @@ def _element_ok(model: type, data: dict, depth: int) -> bool:
                 return False
     if not plan.required <= data.keys():
         return False
-    for members, needed in plan.choices:
-        present = sum(m in data for m in members)
-        if present > 1 or (needed and present == 0):
+    if plan.choice_group:  # at most one member of each [x] group, and one of each required group
+        chosen = [plan.choice_group[k] for k in data.keys() & plan.choice_group.keys()]
+        if len(chosen) != len(set(chosen)) or not plan.needed_groups.issubset(chosen):
             return False
     return True
 
