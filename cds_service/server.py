@@ -32,8 +32,10 @@ class GunicornApp(BaseApplication):
             app = self.factory()
         else:
             from . import create_app
+            from .warmup import warm
 
             app = create_app()
+            warm(app.extensions["cds"])  # before the worker takes calls (cds_service.warmup says why)
         _tune_gc()
         return app
 

@@ -176,3 +176,20 @@ def vouch(resource: dict) -> bool | None:
         return True if _element_ok(model, body, 1) else None
     except RecursionError:
         return None
+
+
+def prepare(resource_type: str) -> int:
+    """Build the plans of one resource type and of every element type under it, now rather than on a
+    patient's call; returns how many models that took (a few dozen: FHIR's data types are shared)."""
+    try:
+        start = get_fhir_model_class(resource_type)
+    except (KeyError, ValueError, AttributeError, ImportError):
+        return 0
+    seen: set = set()
+    pending = [start]
+    while pending:
+        model = pending.pop()
+        if model not in seen:
+            seen.add(model)
+            pending.extend(f.model for f in _plan(model).fields.values() if f.model is not None)
+    return len(seen)

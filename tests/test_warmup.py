@@ -1,0 +1,80 @@
+"""A served worker builds the narrative pipeline, the quick R4 check's plans and the metrics before
+its first call (cds_service.warmup), and records nothing while doing so."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from tests.support.builders import SERVICE_IDS
+from tests.support.cases import case_request
+from tests.support.gunicorn import ROOT, served
+
+# Run in a new interpreter: in this one another test may already have built what warm() builds.
+FRESH_PROCESS = textwrap.dedent(
+    """
+    import json, sys
+    from fhir.resources.R4B import get_fhir_model_class
+    from cds_service import create_app
+    from cds_service.config import Settings
+    from cds_service.fhir import quick_check
+    from cds_service.warmup import resource_types, warm
+
+    app = create_app(Settings.from_env({"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": sys.argv[1]}))
+    runtime = app.extensions["cds"]
+    types = resource_types(runtime.content.services)
+    pipeline = runtime.knowledge.reader.pipeline
+    before = {"nlp": pipeline._nlp is not None, "plans": len(quick_check._plans)}
+    done = warm(runtime)
+    print(json.dumps({
+        "types": types,
+        "before": before,
+        "after": {
+            "nlp": pipeline._nlp is not None,
+            "planned": [get_fhir_model_class(t) in quick_check._plans for t in types],
+        },
+        "done": done,
+        "cards": runtime.database.query("SELECT COUNT(*) FROM cds_card")[0][0],
+    }))
+    """
+)
+
+
+def test_warm_builds_what_a_first_call_would_and_records_nothing(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, f"sqlite:///{tmp_path}/cds.sqlite3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"Patient", "Condition", "DiagnosticReport", "ImagingStudy", "Observation", "ServiceRequest"} <= set(
+        report["types"]
+    )
+    assert report["before"] == {"nlp": False, "plans": 0}
+    assert report["after"]["nlp"] and all(report["after"]["planned"])
+    assert report["done"]["modelPlans"] >= len(report["types"])
+    assert report["cards"] == 0
+
+
+def test_each_served_worker_warms_up_before_its_first_call(tmp_path):
+    env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3", "CDS_LOG_LEVEL": "INFO"}
+    with served(env, tmp_path, workers=2) as (url, log_path):
+        import requests
+
+        answer = requests.post(
+            f"{url}/cds-services/{SERVICE_IDS['order-select']}",
+            json=case_request("adult-left-coded-conclusion-mri.json"),
+            timeout=30,
+        )
+        assert answer.status_code == 200 and answer.json()["cards"]
+        warmed = [
+            entry
+            for entry in map(json.loads, (line for line in log_path.read_text().splitlines() if line.startswith("{")))
+            if entry.get("msg") == "worker warmed up"
+        ]
+    assert len(warmed) == 2 and all(entry["modelPlans"] > 0 for entry in warmed)
