@@ -141,31 +141,35 @@ def _service(service_id, known) -> str:
 
 
 # -- recording (one call from each place that knows the fact) ----------------------------------
+_children: dict = {}
+
+
+def _child(metric: str, *labels: str):
+    """A labelled child, looked up once per label set (every label comes from a fixed set, so this
+    stays small): prometheus_client's `labels` takes a lock and builds a key on every call."""
+    key = (metric, labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children.setdefault(key, getattr(_m(), metric).labels(*labels))
+    return child
+
+
 def observe_request(endpoint: str | None, service_id: str | None, status, seconds: float, known) -> None:
     """One answered request; `known` holds the loaded service ids (anything else is "unknown")."""
-    m = _m()
     name = _ENDPOINTS.get(endpoint or "", "other")
     service = _service(service_id, known) if service_id is not None else ""
-    m.requests.labels(name, service, str(status or "none")).inc()
-    m.request_seconds.labels(name, service).observe(max(0.0, seconds))
-
-
-_stage_children: dict = {}
+    _child("requests", name, service, str(status or "none")).inc()
+    _child("request_seconds", name, service).observe(max(0.0, seconds))
 
 
 def observe_stage(stage: str, ms: float) -> None:
-    # The labelled child is looked up once per phase name, not per call.
-    child = _stage_children.get(stage)
-    if child is None:
-        child = _stage_children.setdefault(stage, _m().stage_seconds.labels(stage))
-    child.observe(max(0.0, ms) / 1000)
+    _child("stage_seconds", stage).observe(max(0.0, ms) / 1000)
 
 
 def count_cards(service_id: str, cards) -> None:
     """Cards issued in one response (audit.ledger.IssuedCard: kind and indicator from the content)."""
-    m = _m()
     for card in cards:
-        m.cards.labels(service_id, card.kind, card.indicator).inc()
+        _child("cards", service_id, card.kind, card.indicator).inc()
 
 
 def count_fhir_fetches(results) -> None:
