@@ -85,5 +85,5 @@ def test_a_card_that_would_link_a_source_for_the_other_group_stops_start_up(tmp_
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(st.text(alphabet=st.sampled_from(["\n", "a", " ", "\r", "\t", "b"]), max_size=40))
 def test_blank_lines_left_by_empty_parts_collapse_as_the_regex_did(text):
-    """render._paragraphs replaced re.sub(r"\\n{3,}", "\\n\\n", ...).strip(): the same text for any input."""
+    """render._paragraphs gives what re.sub(r"\\n{3,}", "\\n\\n", ...).strip() gives, for any input."""
     assert render._paragraphs(text) == re.sub(r"\n{3,}", "\n\n", text).strip()
