@@ -78,3 +78,23 @@ def test_sites_and_other_regions(kb):
 def test_laterality_words(kb):
     assert kb.concepts["left"].found("Left flank mass") and not kb.concepts["right"].found("Left flank mass")
     assert kb.concepts["bilateral"].found("bilateral flank masses")
+
+
+def test_remembered_verdicts_are_the_verdicts_and_the_memo_stays_bounded(kb):
+    from dataclasses import replace
+
+    from cds_service.clinical import text as text_module
+
+    concept = kb.concepts["mass"]
+    labels = ["Left renal mass", "No renal mass", "Essential hypertension", "Rule out flank mass", "mass"]
+    fresh = [replace(concept, _verdicts={}).assess(label) for label in labels]
+    assert "present" in fresh and fresh.count("present") < len(fresh)  # the labels tell something apart
+    remembering = replace(concept, _verdicts={})
+    assert [remembering.assess(label) for label in labels * 2] == fresh * 2
+    assert set(remembering._verdicts) == set(labels)
+
+    long_label = "renal mass " * 40  # over MAX_REMEMBERED_CHARS: judged every time, never kept
+    assert remembering.assess(long_label) == "present" and long_label not in remembering._verdicts
+    for n in range(text_module.MAX_REMEMBERED + 10):
+        remembering.assess(f"problem {n}")
+        assert len(remembering._verdicts) <= text_module.MAX_REMEMBERED

@@ -93,7 +93,7 @@ def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], di
     mass_refs = {m.ref for m in masses}
     linked = set().union(*(m.evidence_refs for m in masses)) if masses else set()
     for ref in list(linked):
-        report = record.by_ref.get(ref) if ref.startswith("DiagnosticReport/") else None
+        report = record.find(ref) if ref.startswith("DiagnosticReport/") else None
         if report:
             linked |= ref_keys(report.get("imagingStudy"))
     us_codes, sites = kb.value_set("ultrasound-region-procedure"), kb.value_set("mass-site")

@@ -10,11 +10,16 @@ tried, so that "non-calcified" never counts as "calcified".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 PRESENT = "present"
 ABSENT = "absent"
+# Verdicts remembered per concept: problem-list and study labels repeat from patient to patient
+# ("Essential hypertension" is checked for "mass" on every chart). Short labels only, and the memo
+# is emptied when full, so it holds at most MAX_REMEMBERED x MAX_REMEMBERED_CHARS characters.
+MAX_REMEMBERED = 4096
+MAX_REMEMBERED_CHARS = 200
 
 
 def compile_any(patterns: list[str]) -> re.Pattern:
@@ -38,6 +43,7 @@ class TextConcept:
     present: re.Pattern
     absent: re.Pattern | None
     judge: Judge
+    _verdicts: dict = field(default_factory=dict, compare=False, repr=False)
 
     def mentioned(self, text: str) -> bool:
         """Cheap pre-check: any pattern occurs at all, asserted or not."""
@@ -49,7 +55,18 @@ class TextConcept:
         """A label longer than the judge's `max_label_chars` is read only up to it (bounded work)."""
         if not text:
             return None
-        text = text[: self.judge.max_label_chars]
+        if len(text) > MAX_REMEMBERED_CHARS:
+            return self._assess(text[: self.judge.max_label_chars])
+        verdicts = self._verdicts
+        if text in verdicts:
+            return verdicts[text]
+        verdict = self._assess(text[: self.judge.max_label_chars])
+        if len(verdicts) >= MAX_REMEMBERED:
+            verdicts.clear()
+        verdicts[text] = verdict
+        return verdict
+
+    def _assess(self, text: str) -> str | None:
         if not self.mentioned(text):
             return None
         seen_absent = False

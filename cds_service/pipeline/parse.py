@@ -81,15 +81,27 @@ class PatientRecord:
     patient_id: str
     patient: dict | None = None
     by_type: dict[str, list[dict]] = field(default_factory=dict)
-    by_ref: dict[str, dict] = field(default_factory=dict)
     drafts: list[dict] = field(default_factory=list)  # every draft order in context.draftOrders
     judged: list[dict] = field(default_factory=list)  # the drafts this service judges
     invalid: int = 0
     binaries: dict[str, dict] = field(default_factory=dict)  # 'Binary/id' -> fetched report attachment
     _checked: dict = field(default_factory=dict, repr=False)
+    _by_ref: dict | None = field(default=None, repr=False)
 
     def of_type(self, resource_type: str) -> list[dict]:
         return self.by_type.get(resource_type, [])
+
+    def find(self, ref: str) -> dict | None:
+        """This record's resource 'Type/id'. The index is built on first use: most calls never
+        look a resource up by reference, and for 10,000 resources it costs milliseconds."""
+        if self._by_ref is None:
+            self._by_ref = {
+                f"{rtype}/{r['id']}": r
+                for rtype, items in self.by_type.items()
+                for r in items
+                if isinstance(r.get("id"), str)
+            }
+        return self._by_ref.get(ref)
 
     def valid(self, resource: dict) -> bool:
         """Whether `resource` is valid R4 (fhir.resources R4B); invalid ones are counted and skipped."""
@@ -111,7 +123,7 @@ class PatientRecord:
         """
         before = sum(map(len, self.by_type.values())) + len(self.drafts)
         self.by_type = {t: [r for r in items if self.valid(r)] for t, items in self.by_type.items()}
-        self.by_ref = {ref: r for ref, r in self.by_ref.items() if self.valid(r)}
+        self._by_ref = None
         if self.patient is not None and not self.valid(self.patient):
             self.patient = None
         self.drafts = [d for d in self.drafts if self.valid(d)]
@@ -152,8 +164,6 @@ def run(exchange: Exchange, runtime) -> None:
                     dropped += 1
                     continue
             record.by_type.setdefault(rtype, []).append(resource)
-            if isinstance(resource.get("id"), str):
-                record.by_ref[f"{rtype}/{resource['id']}"] = resource
     record.drafts = resources_of(exchange.context.get("draftOrders"))
     record.judged = judged_orders(record.drafts, exchange.context, exchange.service.orders)
     exchange.record = record
