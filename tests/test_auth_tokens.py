@@ -393,7 +393,7 @@ def test_feedback_is_authenticated_with_its_own_aud(shared, http):
 
 
 def _fhir_request(fhir) -> dict:
-    body = builders.request(fhirServer=fhir.url)
+    body = builders.request(drafts=[builders.mri_draft()], fhirServer=fhir.url)  # a draft the chart matters for
     body["fhirAuthorization"] = {
         "access_token": fhir.token,
         "token_type": "Bearer",

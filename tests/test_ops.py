@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from cds_service.pipeline.respond import prune
-from tests.support.builders import SERVICE_IDS, request
+from tests.support.builders import SERVICE_IDS, mri_draft, request
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +20,7 @@ def test_one_json_log_line_per_request_with_stage_timings_and_no_secrets(live, h
     body = request(
         "order-select",
         pid="patient-secret-id-42",
+        drafts=[mri_draft(pid="patient-secret-id-42")],  # a draft the chart matters for: every key is fetched
         fhirServer=fhir.url,
         fhirAuthorization={"access_token": "access-token-xyz", "token_type": "Bearer"},
     )
@@ -37,6 +38,7 @@ def test_one_json_log_line_per_request_with_stage_timings_and_no_secrets(live, h
     assert set(first["stagesMs"]) == {
         "validate",
         "configure",
+        "scope",
         "prefetch",
         "parse",
         "evidence",

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.pipeline.parse import PatientRecord, judged_orders, resources_of, subject_id
+from cds_service.pipeline.parse import PatientRecord, resources_of, subject_id
+from cds_service.pipeline.scope import judged_orders
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 

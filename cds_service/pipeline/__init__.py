@@ -1,7 +1,7 @@
 """The invocation flow, one stage per module, run in this order:
 
-authenticate -> validate -> configure -> prefetch -> parse -> evidence -> safety -> decide -> adjust
--> render -> suppress -> rate -> shadow -> respond
+authenticate -> validate -> configure -> scope -> prefetch -> parse -> evidence -> safety -> decide
+-> adjust -> render -> suppress -> rate -> shadow -> respond
 
 Each stage reads what earlier stages put on the Exchange and adds its own product; the runner
 times every stage for the request log, and the three phases (intake, engine, finish) for the
@@ -26,6 +26,7 @@ from . import (
     render,
     respond,
     safety,
+    scope,
     shadow,
     suppress,
     validate,
@@ -34,7 +35,13 @@ from .exchange import Exchange
 
 # authenticate runs in the HTTP layer (it guards discovery and feedback too), so the flow here
 # starts with a caller already admitted.
-INTAKE = (("validate", validate.run), ("configure", configure.run), ("prefetch", prefetch.run), ("parse", parse.run))
+INTAKE = (
+    ("validate", validate.run),
+    ("configure", configure.run),
+    ("scope", scope.run),
+    ("prefetch", prefetch.run),
+    ("parse", parse.run),
+)
 # The engine reads the patient's data as plain dicts (fast); malformed data can trip it (see run).
 ENGINE = (
     ("evidence", evidence.run),

@@ -145,19 +145,9 @@ def gather(record, kb) -> Evidence:
     return add_drafts(search_chart(record, kb), record, kb)
 
 
-def evidence_matters(kb, judged: list[dict]) -> bool:
-    """Whether the chart can change the answer for these drafts: some draft's order class has a
-    card or a rating in the knowledge. A half-filled draft (the Sandbox's first call on every
-    order form) or an unrelated order then costs no chart search at all."""
-    rules = kb.rules
-    telling = {r["class"] for r in rules["orders"] if "card" in r or r["verdict"] != rules["noEvidenceVerdict"]}
-    telling |= set(kb.pama["ratedClasses"])
-    return any(classify_order(draft, kb) in telling for draft in judged)
-
-
 def run(exchange: Exchange, runtime) -> None:
     kb = runtime.knowledge
-    if exchange.service.orders != "none" and not evidence_matters(kb, exchange.record.judged):
+    if not exchange.chart_needed:
         exchange.evidence = Evidence()
         exchange.notes["evidence"] = "not needed"
         return

@@ -15,6 +15,9 @@ class Exchange:
     request_id: str
     client: Any = None  # the authenticated CDS client (auth.TrustedClient) or None when auth is off
     body: dict = field(default_factory=dict)
+    drafts: list = field(default_factory=list)  # every draft order in context.draftOrders
+    judged: list = field(default_factory=list)  # the drafts this service judges
+    chart_needed: bool = True  # False when no judged draft's answer can depend on the chart (scope)
     prefetch: dict = field(default_factory=dict)  # key -> resource, or None for "no data"
     record: Any = None  # parse.PatientRecord
     evidence: Any = None  # evidence.Evidence

@@ -131,15 +131,6 @@ class PatientRecord:
         return before - sum(map(len, self.by_type.values())) - len(self.drafts)
 
 
-def judged_orders(drafts: list[dict], context: dict, orders: str) -> list[dict]:
-    if orders == "draftOrders":
-        return list(drafts)
-    if orders != "selections":
-        return []
-    wanted = set(context.get("selections") or ())
-    return [d for d in drafts if f"{d.get('resourceType')}/{d.get('id')}" in wanted]
-
-
 def run(exchange: Exchange, runtime) -> None:
     patient_id = exchange.context["patientId"]
     relative = f"Patient/{patient_id}"  # the usual form, compared before the general parse
@@ -164,8 +155,7 @@ def run(exchange: Exchange, runtime) -> None:
                     dropped += 1
                     continue
             record.by_type.setdefault(rtype, []).append(resource)
-    record.drafts = resources_of(exchange.context.get("draftOrders"))
-    record.judged = judged_orders(record.drafts, exchange.context, exchange.service.orders)
+    record.drafts, record.judged = exchange.drafts, exchange.judged
     exchange.record = record
     attachments.fetch(exchange, runtime, record)
     exchange.notes["resources"] = sum(len(v) for v in record.by_type.values())

@@ -106,6 +106,9 @@ def run(exchange: Exchange, runtime) -> None:
             except Unresolvable:
                 unobtainable.append(key)
 
+    if not exchange.chart_needed:  # no draft the chart could change (scope stage): shapes checked, nothing fetched
+        exchange.prefetch = {}
+        return
     optional = exchange.service.optional_prefetch
     if exchange.notes.get("fhirServer") == "refused" and unobtainable:
         runtime.warn_unregistered_fhir_server(exchange.client)

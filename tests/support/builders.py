@@ -52,6 +52,11 @@ def draft_service_request(rid: str = "sr-1", pid: str = "p1", code: dict | None 
     return resource
 
 
+def mri_draft(rid: str = "sr-1", pid: str = "p1") -> dict:
+    """A draft the chart can change the answer for (MRI abdomen): the service reads the chart for it."""
+    return draft_service_request(rid, pid, {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "74183"}]})
+
+
 def request(hook: str = "order-select", pid: str = "p1", prefetch: dict | None = None, drafts=None, **extra) -> dict:
     context: dict = {"userId": "Practitioner/dr-1", "patientId": pid}
     if hook in ("order-select", "order-sign"):
