@@ -126,6 +126,27 @@ def test_transactions_commit_or_roll_back_as_a_whole(db):
     assert db.query("SELECT jti_key FROM auth_seen_jti ORDER BY jti_key") == [("a",), ("b",)]
 
 
+def test_a_ledger_batch_is_written_by_one_statement_per_table_on_both_engines(db):
+    from cds_service.audit.ledger import IssuedCard, IssuedRating, record_batch
+
+    migrate(db)
+    db.execute_many("INSERT INTO auth_seen_jti (jti_key, expires_at) VALUES (?, ?)", [])  # nothing to do
+    items = [
+        (
+            "svc",
+            "order-select",
+            [IssuedCard(f"card-{n}", "mri-before-ct", "warning")],
+            [IssuedRating(f"c-{n}", "mri", "no")],
+            f"r{n}",
+        )
+        for n in range(5)
+    ]
+    record_batch(db, items)
+    record_batch(db, items[:2])  # a batch written again adds nothing (ON CONFLICT DO NOTHING)
+    assert db.query("SELECT uuid FROM cds_card ORDER BY uuid") == [(f"card-{n}",) for n in range(5)]
+    assert db.query("SELECT consult_id FROM cds_rating ORDER BY consult_id") == [(f"c-{n}",) for n in range(5)]
+
+
 def test_each_thread_uses_its_own_connection(db):
     migrate(db)
     errors = []

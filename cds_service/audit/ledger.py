@@ -93,23 +93,20 @@ def _write(db: Database, items: list[tuple]) -> None:
     if not card_rows and not rating_rows:
         return
     with db.transaction():
-        for row in card_rows:
-            db.execute(
-                "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
-                " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
-                row,
-            )
-        for row in rating_rows:
-            db.execute(
-                "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING",
-                row,
-            )
-        for row in subject_rows:
-            db.execute(
-                "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING",
-                row,
-            )
+        db.execute_many(
+            "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
+            " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
+            card_rows,
+        )
+        db.execute_many(
+            "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consult_id) DO NOTHING",
+            rating_rows,
+        )
+        db.execute_many(
+            "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING",
+            subject_rows,
+        )
         if subject_rows:  # the hashed-patient link is needed only while feedback can still come
             db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))

@@ -207,6 +207,13 @@ class Database:
             self._run(cur.execute, self._sql(sql), tuple(params))
             return cur.rowcount
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence]) -> None:
+        """One statement over many rows (a batch of issued cards): the driver loops over the rows,
+        not Python, one statement at a time (a third of the ledger writer's time went to that)."""
+        if rows:
+            with self._cursor() as cur:
+                self._run(cur.executemany, self._sql(sql), [tuple(row) for row in rows])
+
     def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self._cursor() as cur:
             self._run(cur.execute, self._sql(sql), tuple(params))
