@@ -210,10 +210,10 @@ def pregnancy(record, kb, now: datetime, groups: dict | None = None) -> Result |
                 concept_text(obs.get("valueCodeableConcept")) or "pregnant",
             )
         return None  # the newest status says not pregnant (or unknown)
-    codes = kb.value_set("contrast/pregnancy-condition").keys()
+    pregnancy_codes = kb.value_set("contrast/pregnancy-condition")
     for condition in record.of_type("Condition"):
         code = condition.get("code")
-        if not isinstance(code, dict) or not any(kb.key(c) in codes for c in code.get("coding") or ()):
+        if not isinstance(code, dict) or pregnancy_codes.first(code) is None:
             continue
         if not is_live(condition) or not record.valid(condition):
             continue

@@ -106,8 +106,8 @@ def find_masses(record, kb: Knowledge) -> list[Mass]:
     calcification = kb.value_set("calcification")
     found = []
     for condition in record.of_type("Condition"):
-        candidate = _mass_candidate(kb, condition) if is_live(condition) else None
-        if candidate is None:
+        candidate = _mass_candidate(kb, condition)  # first: most problem-list entries are not masses
+        if candidate is None or not is_live(condition):
             continue
         code, body = condition.get("code"), condition.get("bodySite") or []
         mass = Mass(

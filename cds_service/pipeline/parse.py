@@ -135,6 +135,7 @@ def run(exchange: Exchange, runtime) -> None:
     patient_id = exchange.context["patientId"]
     relative = f"Patient/{patient_id}"  # the usual form, compared before the general parse
     record = PatientRecord(patient_id=patient_id)
+    by_type = record.by_type
     dropped = 0
     for value in exchange.prefetch.values():
         for resource in resources_of(value):
@@ -154,7 +155,10 @@ def run(exchange: Exchange, runtime) -> None:
                 ):
                     dropped += 1
                     continue
-            record.by_type.setdefault(rtype, []).append(resource)
+            bucket = by_type.get(rtype)
+            if bucket is None:  # not setdefault: that builds an empty list for every resource
+                bucket = by_type[rtype] = []
+            bucket.append(resource)
     record.drafts, record.judged = exchange.drafts, exchange.judged
     exchange.record = record
     attachments.fetch(exchange, runtime, record)
