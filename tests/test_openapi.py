@@ -10,9 +10,24 @@ import json
 from pathlib import Path
 
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, seed, settings
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.specs.openapi.definitions import OPENAPI_31
+
+# Imported here, at collection, rather than on first use inside a test: pytest rewrites the asserts
+# of a plugin's modules as they are imported, and one fresh-clone run failed in that rewrite
+# ("AST constructor recursion depth mismatch", CPython 3.11) when the first import came deep in a
+# fixture with the app's server threads running. schemathesis.openapi.from_url imports this lazily.
+from schemathesis.specs.openapi.schemas import OpenApiSchema  # noqa: F401
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 
@@ -52,8 +67,6 @@ def test_served_without_auth_with_cors_and_the_real_request_schemas(live, http):
 
 def test_the_description_is_valid_openapi_3_1(live, http):
     """Checked with the OpenAPI 3.1 metaschema schemathesis ships (no network)."""
-    from schemathesis.specs.openapi.definitions import OPENAPI_31
-
     doc = http.get(f"{live()}/openapi.json").json()
     errors = list(Draft202012Validator(OPENAPI_31).iter_errors(doc))
     assert errors == [], errors[0].message
@@ -61,8 +74,6 @@ def test_the_description_is_valid_openapi_3_1(live, http):
 
 @pytest.fixture
 def api(live):
-    import schemathesis
-
     config = schemathesis.Config.from_dict({"generation": {"max-examples": 25, "database": "none"}})
     # generated fhirServer values name hosts that do not exist: keep each failed fetch short
     url = live({"CDS_FHIR_TIMEOUT_S": "0.3", "CDS_FHIR_DEADLINE_S": "0.5"})
@@ -70,20 +81,11 @@ def api(live):
 
 
 def _checks():
-    from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (
-        content_type_conformance,
-        response_schema_conformance,
-        status_code_conformance,
-    )
-
     return [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 def test_schemathesis_finds_no_server_error_and_no_undeclared_answer(api, http, mode):
-    from schemathesis import GenerationMode
-
     base, schema = api
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 6  # every path but the description's own (schemathesis leaves it out)
