@@ -7,6 +7,9 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
+
+import requests
 
 from tests.support.builders import SERVICE_IDS
 from tests.support.cases import case_request
@@ -61,20 +64,23 @@ def test_warm_builds_what_a_first_call_would_and_records_nothing(tmp_path):
     assert report["cards"] == 0
 
 
-def test_each_served_worker_warms_up_before_its_first_call(tmp_path):
+def _warmed(log_path) -> list[dict]:
+    lines = (line for line in log_path.read_text().splitlines() if line.startswith("{"))
+    return [entry for entry in map(json.loads, lines) if entry.get("msg") == "worker warmed up"]
+
+
+def test_each_served_worker_warms_up_when_it_starts(tmp_path):
     env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3", "CDS_LOG_LEVEL": "INFO"}
     with served(env, tmp_path, workers=2) as (url, log_path):
-        import requests
-
         answer = requests.post(
             f"{url}/cds-services/{SERVICE_IDS['order-select']}",
             json=case_request("adult-left-coded-conclusion-mri.json"),
             timeout=30,
         )
         assert answer.status_code == 200 and answer.json()["cards"]
-        warmed = [
-            entry
-            for entry in map(json.loads, (line for line in log_path.read_text().splitlines() if line.startswith("{")))
-            if entry.get("msg") == "worker warmed up"
-        ]
+        # /healthz answered once one worker was up; the other may still be warming up: wait for its line
+        deadline = time.monotonic() + 60
+        while len(_warmed(log_path)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        warmed = _warmed(log_path)
     assert len(warmed) == 2 and all(entry["modelPlans"] > 0 for entry in warmed)
