@@ -14,26 +14,20 @@ name, plus the draft orders'.
 from __future__ import annotations
 
 import logging
-import re
 import time
 
 from . import metrics
 from .fhir import quick_check
+from .fhir.templates import resource_type
 
 log = logging.getLogger("cds_service.warmup")
-_TEMPLATE_TYPE = re.compile(r"^([A-Z][A-Za-z]+)[/?]")
 DRAFT_TYPES = ("ServiceRequest",)
 SAMPLE = "FINDINGS:\nLeft kidney: a 4 cm solid mass with internal calcification. No hydronephrosis."
 
 
 def resource_types(services) -> list[str]:
     """The resource types the services' prefetch templates ask for, and the draft orders' types."""
-    named = {
-        match.group(1)
-        for service in services.values()
-        for template in service.prefetch.values()
-        if (match := _TEMPLATE_TYPE.match(template))
-    }
+    named = {resource_type(template) for service in services.values() for template in service.prefetch.values()}
     return sorted(named | set(DRAFT_TYPES))
 
 

@@ -213,7 +213,7 @@ def pregnancy(record, kb, now: datetime, groups: dict | None = None) -> Result |
     pregnancy_codes = kb.value_set("contrast/pregnancy-condition")
     for condition in record.of_type("Condition"):
         code = condition.get("code")
-        if not isinstance(code, dict) or pregnancy_codes.first(code) is None:
+        if not isinstance(code, dict) or code not in pregnancy_codes:
             continue
         if not is_live(condition) or not record.valid(condition):
             continue

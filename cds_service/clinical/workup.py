@@ -83,9 +83,8 @@ def active_orders(record, kb: Knowledge, limit: int = MAX_IMAGING) -> dict[str, 
     return found
 
 
-def orders_in_force(placed: list[str], drafts: list[dict]) -> list[str]:
+def orders_in_force(placed: list[str], draft_refs: set[str]) -> list[str]:
     """The placed orders that are not one of this call's drafts (an EHR may list a draft as active)."""
-    draft_refs = {f"{d.get('resourceType')}/{d.get('id')}" for d in drafts}
     return [ref for ref in placed if ref not in draft_refs][:MAX_IMAGING]
 
 

@@ -162,14 +162,20 @@ def _element_ok(model: type, data: dict, depth: int) -> bool:
     return True
 
 
-def vouch(resource: dict) -> bool | None:
-    """True when the resource is certainly valid R4 (fhir.resources R4B); None when unsure."""
-    rtype = resource.get("resourceType")
-    if not isinstance(rtype, str):
+def _model_of(resource_type) -> type | None:
+    """The fhir.resources R4B model of a resource type, or None for a name that is not one."""
+    if not isinstance(resource_type, str):
         return None
     try:
-        model = get_fhir_model_class(rtype)
+        return get_fhir_model_class(resource_type)
     except (KeyError, ValueError, AttributeError, ImportError):
+        return None
+
+
+def vouch(resource: dict) -> bool | None:
+    """True when the resource is certainly valid R4 (fhir.resources R4B); None when unsure."""
+    model = _model_of(resource.get("resourceType"))
+    if model is None:
         return None
     body = {k: v for k, v in resource.items() if k != "resourceType"}
     try:
@@ -181,9 +187,8 @@ def vouch(resource: dict) -> bool | None:
 def prepare(resource_type: str) -> int:
     """Build the plans of one resource type and of every element type under it, now rather than on a
     patient's call; returns how many models that took (a few dozen: FHIR's data types are shared)."""
-    try:
-        start = get_fhir_model_class(resource_type)
-    except (KeyError, ValueError, AttributeError, ImportError):
+    start = _model_of(resource_type)
+    if start is None:
         return 0
     seen: set = set()
     pending = [start]

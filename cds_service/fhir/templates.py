@@ -36,6 +36,11 @@ class Unresolvable(LookupError):
     """A token has no value in this request's context (the key cannot be satisfied)."""
 
 
+def resource_type(template: str) -> str:
+    """The resource type a template reads or searches (its first path segment)."""
+    return template.partition("?")[0].split("/")[0]
+
+
 def check_template(template: str, hook: str) -> None:
     """Raise TemplateError unless `template` is a 2.0 restricted read or search with valid tokens."""
     allowed = CONTEXT_TOKENS.get(hook, set())
@@ -49,7 +54,7 @@ def check_template(template: str, hook: str) -> None:
         raise TemplateError("unbalanced token delimiters")
     path, _, query = template.partition("?")
     parts = path.split("/")
-    if not _RESOURCE_TYPE.match(parts[0]) or len(parts) > 2 or (len(parts) == 2 and not parts[1]):
+    if not _RESOURCE_TYPE.match(resource_type(template)) or len(parts) > 2 or (len(parts) == 2 and not parts[1]):
         raise TemplateError(f"{template!r} is neither a type-level search nor an instance read")
     if len(parts) == 2 and query:
         raise TemplateError("an instance read takes no query")

@@ -13,6 +13,7 @@ storage never delays it.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 from .. import metrics
 from . import (
@@ -69,15 +70,18 @@ def _run(stages, exchange: Exchange, runtime) -> None:
             exchange.timings[name] = round(exchange.timings.get(name, 0) + spent, 3)
 
 
-def _observed(phase: str, started: float) -> float:
-    """Record one phase in the stage histogram; returns the time the next phase starts.
+@contextmanager
+def _phase(name: str):
+    """Record one phase in the stage histogram.
 
     Prometheus gets three phases, the request log every stage: under gunicorn each histogram
     observation is a locked write to a shared file, and thirteen of them per call cost more than
     most stages they time (measured: 0.1 ms of a 1 ms answer)."""
-    now = time.perf_counter()
-    metrics.observe_stage(phase, (now - started) * 1000)
-    return now
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        metrics.observe_stage(name, (time.perf_counter() - started) * 1000)
 
 
 def run(exchange: Exchange, runtime) -> dict:
@@ -87,21 +91,14 @@ def run(exchange: Exchange, runtime) -> dict:
     record keeps only what passes full R4 validation and the engine runs once more; an error on
     validated data is a real fault and propagates (500).
     """
-    started = time.perf_counter()
-    try:
+    with _phase("intake"):
         _run(INTAKE, exchange, runtime)
-    finally:
-        started = _observed("intake", started)
-    try:
+    with _phase("engine"):
         try:
             _run(ENGINE, exchange, runtime)
         except SHAPE_ERRORS:
             exchange.notes["malformedDropped"] = exchange.record.keep_valid()
             _run(ENGINE, exchange, runtime)
-    finally:
-        started = _observed("engine", started)
-    try:
+    with _phase("finish"):
         _run(FINISH, exchange, runtime)
-    finally:
-        _observed("finish", started)
     return exchange.response

@@ -131,13 +131,14 @@ def add_drafts(evidence: Evidence, record, kb) -> Evidence:
     """The part of the evidence that depends on this call's drafts: orders already in force for a
     positive chart (placed ones that are not drafts, and drafts concordant with the suggestion)."""
     if evidence.positive:
+        draft_refs = {f"{d.get('resourceType')}/{d.get('id')}" for d in record.drafts}
         concordant = [
             f"ServiceRequest/{d.get('id')}"
             for d in record.drafts
             if classify_order(d, kb) == kb.suggested_order["class"]
         ]
-        evidence.ct_orders = orders_in_force(evidence.placed.get("ct", []), record.drafts) + concordant
-        evidence.mr_orders = orders_in_force(evidence.placed.get("mr", []), record.drafts)
+        evidence.ct_orders = orders_in_force(evidence.placed.get("ct", []), draft_refs) + concordant
+        evidence.mr_orders = orders_in_force(evidence.placed.get("mr", []), draft_refs)
     return evidence
 
 
@@ -155,8 +156,8 @@ def run(exchange: Exchange, runtime) -> None:
     found, remembered = evidence_memo.recall(record, kb, lambda: search_chart(record, kb))
     evidence = add_drafts(found, record, kb)
     exchange.evidence = evidence
-    if exchange.record.invalid:
-        exchange.notes["invalidR4"] = exchange.record.invalid
+    if record.invalid:
+        exchange.notes["invalidR4"] = record.invalid
     exchange.notes["evidence"] = {
         "mass": bool(evidence.masses),
         "ultrasound": bool(evidence.ultrasounds),

@@ -74,9 +74,24 @@ def classify(value) -> str:
     return _bundle_state(value) if kind == "Bundle" else "use"
 
 
+def _checked_state(key: str, value) -> str:
+    """classify(value), or the 400 that names the key of a malformed Bundle."""
+    try:
+        return classify(value)
+    except Malformed as exc:
+        raise CdsError(
+            400, f"prefetch.{key}: not a valid FHIR Bundle: {exc}", log_detail=f"malformed prefetch {key}"
+        ) from None
+
+
 def run(exchange: Exchange, runtime) -> None:
     body = exchange.body
     given = body.get("prefetch") or {}
+    if not exchange.chart_needed:  # no draft the chart could change (scope stage): shapes checked, nothing fetched
+        for key in exchange.service.prefetch:
+            _checked_state(key, given.get(key, MISSING))
+        exchange.prefetch = {}
+        return
     base = body.get("fhirServer")
     token = (body.get("fhirAuthorization") or {}).get("access_token")
     if base and not runtime.may_contact(exchange.client, base, warn=False):
@@ -88,12 +103,7 @@ def run(exchange: Exchange, runtime) -> None:
     unobtainable: list[str] = []
     for key, template in exchange.service.prefetch.items():
         value = given.get(key, MISSING)
-        try:
-            state = classify(value)
-        except Malformed as exc:
-            raise CdsError(
-                400, f"prefetch.{key}: not a valid FHIR Bundle: {exc}", log_detail=f"malformed prefetch {key}"
-            ) from None
+        state = _checked_state(key, value)
         if state in ("use", "none"):
             resolved[key] = value if state == "use" else None
         elif base is None:
@@ -106,9 +116,6 @@ def run(exchange: Exchange, runtime) -> None:
             except Unresolvable:
                 unobtainable.append(key)
 
-    if not exchange.chart_needed:  # no draft the chart could change (scope stage): shapes checked, nothing fetched
-        exchange.prefetch = {}
-        return
     optional = exchange.service.optional_prefetch
     if exchange.notes.get("fhirServer") == "refused" and unobtainable:
         runtime.warn_unregistered_fhir_server(exchange.client)
