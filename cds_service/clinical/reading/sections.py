@@ -25,7 +25,11 @@ from .templates import Tables, checkboxes
 
 _LABEL = re.compile(r"^[ \t>*#•\-]*(?P<label>[A-Za-z][A-Za-z /&()'.,#-]{0,48}?)[ \t]*:(?!//)[ \t]*(?P<rest>.*)$")
 _TITLE_LINE = re.compile(r"^[ \t*#=_\-]*(?P<label>[A-Za-z][A-Za-z /&()'-]{1,48}?)[ \t*#=_\-]*$")
-_ADDENDUM_LINE = re.compile(r"^[\W_]*(?:addend(?:um|a)|amended report|corrected report)\b", re.IGNORECASE)
+# "ADDENDUM", "*** ADDENDUM 1 (11/10/2026 10:15) ***:", "Amended report:" and what follows on the line
+_ADDENDUM_LINE = re.compile(
+    r"^[\W_]*(?:addend(?:um|a)|amended report|corrected report)\b(?:[ \t]*\d*)(?:[ \t]*\([^)\n]*\))?[\W_]*?(?::|$)[ \t]*",
+    re.IGNORECASE,
+)
 _INLINE_LABEL = re.compile(r"(?<=[.!?;])[ \t]+(?=[A-Z][A-Za-z /&()-]{1,40}:[ \t])")
 _CONTINUES = re.compile(r"[^.!?:]\s*$")  # a line that ends mid-sentence
 _WORDS_OF_TITLE = re.compile(r"[^a-z]+")
@@ -115,9 +119,10 @@ class Sectioner:
             if not line.strip():
                 reader.blank()
                 continue
-            if _ADDENDUM_LINE.match(line):
-                rest = line.split(":", 1)[1] if ":" in line else ""
-                reader.start(self.by_category["addendum"], line.split(":", 1)[0].strip(" *#=-"), rest)
+            addendum = _ADDENDUM_LINE.match(line)
+            if addendum:
+                title = line[: addendum.end()].strip(" *#=-:\t")
+                reader.start(self.by_category["addendum"], title, line[addendum.end() :])
                 continue
             label = _LABEL.match(line)
             title = None if label else _TITLE_LINE.match(line)
