@@ -35,7 +35,6 @@ _CONTINUES = re.compile(r"[^.!?:]\s*$")  # a line that ends mid-sentence
 _WORDS_OF_TITLE = re.compile(r"[^a-z]+")
 MAX_TITLE_WORDS = 6
 MAX_REMEMBERED = 4096  # label readings kept (labels are at most 49 characters)
-_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -85,9 +84,8 @@ class Sectioner:
         """('organ', kind, side) for a label naming only places; ('field', ...) for one naming a
         structure or an attribute; None for anything else. Remembered: labels repeat from report
         to report (a memo of short labels, emptied when full)."""
-        known = self._headings.get(label, _UNKNOWN)
-        if known is not _UNKNOWN:
-            return known
+        if label in self._headings:
+            return self._headings[label]
         if len(self._headings) >= MAX_REMEMBERED:
             self._headings.clear()
         found = self._headings[label] = self._read_heading(label)
@@ -121,8 +119,9 @@ class Sectioner:
                 continue
             addendum = _ADDENDUM_LINE.match(line)
             if addendum:
-                title = line[: addendum.end()].strip(" *#=-:\t")
-                reader.start(self.by_category["addendum"], title, line[addendum.end() :])
+                reader.start(
+                    self.by_category["addendum"], line[: addendum.end()].strip(" *#=-:\t"), line[addendum.end() :]
+                )
                 continue
             label = _LABEL.match(line)
             title = None if label else _TITLE_LINE.match(line)
