@@ -298,8 +298,6 @@ def _check_reading(docs: dict, paths: dict) -> None:
     _require(paths["nlp"], len(set(categories)) == len(categories), "sections/categories: each category once")
     for needed in ("addendum", "findings", nlp["sections"]["default"]):
         _require(paths["nlp"], needed in categories, f"sections/categories: no {needed!r} category")
-    label = _fields(paths["nlp"], "reportMassLabel", nlp["reportMassLabel"])
-    _require(paths["nlp"], label <= {"date", "phrase"}, f"reportMassLabel: unknown placeholders {sorted(label)}")
     kinds = [s["kind"] for s in lexicon["structures"]]
     _require(paths["lexicon"], len(set(kinds)) == len(kinds), "structures: each kind once")
     _require(paths["lexicon"], "mass" in {s["class"] for s in lexicon["structures"]}, "structures: no mass class")

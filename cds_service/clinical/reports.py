@@ -72,9 +72,8 @@ def standing_calcified(readings: list[ReportReading], regions) -> list[tuple[Rep
     return found
 
 
-def report_masses(kb: Knowledge, readings: list[ReportReading]) -> list[Mass]:
+def report_masses(readings: list[ReportReading]) -> list[Mass]:
     """Calcified flank-region masses described in ultrasound reports, newest first."""
-    template = kb.raw["nlp"]["reportMassLabel"]
     found = []
     for item, statements in standing_calcified(readings, ("flank",)):
         for statement in statements:
@@ -82,7 +81,7 @@ def report_masses(kb: Knowledge, readings: list[ReportReading]) -> list[Mass]:
                 Mass(
                     resource={},
                     ref=item.ref,
-                    label=template.format(date=item.date[:10] or "unknown date", phrase=statement.phrase),
+                    label=statement.phrase,
                     side=statement.side,
                     date=item.date or None,
                     size_cm=statement.size_cm,
