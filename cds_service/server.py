@@ -74,14 +74,12 @@ def gunicorn_options(
     host: str,
     port: int,
     workers: int,
-    threads: int,
     *,
     read_timeout_s: int = 10,
     connections: int = 1000,
     tls_cert: str | None = None,
     tls_key: str | None = None,
 ) -> dict:
-    """`threads` is accepted for compatibility (the CLI flag, CDS_THREADS); gevent workers do not use it."""
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -106,7 +104,7 @@ def gunicorn_options(
     return options
 
 
-def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
+def run_gunicorn(host: str, port: int, workers: int) -> int:
     from .auth import check_trusted_clients
     from .config import ConfigError, Settings
     from .content import ContentError
@@ -126,7 +124,6 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
         host,
         port,
         workers,
-        threads,
         read_timeout_s=settings.read_timeout_s,
         connections=settings.worker_connections,
         tls_cert=settings.tls_cert,

@@ -121,7 +121,7 @@ def test_gunicorn_workers_share_their_metrics_and_the_directory_is_removed(tmp_p
     temp.mkdir()
     env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "TMPDIR": str(temp)}
     calls = 12
-    with served(env, tmp_path, workers=2, threads=2, with_process=True) as (url, log_path, proc):
+    with served(env, tmp_path, workers=2, with_process=True) as (url, log_path, proc):
         for _ in range(calls):  # a new connection each time, so both workers take some
             with requests.Session() as session:
                 assert session.post(f"{url}/cds-services/{SELECT}", json=CASE, timeout=10).json()["cards"]
