@@ -138,8 +138,7 @@ def _report(args) -> int:
     from .audit import report, report_render
 
     settings, db = _database()
-    displays = report.load_reason_displays(settings.hooks_dir / "knowledge" / "override-reasons.json")
-    data = report.build(db, args.since, reason_displays=displays, now=args.now)
+    data = report.report_for(db, args.since, settings.hooks_dir, now=args.now)
     if args.format == "json":
         out = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     elif args.format == "html":

@@ -150,7 +150,6 @@ def run(args, open_database) -> int:
             file=sys.stderr,
         )
         return 1
-    displays = report.load_reason_displays(settings.hooks_dir / "knowledge" / "override-reasons.json")
     print()
-    sys.stdout.write(report_render.text(report.build(database, 1, reason_displays=displays)))
+    sys.stdout.write(report_render.text(report.report_for(database, 1, settings.hooks_dir)))
     return 0
