@@ -114,7 +114,7 @@ def _svg(chart) -> str:
     return _SCRIPT.sub("", chart.render(is_unicode=True, disable_xml_declaration=True))
 
 
-# Charts are drawn 1,000 px wide (the page is 64 rem): a screenshot at 1280 px shows them whole.
+# Charts are drawn 1,000 px wide (the page is at most 76 rem): a screenshot at 1280 px shows them whole.
 # Labels are never cut (truncate_label=-1): pygal sizes its margins to the longest one.
 _WIDTH = 1000
 _COMMON = {"width": _WIDTH, "truncate_label": -1, "truncate_legend": -1, "print_values": True, "print_zeroes": False}
@@ -215,7 +215,7 @@ def page(report: dict) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>CDS card report</title>
 <style>
-body{{font-family:system-ui,sans-serif;margin:2rem;max-width:64rem;color:#222}}
+body{{font-family:system-ui,sans-serif;margin:2rem;max-width:76rem;color:#222}}
 table{{border-collapse:collapse;width:100%;margin:1rem 0}}th,td{{border:1px solid #ccc;padding:.4rem .6rem;text-align:left}}
 th{{background:#f3f3f3}}.kpi{{display:flex;gap:1rem;flex-wrap:wrap}}.kpi div{{border:1px solid #ccc;padding:.6rem 1rem;border-radius:.4rem}}
 .kpi b{{display:block;font-size:1.6rem}}figure{{margin:1.5rem 0}}figure svg{{max-width:100%;height:auto}}
