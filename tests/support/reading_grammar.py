@@ -76,6 +76,7 @@ class Chooser:
 
 def tidy(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\b([Aa]) (?=(?:L|R|RCC|8|11|18)\b)", r"\1n ", text)  # "an L renal mass", "an 8 mm cyst"
     return re.sub(r" ([,;.])", r"\1", text)
 
 

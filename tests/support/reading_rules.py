@@ -651,7 +651,7 @@ def calcified_one_side_plain_other(c: Chooser) -> Said:
     return positive(side, *(lines if c.say((True, False)) else lines[::-1]))
 
 
-@rule("laterality", "side.report")
+@rule("laterality", "side.report", sentences=False)
 def organ_headings(c: Chooser) -> Said:
     """The side is only in the organ heading the mass sits under."""
     side = c.pick(SIDES)
@@ -701,7 +701,7 @@ def both_sides_calcified(c: Chooser) -> Said:
 def calcified_mass_and_cyst_other_side(c: Chooser) -> Said:
     side = c.pick(SIDES)
     mass = flank_mass(c, side=side)
-    cyst = f"A {c.say(('1.2 cm', '2 cm', '8 mm'))} simple cyst in the {side_word(c, other(side))} kidney."
+    cyst = cap(article(f"{c.say(('1.2 cm', '2 cm', '8 mm'))} simple cyst in the {side_word(c, other(side))} kidney."))
     return positive(side, mass_sentence(c, mass.calcified), cyst)
 
 
