@@ -92,10 +92,22 @@ def misread(item: G.Item, verdict: Verdict) -> list[str]:
     return wrong
 
 
-def report(family: str, total: int, failures: dict[str, list[tuple[G.Item, str, list[str]]]]) -> str:
-    """Failures by rule (counts), then up to EXAMPLES_SHOWN examples taken from the rules in turn."""
-    count = sum(len(found) for found in failures.values())
-    lines = [f"{family}: {count} of {total} generated reports misread ({100 * (total - count) / total:.1f}% right)"]
+def report(family: str, sent: collections.Counter, failures: dict[str, list[tuple[G.Item, str, list[str]]]]) -> str:
+    """Failures by kind, by transport and by rule, then up to EXAMPLES_SHOWN examples (rules in turn)."""
+    total, count = sum(sent.values()), sum(len(found) for found in failures.values())
+    found_all = [entry for found in failures.values() for entry in found]
+    kinds = collections.Counter(
+        ("false positive" if item.calcified_mass is False else "missed")
+        if wrong[0].startswith("calcified_mass")
+        else wrong[0].split("=")[0]
+        for item, _, wrong in found_all
+    )
+    by_transport = collections.Counter(transport for _, transport, _ in found_all)
+    lines = [
+        f"{family}: {count} of {total} generated reports misread ({100 * (total - count) / total:.1f}% right)",
+        "  by kind: " + ", ".join(f"{kind} {n}" for kind, n in kinds.most_common()),
+        "  by transport: " + ", ".join(f"{t} {by_transport[t]}/{sent[t]}" for t in TRANSPORTS if sent[t]),
+    ]
     for name, found in sorted(failures.items(), key=lambda pair: -len(pair[1])):
         lines.append(f"  {name} [{found[0][0].decision}]: {len(found)}")
     queues = [list(found) for found in failures.values()]
@@ -169,15 +181,15 @@ def test_attachments_decode_to_the_same_words(transport):
 @pytest.mark.parametrize("family", tuple(R.SWEEP_SIZES))
 def test_labelled_sweep(reader, family):
     failures: dict[str, list[tuple[G.Item, str, list[str]]]] = collections.defaultdict(list)
-    total = 0
+    sent: collections.Counter = collections.Counter()
     for item, transport in corpus():
         if item.family == family:
-            total += 1
+            sent[transport] += 1
             wrong = misread(item, read(reader, item.lines, transport))
             if wrong:
                 failures[item.template].append((item, transport, wrong))
     if failures:
-        pytest.fail(report(family, total, failures), pytrace=False)
+        pytest.fail(report(family, sent, failures), pytrace=False)
 
 
 # -- (b) invariants --------------------------------------------------------------------------------
