@@ -92,8 +92,23 @@ def test_an_obstetric_study_named_only_by_its_title_is_not_the_mothers_imaging(a
         "A 2.2 cm calcified fetal left flank mass is incidentally seen.",
         "Incidentally, a 1.8 cm calcified left suprarenal mass is seen in utero.",
         "A 2.5 cm cystic mass with a calcified wall from meconium peritonitis lies in the left flank.",
+        "In the fetal abdomen, a 2.2 cm echogenic left flank mass with internal calcification is seen.",
+        "The fetal left kidney contains a 2.2 cm solid mass with shadowing calcifications.",
+        "In utero, a 2.1 cm calcified left renal mass.",
+        "A 2.5 cm cystic mass with a calcified wall in the left flank, consistent with meconium peritonitis.",
+        "Twin B: 2.0 cm calcified left flank mass.",
     ],
-    ids=["of-the-fetus", "fetal-mass", "in-utero", "meconium"],
+    ids=[
+        "of-the-fetus",
+        "fetal-mass",
+        "in-utero",
+        "meconium",
+        "in-the-fetal-abdomen-comma",
+        "fetal-kidney-contains",
+        "in-utero-comma",
+        "consistent-with-meconium",
+        "twin-b",
+    ],
 )
 def test_a_fetal_finding_inside_the_mothers_abdominal_report_is_another_subjects(answer, sentence):
     def abdominal(pelvis: str) -> dict:
@@ -137,3 +152,29 @@ def test_in_utero_in_the_history_does_not_hide_the_patients_own_mass(answer):
     )
     [card] = answer(condition(body=flank_site()), text_report(text))["cards"]
     assert "left" in card["summary"] and "before MRI" in card["summary"]
+
+
+@pytest.mark.parametrize(
+    "study",
+    [
+        {"procedureCode": [coded(CPT, "76811", "Ultrasound, pregnant uterus, detailed fetal anatomic examination")]},
+        {"procedureCode": [OB_LOINC]},
+        {"description": "US OB DETAILED FETAL ANATOMY"},
+    ],
+    ids=["cpt-76811", "loinc-11525-3", "description"],
+)
+def test_a_generic_report_of_an_obstetric_imaging_study_is_not_the_mothers_imaging(answer, study):
+    imaging = {
+        "resourceType": "ImagingStudy",
+        "id": "img-ob",
+        "status": "available",
+        "subject": {"reference": "Patient/p1"},
+        "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "US"}],
+        **study,
+    }
+    generic = text_report(
+        OB_TEXT.format(exam="IMAGING RESULT"), code=coded(LOINC, "18748-4", "Diagnostic imaging study")
+    )
+    generic["imagingStudy"] = [{"reference": "ImagingStudy/img-ob"}]
+    result = answer(pregnancy(), condition(body=flank_site()), imaging, generic)
+    assert result["cards"] == [], result["cards"]
