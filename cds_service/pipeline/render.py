@@ -116,20 +116,48 @@ def _override_order(kb, evidence, spec, suggests_ct: bool) -> list[str]:
     return first + [r for r in spec["overrideReasons"] if r not in first]
 
 
-def _unavailable_note(kb, unavailable) -> str:
-    """One line naming what the answer could not check (optional prefetch keys not obtainable)."""
+def _unavailable_note(kb, evidence, unavailable) -> str:
+    """One line naming what the answer could not check (optional prefetch keys not obtainable).
+    The medication list only matters when no recent kidney function result is at hand (metformin
+    is a reason to look for one), so it is named only then."""
+    have_renal = getattr(evidence.safety, "renal", None) is not None
+    unavailable = [k for k in unavailable if not (k == "medications" and have_renal)]
     if not unavailable:
         return ""
     frag = kb.cards["fragments"]
-    return frag["unavailableNote"].format(what="; ".join(frag["unavailableWhat"].get(k, k) for k in unavailable))
+    known = frag["unavailableWhat"]  # said in the order cards.json lists them, kidney function before metformin
+    ordered = [k for k in known if k in unavailable] + [k for k in unavailable if k not in known]
+    return frag["unavailableNote"].format(what="; ".join(known.get(k, k) for k in ordered))
+
+
+def _patient_lines(kb, evidence, decision, safety_shown: bool) -> dict:
+    """The lines about who the patient is: the draft named (order cards only), the pregnancy
+    record (unless the contrast section already says it) and a newborn's age."""
+    frag, pregnancy = kb.cards["fragments"], getattr(evidence.safety, "pregnancy", None)
+    return {
+        "orderLine": frag["orderLine"].format(order=_order_label(kb, decision)) if decision.draft is not None else "",
+        "pregnancyRecord": frag["pregnancyRecord"].format(
+            what=_line(pregnancy.value), date=(pregnancy.date or "date not recorded")[:10], ref=pregnancy.ref
+        )
+        if pregnancy is not None and not safety_shown
+        else "",
+        "neonateAge": frag["neonateAge"].format(days=evidence.age_days, bound=evidence.neonate_below) if evidence.neonate else "",
+    }
 
 
 def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     cards, frag = kb.cards, kb.cards["fragments"]
     spec = cards["kinds"][decision.kind]
     group = "pediatric" if evidence.pediatric else "adult"
+    if group not in spec["source"]:  # a kind written for one group only (a newborn is always a child)
+        group = next(iter(spec["source"]))
     side = evidence.side or "unknown"
     suggests_ct = decision.action in ("create-ct", "update-draft-to-ct")
+    safety = (
+        contrast.card_section(kb, evidence.safety, evidence.limits, suggests_ct)
+        if suggests_ct or spec.get("contrastSafety")
+        else ""
+    )
     values = {
         "side": cards["sides"][side],
         "sideAdj": cards["sideAdjectives"][side],
@@ -144,13 +172,13 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders))
         if evidence.ct_orders
         else "",
-        "unavailableNote": _unavailable_note(kb, unavailable),
+        "unavailableNote": _unavailable_note(kb, evidence, unavailable),
         "references": frag["referencesHeading"]
         + "; ".join(kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
+        **_patient_lines(kb, evidence, decision, bool(safety)),
     }
     summary = spec["summary"].format(**values)
     detail = _paragraphs(spec["detail"].format(**values))
-    safety = contrast.card_section(kb, evidence.safety, evidence.limits) if suggests_ct else ""
     if safety:  # first, so it is read before the order is signed
         detail = f"{safety}\n\n{detail}"
     source_id = spec["source"][group]
@@ -168,7 +196,7 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "source": _source(kb, source_id),
         "overrideReasons": [
             {"system": reasons["system"], "code": r, "display": reasons["reasons"][r]}
-            for r in _override_order(kb, evidence, spec, suggests_ct)
+            for r in _override_order(kb, evidence, spec, suggests_ct or bool(spec.get("contrastSafety")))
         ],
         "links": links,
     }

@@ -14,6 +14,7 @@ PREFETCH_KEYS = (
     "allergies",
     "renalLabs",
     "pregnancy",
+    "medications",
 )
 
 SERVICE_IDS = {
