@@ -13,12 +13,15 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ..site import SiteHolder
 from .standin import StandIn
 
 
@@ -112,11 +115,36 @@ def _judge(chart: dict, status: int, body: dict, kinds: dict, kb) -> tuple[bool,
     problems = []
     if got != wanted:
         problems.append(f"cards {got} != expected {wanted}")
+    for card, want in zip(body.get("cards") or (), expect.get("cards") or ()):
+        detail = card.get("detail") or ""
+        problems += [f"detail lacks {w!r}" for w in want.get("detailIncludes", ()) if w not in detail]
+        problems += [f"detail says {w!r}" for w in want.get("detailExcludes", ()) if w in detail]
     verdicts = _verdicts(body, kb)
     for ref, verdict in (expect.get("verdicts") or {}).items():
         if verdicts.get(ref) != verdict:
             problems.append(f"verdict {ref} {verdicts.get(ref)} != {verdict}")
     return bool(got), not problems, "; ".join(problems)
+
+
+@contextmanager
+def _judged_as_labelled(runtime, chart: dict, tmp: str):
+    """A chart may say when it is judged (`now`, ISO date-time: ages and result windows are counted
+    to it, so a newborn stays a newborn and a recent lab stays recent) and under which site file
+    (`site`, the object a CDS_SITE_CONFIG file would hold, validated the same way). Both apply to
+    that chart only; the runtime is put back after it."""
+    saved = (runtime.clock, runtime.site, runtime.knowledge)
+    try:
+        if chart.get("now"):
+            moment = datetime.fromisoformat(chart["now"].replace("Z", "+00:00")).timestamp()
+            runtime.clock = lambda: moment
+        if chart.get("site") is not None:
+            path = Path(tmp) / "site.json"
+            path.write_text(orjson.dumps(chart["site"]).decode())
+            runtime.site = SiteHolder(str(path), runtime.content.schemas, runtime.content.services, saved[2], None)
+            runtime.knowledge = runtime.site.current().knowledge
+        yield
+    finally:
+        runtime.clock, runtime.site, runtime.knowledge = saved
 
 
 def run(folder: Path, settings_overrides: dict | None = None) -> Result:
@@ -147,11 +175,12 @@ def run(folder: Path, settings_overrides: dict | None = None) -> Result:
                 "scope": "patient/*.read",
                 "subject": "cds-eval",
             }
-            started = time.perf_counter()
-            response = client.post(
-                f"/cds-services/{chart['service']}", data=orjson.dumps(request), content_type="application/json"
-            )
-            ms = (time.perf_counter() - started) * 1000
+            with _judged_as_labelled(app.extensions["cds"], chart, tmp):
+                started = time.perf_counter()
+                response = client.post(
+                    f"/cds-services/{chart['service']}", data=orjson.dumps(request), content_type="application/json"
+                )
+                ms = (time.perf_counter() - started) * 1000
             body = response.get_json(silent=True) or {}
             got, ok, why = _judge(chart, response.status_code, body, kinds, kb)
             result.outcomes.append(
