@@ -192,8 +192,7 @@ PATIENTS = ("adult", "child", "pregnant", "pregnant-adolescent", "newborn", "old
 BRANCHES = [
     (hook, order_class, who, done, ct_ordered, findings)
     for who, done, ct_ordered, findings in itertools.product(PATIENTS, (None, "MR", "CT"), (False, True), (False, True))
-    for hook, order_class in [("patient-view", None)]
-    + [(h, c) for h in ("order-select", "order-sign") for c in DRAFTS]
+    for hook, order_class in [("patient-view", None)] + [(h, c) for h in ("order-select", "order-sign") for c in DRAFTS]
 ]
 
 
@@ -256,9 +255,7 @@ def answers(tmp_path_factory):
     from cds_service.config import Settings
 
     folder = tmp_path_factory.mktemp("consistency")
-    app = create_app(
-        Settings.from_env({"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{folder}/cds.sqlite3"})
-    )
+    app = create_app(Settings.from_env({"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{folder}/cds.sqlite3"}))
     app.extensions["cds"].clock = NOW.timestamp
     client = app.test_client()
     found = {}
@@ -282,8 +279,7 @@ def test_every_branch_is_rendered_and_none_contradicts_itself(answers):
         for kind, spec in CARDS["kinds"].items()
         for s in CARDS["sides"]
         for g in CARDS["patientGroups"].values()
-        if spec["summary"].format(side=CARDS["sides"][s], sideAdj=CARDS["sideAdjectives"][s], patientGroup=g)
-        in kinds
+        if spec["summary"].format(side=CARDS["sides"][s], sideAdj=CARDS["sideAdjectives"][s], patientGroup=g) in kinds
     }
     assert summaries == set(CARDS["kinds"]), "every card kind is reached by some branch"
 

@@ -53,7 +53,7 @@ def coded(system, code, display=None):
         (CPT, "74176", "ct-without"),
         (LOINC, "36424-0", "ct-without"),
         (CPT, "74181", "mri-without"),
-            (LOINC, "30668-8", "mri-without"),
+        (LOINC, "30668-8", "mri-without"),
         (CPT, "74182", "mri"),
         (CPT, "74183", "mri"),
         (LOINC, "24557-1", "mri"),

@@ -32,7 +32,9 @@ def _complete_case(name: str):
 
 def test_services_mark_allergies_optional_and_everything_else_essential():
     content = Content.load(REPO_ROOT / "hooks")
-    for service in content.services.values():  # renalLabs, pregnancy: contrast safety (issue 12), medications (issue 23): optional too
+    for service in (
+        content.services.values()
+    ):  # renalLabs, pregnancy: contrast safety (issue 12), medications (issue 23): optional too
         assert service.optional_prefetch == frozenset({"allergies", "renalLabs", "pregnancy", "medications"})
         assert set(service.prefetch) - service.optional_prefetch >= {
             "patient",

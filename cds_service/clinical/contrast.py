@@ -63,7 +63,14 @@ class Safety:
     @property
     def gaps(self) -> list[str]:
         """What the chart does not show and should: 'renal-missing', 'pregnancy-unknown'."""
-        return [name for name, on in (("renal-missing", self.renal_missing), ("pregnancy-unknown", self.pregnancy_unknown is not None)) if on]
+        return [
+            name
+            for name, on in (
+                ("renal-missing", self.renal_missing),
+                ("pregnancy-unknown", self.pregnancy_unknown is not None),
+            )
+            if on
+        ]
 
     @property
     def renal_concern(self) -> bool:

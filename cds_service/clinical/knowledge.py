@@ -237,7 +237,11 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
         where = f"kinds/{kid}"
         for reason in kind["overrideReasons"]:
             _require(paths["cards"], reason in reasons["reasons"], f"{where}: unknown override reason {reason!r}")
-        _require(paths["cards"], set(kind.get("links", {})) <= set(kind["source"]), f"{where}: links for a group without a source")
+        _require(
+            paths["cards"],
+            set(kind.get("links", {})) <= set(kind["source"]),
+            f"{where}: links for a group without a source",
+        )
         for group in kind["source"]:  # a card cites and links only sources written for its patient
             for sid in [kind["source"][group], *kind.get("links", {}).get(group, ())]:
                 _require(paths["cards"], sid in sources["sources"], f"{where}: unknown source {sid!r}")

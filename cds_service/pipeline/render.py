@@ -141,7 +141,9 @@ def _patient_lines(kb, evidence, decision, safety_shown: bool) -> dict:
         )
         if pregnancy is not None and not safety_shown
         else "",
-        "neonateAge": frag["neonateAge"].format(days=evidence.age_days, bound=evidence.neonate_below) if evidence.neonate else "",
+        "neonateAge": frag["neonateAge"].format(days=evidence.age_days, bound=evidence.neonate_below)
+        if evidence.neonate
+        else "",
     }
 
 
