@@ -44,6 +44,9 @@ CLASSES = {
     "recency",
     "coded",
     "demographics",
+    "pregnancy",
+    "newborn",
+    "missing-data",
 }
 
 
