@@ -160,6 +160,7 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         if suggests_ct or spec.get("contrastSafety")
         else ""
     )
+    other_ct = [ref for ref in evidence.ct_orders if ref != decision.draft_ref]  # a CT draft is not "already ordered"
     values = {
         "side": cards["sides"][side],
         "sideAdj": cards["sideAdjectives"][side],
@@ -171,9 +172,7 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "differential": frag["differential"][group],
         "pediatricNote": frag["pediatricNote"] if evidence.pediatric else "",
         "allergyNote": "",  # the contrast allergy is part of the contrast safety section below
-        "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders))
-        if evidence.ct_orders
-        else "",
+        "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(other_ct)) if other_ct else "",
         "unavailableNote": _unavailable_note(kb, evidence, unavailable),
         "references": frag["referencesHeading"]
         + "; ".join(kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
