@@ -239,6 +239,9 @@ def _check(branch, body: dict, answer: dict) -> None:
             assert not re.search(pattern, detail, re.IGNORECASE), f"{branch}: warns against {word} yet advises it"
         if special:
             assert PATHWAY not in detail and "radiolog" in detail, branch
+        own = f"ServiceRequest/{body['context']['draftOrders']['entry'][0]['resource']['id']}" if order_class else None
+        for sentence in re.findall(r"[^.]*already ordered[^;]*", detail):
+            assert own is None or own not in sentence, f"{branch}: the card calls its own draft already ordered"
         suggests_ct = any(_is_ct(r) for r in suggested)
         if not suggests_ct:
             assert "The CT is still suggested" not in detail, branch
