@@ -85,10 +85,9 @@ class SentenceReader:
         self.revision = re.compile("|".join(f"(?:{p})" for p in spec["revisionCues"]), re.IGNORECASE)
         self.no_type = re.compile(rf"^(?:{'|'.join(spec['calciumWithoutOwner'])})$", re.IGNORECASE)
         self.pronoun = lexicon.links["pronoun"]
-        self.landmark = re.compile(
-            rf"(?:{lexicon.links['landmark'].pattern})(?:\s+(?:the|a|an|left|right|l|r|\w+al|\w+ic))*\s*$",
-            re.IGNORECASE,
-        )
+        tail = r"(?:\s+(?:the|a|an|left|right|l|r|\w+al|\w+ic))*\s*$"  # "in the left", "of the renal"
+        self.contained = re.compile(rf"(?:{lexicon.links['locative'].pattern}){tail}", re.IGNORECASE)
+        self.landmark = re.compile(rf"(?:{lexicon.links['landmark'].pattern}){tail}", re.IGNORECASE)
         self.definite = re.compile(rf"(?:{lexicon.links['definite'].pattern})\s*$", re.IGNORECASE)
 
     def _clauses(self, text: str) -> list[int]:
@@ -171,13 +170,18 @@ class SentenceReader:
         structure that a place word introduces after another one ("mass in the left kidney", "mass
         anterior to the aorta") is a landmark of its clause: it places the first, it is not what the
         clause describes."""
+        relational: set[int] = set()  # landmarks that only neighbour a structure ("abutting the liver")
         for i, thing in enumerate(things):
             clause = self._clause_of(clauses, thing.start)
             earlier = [t for t in things[:i] if self._clause_of(clauses, t.start) == clause and not t.located_in_clause]
             if not earlier:
                 continue
             gap = text[earlier[-1].end : thing.np_start]
-            if not (self.landmark.search(gap) or (thing.cls == ORGAN and earlier[-1].cls != ORGAN)):
+            if self.landmark.search(gap):
+                thing.located_in_clause = True
+                relational.add(i)
+                continue
+            if not (self.contained.search(gap) or (thing.cls == ORGAN and earlier[-1].cls != ORGAN)):
                 continue
             thing.located_in_clause = True
             owner = earlier[-1]
@@ -187,7 +191,11 @@ class SentenceReader:
         for thing in things:
             if thing.cls == MASS and thing.location is None and not thing.reference:
                 clause = self._clause_of(clauses, thing.start)
-                organs = [t for t in things if t.cls == ORGAN and self._clause_of(clauses, t.start) == clause]
+                organs = [
+                    t
+                    for i, t in enumerate(things)
+                    if t.cls == ORGAN and i not in relational and self._clause_of(clauses, t.start) == clause
+                ]
                 if organs:
                     place = min(organs, key=lambda t: abs(t.start - thing.start))
                     thing.location, thing.region = place.kind, self.lexicon.by_kind[place.kind].region

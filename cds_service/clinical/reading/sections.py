@@ -30,6 +30,8 @@ _INLINE_LABEL = re.compile(r"(?<=[.!?;])[ \t]+(?=[A-Z][A-Za-z /&()-]{1,40}:[ \t]
 _CONTINUES = re.compile(r"[^.!?:]\s*$")  # a line that ends mid-sentence
 _WORDS_OF_TITLE = re.compile(r"[^a-z]+")
 MAX_TITLE_WORDS = 6
+MAX_REMEMBERED = 4096  # label readings kept (labels are at most 49 characters)
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Sectioner:
         self.fields = re.compile(rf"^(?:{'|'.join(spec['fields'])})$", re.IGNORECASE)
         self.tables = Tables(spec["columns"])
         self.by_category = {c["category"]: c for c in self.categories}
+        self._headings: dict[str, tuple[str, str | None, str | None] | None] = {}
 
     def _category(self, title: str) -> dict | None:
         norm = _norm(title)
@@ -76,7 +79,17 @@ class Sectioner:
 
     def _heading(self, label: str) -> tuple[str, str | None, str | None] | None:
         """('organ', kind, side) for a label naming only places; ('field', ...) for one naming a
-        structure or an attribute; None for anything else."""
+        structure or an attribute; None for anything else. Remembered: labels repeat from report
+        to report (a memo of short labels, emptied when full)."""
+        known = self._headings.get(label, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        if len(self._headings) >= MAX_REMEMBERED:
+            self._headings.clear()
+        found = self._headings[label] = self._read_heading(label)
+        return found
+
+    def _read_heading(self, label: str) -> tuple[str, str | None, str | None] | None:
         if self.fields.match(_norm(label)) or self.fields.match(label.strip().lower()):
             return "field", None, None
         mentions = self.lexicon.mentions(label)
