@@ -150,13 +150,14 @@ class Assertor:
         inside a coordinated list ("no A, B or C")."""
         text = target.doc.user_data["text"]  # Doc.text joins every token anew on each access
         if modifier.start < target.start:
-            between = text[modifier.end_char : target.start_char]
+            start, end = modifier.end_char, target.start_char
             after = text[target.end_char : target.end_char + 40]
         else:
-            between = text[target.end_char : modifier.start_char]
+            start, end = target.end_char, modifier.start_char
             after = ""
-        if self.breaks.search(between):
+        if self.breaks.search(text, start, end):  # searched in place: a break may look behind ("if there is")
             return False
+        between = text[start:end]
         if "," in between and not _LIST_WORD.search(between.split(",", 1)[1]) and not _CONJUNCTION.match(after):
             return False
         return True
