@@ -114,6 +114,7 @@ class Settings:
     tls_key: str | None = None
     db_timeout_s: float = 2.0
     db_connect_timeout_s: float = 3.0
+    decision_window_min: int = 30
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Settings:
@@ -166,6 +167,7 @@ class Settings:
             worker_connections=_int(env, "CDS_WORKER_CONNECTIONS", cls.worker_connections),
             db_timeout_s=_float(env, "CDS_DB_TIMEOUT_S", cls.db_timeout_s),
             db_connect_timeout_s=_float(env, "CDS_DB_CONNECT_TIMEOUT_S", cls.db_connect_timeout_s),
+            decision_window_min=_int(env, "CDS_DECISION_WINDOW_MIN", cls.decision_window_min),
             **_tls(env),
         )
         values.update(overrides)

@@ -45,7 +45,6 @@ DRAFTS = {  # one draft per order class the pathway judges
 CT_CODES = {("http://www.ama-assn.org/go/cpt", c) for c in ("74170", "74160", "74150")} | {(LOINC, "36267-3")}
 WORDS = {"mri": "MRI", "mri-without": "MRI", "biopsy": "biopsy", "ct-with": "CT", "ct-without": "CT"}
 RATING_URL = next(p for p in PAMA["profiles"] if p["placement"] == "systemActions")["ratingUrl"]
-VERDICT_OF = {code: verdict for p in PAMA["profiles"] for verdict, code in p["codes"].items()}
 PATHWAY = CARDS["fragments"]["pathway"].splitlines()[0]  # "1. CT abdomen without then with IV contrast: ..."
 
 
@@ -199,7 +198,7 @@ BRANCHES = [
 def _rating(resource: dict) -> str | None:
     for ext in resource.get("extension") or ():
         if ext.get("url") == RATING_URL:
-            return VERDICT_OF.get(ext["valueCodeableConcept"]["coding"][0]["code"])
+            return ext["valueCodeableConcept"]["coding"][0]["code"]  # this profile sends the rating words as they are
     return None
 
 
@@ -242,8 +241,10 @@ def _check(branch, body: dict, answer: dict) -> None:
         own = f"ServiceRequest/{body['context']['draftOrders']['entry'][0]['resource']['id']}" if order_class else None
         for sentence in re.findall(r"[^.]*already ordered[^;]*", detail):
             assert own is None or own not in sentence, f"{branch}: the card calls its own draft already ordered"
-        suggests_ct = any(_is_ct(r) for r in suggested)
-        if not suggests_ct:
+        advises_ct = any(_is_ct(r) for r in suggested) or "next test is CT abdomen" in card["summary"]
+        if special:
+            assert not advises_ct, f"{branch}: the CT is advised to a {who} patient"
+        if not advises_ct:
             assert "The CT is still suggested" not in detail, branch
         for resource in suggested:  # the order's note says what the card says
             note = " ".join(n["text"] for n in resource.get("note", ()))

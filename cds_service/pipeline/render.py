@@ -183,7 +183,10 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     if group not in spec["source"]:  # a kind written for one group only (a newborn is always a child)
         group = next(iter(spec["source"]))
     side = evidence.side or "unknown"
-    suggests_ct = decision.action in ("create-ct", "update-draft-to-ct")
+    # the CT is advised by a card that suggests it, and by a kind that names it as the next test
+    # without a suggestion (`advisesCt`: patient-view's, since clients such as the Sandbox do nothing
+    # when it is accepted there); another pathway's card (pregnancy, newborn) does not advise it
+    suggests_ct = decision.action in ("create-ct", "update-draft-to-ct") or bool(spec.get("advisesCt"))
     safety = (
         contrast.card_section(kb, evidence.safety, evidence.limits, suggests_ct)
         if suggests_ct or spec.get("contrastSafety")
