@@ -124,8 +124,9 @@ def test_biopsy_first_still_warns_in_pregnancy_critical_on_sign(serve, http):
 def test_newborn_bound_is_28_days_by_default(serve, http, days, newborn):
     body = patient_view(as_patient(positive(), (NOW - timedelta(days=days)).date().isoformat(), "male"))
     [card] = call(http, serve(), body, VIEW)["cards"]
-    assert ("suggestions" not in card) is newborn
+    assert "suggestions" not in card  # patient-view names the next step; it offers no order
     assert ("follow it with ultrasound first" in card["summary"]) is newborn
+    assert ("next test is CT abdomen" in card["summary"]) is not newborn
     if not newborn:
         assert "dose-optimised" in card["detail"]  # the pediatric card with its dose note
 
