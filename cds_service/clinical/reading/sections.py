@@ -32,6 +32,18 @@ _ADDENDUM_LINE = re.compile(
 )
 _INLINE_LABEL = re.compile(r"(?<=[.!?;])[ \t]+(?=[A-Z][A-Za-z /&()-]{1,40}:[ \t])")
 _CONTINUES = re.compile(r"[^.!?:]\s*$")  # a line that ends mid-sentence
+WRAP_WIDTH = 55  # a line at least this long that ends mid-sentence was wrapped by the editor
+
+
+def _wraps(previous: str, line: str) -> bool:
+    """Whether `line` goes on with the sentence `previous` started: the previous line ends
+    mid-sentence and was long enough to have been wrapped, or `line` starts in lower case. A short
+    history line without a full stop ("Indication: L flank mass") is a whole line."""
+    if not _CONTINUES.search(previous):
+        return False
+    return len(previous) >= WRAP_WIDTH or line[:1].islower()
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _LABEL_COLON = re.compile(r"(?<=[A-Za-z)])[ \t]*:[ \t]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z/()-]*")
@@ -241,7 +253,7 @@ class _Builder:
             self.text(after)
 
     def text(self, line: str) -> None:
-        if self.ends_with_sentence and self.para and not _CONTINUES.search(self.para[-1]):
+        if self.ends_with_sentence and self.para and not _wraps(self.para[-1], line):
             self.start(self.default, "")  # the history sentence has ended: untitled text follows
             self.spec = None
         if self.fields:
