@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import openapi
+from .audit.spool import Spool
 from .audit.writer import LedgerWriter
 from .auth import Authenticator, build_authenticator
 from .clinical import load_knowledge
@@ -18,7 +19,7 @@ from .config import Settings
 from .content import Content
 from .fhir.client import FhirClient
 from .site import SiteHolder
-from .storage import Database, database_for
+from .storage import Database, HookLane, database_for
 
 log = logging.getLogger("cds_service.runtime")
 _loaded: dict[str, tuple] = {}
@@ -50,6 +51,7 @@ class Runtime:
     auth: Authenticator
     database: Database
     ledger: LedgerWriter
+    hook_lane: HookLane  # storage calls on the hook path: bounded, fail safe (storage.hook_lane)
     discovery_body: bytes
     knowledge: Any = None  # clinical.Knowledge, validated at start-up (with the site's local codes)
     openapi_body: bytes = b""  # GET /openapi.json, bundled from hooks/openapi.json at start-up
@@ -86,7 +88,8 @@ class Runtime:
             ),
             auth=build_authenticator(settings),
             database=database,
-            ledger=LedgerWriter(database),
+            ledger=LedgerWriter(database, Spool(settings.spool_dir, settings.spool_max_bytes)),
+            hook_lane=HookLane(settings.database_url, bound_s=settings.hook_db_timeout_s),
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,
             openapi_body=openapi.served_body(settings.hooks_dir, content.schemas, list(content.services)),

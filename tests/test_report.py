@@ -13,6 +13,7 @@ import pytest
 from cds_service.audit import feedback, ledger, report, report_render
 from cds_service.storage import database_for
 from tests.support.databases import postgres_url
+from tests.support.ledger import entry
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 86400
@@ -34,9 +35,7 @@ def db(request, tmp_path):
 
 
 def _card(db, uuid, kind, days_ago, now, service="svc-select"):
-    ledger.record_batch(
-        db, [(service, "order-select", [ledger.IssuedCard(uuid, kind, "warning", (f"s-{uuid}",))], [], "r")]
-    )
+    ledger.write(db, [entry(service, "order-select", [ledger.IssuedCard(uuid, kind, "warning", (f"s-{uuid}",))])])
     db.execute("UPDATE cds_card SET issued_at = ? WHERE uuid = ?", (int(now - days_ago * DAY), uuid))
 
 
@@ -112,8 +111,8 @@ def test_text_and_html_renderings(db):
     data = report.build(db, since_days=30, now=now)
     text = report_render.text(data)
     assert "mri-before-ct" in text and "CT already done elsewhere" in text and "acceptance 43%" in text
-    ledger.record_batch(
-        db, [("svc-select", "order-select", [], [ledger.IssuedRating("urn:uuid:r1", "mri", "not-appropriate")], "r")]
+    ledger.write(
+        db, [entry("svc-select", "order-select", [], [ledger.IssuedRating("urn:uuid:r1", "mri", "not-appropriate")])]
     )
     db.execute("UPDATE cds_rating SET issued_at = ?", (int(NOW),))
     data = report.build(db, since_days=30, now=NOW)

@@ -2,11 +2,16 @@
 
 One small transaction per response made request threads queue for SQLite's write lock (two
 worker processes, one file); a single writer per process that commits whatever has queued up
-keeps request threads free. Records are flushed when the worker exits (gunicorn's worker_exit
-hook, and atexit otherwise); a full queue falls back to writing in the request thread, so under
-overload the cost returns to the caller rather than records being dropped. What is lost on a
-hard kill (SIGKILL, power cut) is what was queued in the last moment: card records only —
-feedback is written before it is acknowledged.
+keeps request threads free, and the hook path never waits on storage. Records are flushed when
+the worker exits (gunicorn's worker_exit hook, and atexit otherwise).
+
+A batch the database refuses (a lock past CDS_DB_TIMEOUT_S, a restart, a lost connection) goes
+to the spool (audit.spool) at once, and the writer replays the spool, oldest first, with a
+growing pause (RETRY_MIN_S doubling up to RETRY_MAX_S) until the database takes it: records are
+kept across the fault and across a worker restart, and only a full spool drops any (counted).
+A full in-memory queue sends the record to the spool too, so a caller never waits on storage.
+What a hard kill (SIGKILL, power cut) can lose is what was queued in memory in that moment:
+card records only — feedback is written before it is acknowledged.
 
 The writer lingers up to LINGER_S after the first record of a batch before committing: at a
 steady trickle of calls each response cost its own transaction (its BEGIN waited for in a database
@@ -23,40 +28,47 @@ import threading
 import time
 
 from .. import metrics
-from ..storage import Database
+from ..storage import Database, StorageError
 from . import ledger
+from .ledger import LedgerEntry
+from .spool import Spool
 
 log = logging.getLogger("cds_service.audit")
 _writers: list[LedgerWriter] = []
-# A batch the database refused (locked past its busy timeout, a PostgreSQL restart) is tried again
-# after these pauses before it is given up as lost: about five seconds in all, in the writer thread.
-RETRY_DELAYS_S = (0.25, 1.0, 4.0)
 LINGER_S = 0.05
+RETRY_MIN_S = 0.25
+RETRY_MAX_S = 15.0
 
 
 class LedgerWriter:
-    def __init__(self, db: Database, max_batch: int = 500, capacity: int = 20000, linger_s: float = LINGER_S):
+    def __init__(
+        self, db: Database, spool: Spool, max_batch: int = 500, capacity: int = 20000, linger_s: float = LINGER_S
+    ):
         self._db = db
+        self.spool = spool
         self._linger_s = linger_s
         self._flushing = threading.Event()
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._max_batch = max_batch
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._retry_at = 0.0  # when the spool is next tried (monotonic); 0: now
+        self._pause = RETRY_MIN_S
         _writers.append(self)
 
-    def submit(self, service_id: str, hook: str, cards: list, ratings: list, request_id: str) -> None:
-        item = (service_id, hook, cards, ratings, request_id)
-        metrics.count_cards(service_id, cards)
-        self._start()
+    def submit(self, entry: LedgerEntry) -> None:
+        """Queue one response's record; never waits on storage (a full queue spools it)."""
+        metrics.count_cards(entry.service_id, entry.cards)
+        self.start()
         try:
-            self._queue.put_nowait(item)
+            self._queue.put_nowait(entry)
             metrics.ledger_depth(self._queue.qsize())
         except queue.Full:
-            ledger.record_batch(self._db, [item])
+            self.spool.put([entry])
 
-    def _start(self) -> None:
-        # Started on first use, i.e. in the worker process after gunicorn has forked.
+    def start(self) -> None:
+        """Start the writer thread (in the worker process, after gunicorn has forked): it also
+        replays what a previous worker left in the spool."""
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():
@@ -65,7 +77,12 @@ class LedgerWriter:
 
     def _loop(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=self._wait_s())
+            except queue.Empty:
+                self._replay()
+                continue
+            batch = [first]
             until = time.monotonic() + self._linger_s
             while len(batch) < self._max_batch:
                 wait = 0.0 if self._flushing.is_set() else until - time.monotonic()
@@ -74,14 +91,56 @@ class LedgerWriter:
                 except queue.Empty:
                     break
             try:
-                ledger.record_batch(self._db, batch, RETRY_DELAYS_S)
+                self._write(batch)
+                self._replay()
             finally:
                 for _ in batch:
                     self._queue.task_done()
                 metrics.ledger_depth(self._queue.qsize())
 
+    def _wait_s(self) -> float | None:
+        """How long the loop may sleep on an empty queue: until the next spool replay is due."""
+        if not self.spool.backlog():
+            return 5.0  # look for a dead worker's spool now and then
+        return max(0.01, self._retry_at - time.monotonic())
+
+    def _write(self, batch: list[LedgerEntry]) -> None:
+        if self.spool.backlog():  # keep the order: older records wait in the spool already
+            self.spool.put(batch)
+            return
+        try:
+            ledger.write(self._db, batch)
+        except StorageError as exc:
+            log.warning("issued cards spooled until the database answers", extra={"reason": str(exc)})
+            self._failed()
+            self.spool.put(batch)
+
+    def _failed(self) -> None:
+        self._retry_at = time.monotonic() + self._pause
+        self._pause = min(RETRY_MAX_S, self._pause * 2)
+
+    def _replay(self) -> None:
+        """Write spooled batches, oldest first, while the database takes them."""
+        if time.monotonic() < self._retry_at:
+            return
+        for path in self.spool.pending():
+            try:
+                entries = self.spool.read(path)
+            except (OSError, ValueError, TypeError, KeyError) as exc:  # unreadable: keep it aside, say so
+                log.error("spooled batch unreadable; left in place", extra={"file": path.name, "reason": str(exc)})
+                path.rename(path.with_suffix(".bad"))
+                continue
+            try:
+                ledger.write(self._db, entries)
+            except StorageError:
+                self._failed()
+                return
+            self.spool.done(path)
+            log.info("spooled issued cards recorded", extra={"entries": len(entries)})
+        self._retry_at, self._pause = 0.0, RETRY_MIN_S
+
     def flush(self) -> None:
-        """Block until everything queued so far is written."""
+        """Block until everything queued so far is written (or spooled)."""
         if self._thread is not None and self._thread.is_alive():
             self._flushing.set()
             try:

@@ -68,7 +68,7 @@ def _before():
         return None
     if request.method == "OPTIONS":
         return None
-    g.client = runtime().auth.authenticate(request.headers.get("Authorization"), endpoint_urls())
+    g.client, g.caller = runtime().auth.authenticate(request.headers.get("Authorization"), endpoint_urls())
     return None
 
 
