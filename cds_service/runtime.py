@@ -23,6 +23,7 @@ from .storage import Database, HookLane, database_for
 
 log = logging.getLogger("cds_service.runtime")
 _loaded: dict[str, tuple] = {}
+LEDGER_TIMEOUT_S = 1.0
 _loaded_lock = threading.Lock()
 
 
@@ -88,7 +89,17 @@ class Runtime:
             ),
             auth=build_authenticator(settings),
             database=database,
-            ledger=LedgerWriter(database, Spool(settings.spool_dir, settings.spool_max_bytes)),
+            ledger=LedgerWriter(
+                # its own connection, and at most LEDGER_TIMEOUT_S per statement: a refused batch
+                # reaches the spool quickly, so a worker that exits mid-fault has nothing in memory
+                Database(
+                    settings.database_url,
+                    timeout_s=min(settings.db_timeout_s, LEDGER_TIMEOUT_S),
+                    connect_timeout_s=settings.db_connect_timeout_s,
+                    max_connections=1,
+                ),
+                Spool(settings.spool_dir, settings.spool_max_bytes),
+            ),
             hook_lane=HookLane(settings.database_url, bound_s=settings.hook_db_timeout_s),
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,

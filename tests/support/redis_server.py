@@ -21,6 +21,7 @@ class RedisServer:
             pytest.skip("redis-server is not installed; Redis tests skipped")
         self.appendonly = appendonly
         self.directory = Path(directory or tempfile.mkdtemp(prefix="cds-redis-"))
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._proc: subprocess.Popen | None = None
