@@ -87,7 +87,7 @@ class RedisReplayGuard:
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._clock = clock
-        check_durable(self._redis)
+        check_durable(self._redis, unreachable_ok=True)  # `serve` checked it reachable before forking
 
     def first_use(self, iss: str, jti: str, expires_at: float) -> bool:
         import redis
@@ -99,13 +99,17 @@ class RedisReplayGuard:
             raise _unavailable(f"replay store unavailable: Redis {type(exc).__name__}") from None
 
 
-def check_durable(client) -> None:
-    """ConfigError unless this Redis persists every write (AOF on): checked at start-up."""
+def check_durable(client, unreachable_ok: bool = False) -> None:
+    """ConfigError unless this Redis persists every write (AOF on): checked at start-up. A Redis
+    that cannot be reached is an error too, unless `unreachable_ok` (then every call is a 503 until
+    it answers, as at any other time)."""
     import redis
 
     try:
         persistence = client.info("persistence")
     except redis.RedisError as exc:
+        if unreachable_ok:
+            return
         raise ConfigError(
             f"CDS_REDIS_URL: cannot reach Redis to check that it persists JWT ids ({type(exc).__name__})"
         ) from None
