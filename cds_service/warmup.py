@@ -36,7 +36,7 @@ def warm(runtime) -> dict:
     started = time.perf_counter()
     types = resource_types(runtime.content.services)
     models = sum(quick_check.prepare(t) for t in types)
-    runtime.knowledge.reader.pipeline.analyse(SAMPLE)
+    runtime.knowledge.reader.warm(SAMPLE)
     metrics.define()
     runtime.ledger.start()  # replays what a previous worker left in the spool, even before any call
     lane = runtime.hook_lane.warm()  # the hook path's connections, opened outside its tens of ms
