@@ -110,3 +110,15 @@ def test_a_batch_refused_while_the_database_is_locked_is_spooled_then_written(tm
     assert db.query("SELECT uuid FROM cds_card") == [(item.cards[0].uuid,)]
     assert writer.spool.backlog() == 0
     assert "issued cards not recorded" not in log_lines.text
+
+
+def test_a_spool_file_that_goes_while_put_measures_the_spool_drops_nothing(tmp_path):
+    """The writer replays (deletes) and adopts (renames) spool files while request threads spool
+    more: a file listed but gone before its size is read must not make put drop its batch. A
+    dangling link is exactly such a file, every time."""
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    (spool_dir / "gone~1~1~1.spool").symlink_to(spool_dir / "replayed-a-moment-ago")
+    spool = Spool(spool_dir, 1 << 20)
+    assert spool.put([_item(1)])
+    assert spool.backlog() == 1

@@ -30,9 +30,14 @@ def _metric(base: str, name: str) -> float:
 
 
 def _until(predicate, seconds: float, what: str):
+    """Poll until `predicate` holds. A request that fails is "not yet": a replaced worker warms up
+    (several seconds of CPU on a loaded machine) before it accepts, and until then a call may time out."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except requests.RequestException:
+            value = None
         if value:
             return value
         time.sleep(0.2)

@@ -66,7 +66,7 @@ class Spool:
         with self._lock:
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
-                used = sum(p.stat().st_size for p in self.directory.glob(f"*{SUFFIX}"))
+                used = self._used()
                 if used + len(data) > self.max_bytes:
                     return self._dropped(entries, cards, f"spool full ({used} of {self.max_bytes} bytes)")
                 self._sequence = max(self._sequence + 1, time.time_ns())
@@ -81,6 +81,18 @@ class Spool:
                 return self._dropped(entries, cards, f"spool not writable ({type(exc).__name__})")
         self.report()
         return True
+
+    def _used(self) -> int:
+        """Bytes spooled by every worker on this directory. A file can go between listing and
+        stat (its batch replayed by the writer, or adopted under a new name): it no longer counts,
+        and must not make `put` drop the batch it is keeping."""
+        used = 0
+        for path in self.directory.glob(f"*{SUFFIX}"):
+            try:
+                used += path.stat().st_size
+            except FileNotFoundError:
+                continue
+        return used
 
     @staticmethod
     def _dropped(entries: list[LedgerEntry], cards: int, reason: str) -> bool:

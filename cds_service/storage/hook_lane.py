@@ -8,6 +8,12 @@ a stalled socket or a lock can therefore never hold the call longer. A call that
 raises StorageError and the caller fails safe (shows the card). After a failure the lane stays
 shut for `cooldown_s` (a circuit breaker): during a table lock or a restart the hook path does not
 even try, so it answers as fast as without storage, and one call per cooldown probes again.
+
+A burst of calls (more at once than the lane has helpers) waits for a free helper, but only within
+the same bound: the wait for a helper and the statement share `bound_s`. Refusing at once instead
+showed an answered card again to a clinician whenever a worker took five calls together (each
+call makes one or two lane calls), although storage would have answered in a millisecond. Nothing
+queues behind a stuck helper: a call that gets none in time gives up without submitting work.
 """
 
 from __future__ import annotations
@@ -31,23 +37,23 @@ class HookLane:
         self.db = Database(url, timeout_s=bound_s, connect_timeout_s=1.0, max_connections=workers)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hook-db")
         self._workers = workers
-        self._busy = 0
+        self._free = threading.BoundedSemaphore(workers)  # helpers not running a call
         self._lock = threading.Lock()
         self._shut_until = 0.0
 
     def call(self, fn, *args):
         """fn(db, *args) within bound_s; StorageError (already counted) when storage cannot answer in time."""
+        deadline = time.monotonic() + self.bound_s
         with self._lock:
             if time.monotonic() < self._shut_until:
                 metrics.hook_storage_skipped("open")
                 raise StorageError("storage skipped on the hook path (failing recently)")
-            if self._busy >= self._workers:  # every helper is stuck on a call already: do not queue
-                metrics.hook_storage_skipped("timeout")
-                raise StorageError("storage busy on the hook path")
-            self._busy += 1
+        if not self._free.acquire(timeout=self.bound_s):  # every helper stayed busy for the whole bound
+            metrics.hook_storage_skipped("timeout")
+            raise StorageError(f"storage busy on the hook path for {self.bound_s * 1000:.0f} ms")
         future = self._pool.submit(self._run, fn, args)
         try:
-            return future.result(timeout=self.bound_s)
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             raise self._trip("timeout", f"no answer within {self.bound_s * 1000:.0f} ms") from None
         except StorageError as exc:
@@ -57,8 +63,7 @@ class HookLane:
         try:
             return fn(self.db, *args)
         finally:
-            with self._lock:
-                self._busy -= 1
+            self._free.release()
 
     def _trip(self, reason: str, detail: str) -> StorageError:
         metrics.hook_storage_skipped(reason)
