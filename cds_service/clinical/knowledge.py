@@ -38,8 +38,9 @@ FRAGMENT_FIELDS = {
     "allergyNote": {"allergies"},
     "ctOrderedNote": {"orders"},
     "workupDone": {"studies"},
-    "evidenceLine": {"what", "ref", "date", "extra"},
-    "sideLine": {"side"},
+    "evidenceProblem": {"name", "date", "extra"},
+    "evidenceDocument": {"what", "title", "date", "detail"},
+    "otherSide": {"name", "massSide", "side"},
     "unavailableNote": {"what"},
 }
 SUMMARY_FIELDS = {"side", "sideAdj", "patientGroup"}

@@ -56,3 +56,14 @@ def classify_order(resource: dict, kb: Knowledge) -> str:
 def modality_of(order_class: str, kb: Knowledge) -> str | None:
     spec = kb.order_classes.get(order_class)
     return spec.modality if spec else None
+
+
+def order_name(resource: dict) -> str:
+    """The order's name said once: its text, else its first coding's display (not text and every
+    display joined, which repeats the study: "MRI abdomen w/wo contrast . MRI abdomen ...")."""
+    code = resource.get("code") if isinstance(resource, dict) else None
+    if not isinstance(code, dict):
+        return ""
+    if isinstance(code.get("text"), str) and code["text"].strip():
+        return code["text"]
+    return next((c["display"] for c in codings(code) if isinstance(c.get("display"), str) and c["display"].strip()), "")

@@ -111,6 +111,7 @@ class Attributor:
         return mass
 
     def _sentence(self, section, reading: SentenceReading, found: list[_Mass], last, fallback) -> _Mass | None:
+        said = f"{section.title}: {reading.text}" if section.organ else reading.text  # "Left kidney: ..." as written
         named: list[tuple[_Mass, Thing]] = []
         for thing in reading.things:
             if thing.cls != MASS:
@@ -122,18 +123,18 @@ class Attributor:
                 last.size_cm = last.size_cm or thing.size_cm
                 named.append((last, thing))
             elif refers and fallback is not None:
-                last = self._new(thing, section, reading.text, found, target=fallback)
+                last = self._new(thing, section, said, found, target=fallback)
                 named.append((last, thing))
             elif not thing.reference:
-                last = self._new(thing, section, reading.text, found)
+                last = self._new(thing, section, said, found)
                 named.append((last, thing))
         for mass, thing in named:
-            mass.calcium += [(c, reading.text) for c in thing.calcium]
+            mass.calcium += [(c, said) for c in thing.calcium]
         if reading.loose:
             if last is None and fallback is not None:
-                last = self._new(Thing("reference", MASS, 0, 0, "", 0), section, reading.text, found, fallback)
+                last = self._new(Thing("reference", MASS, 0, 0, "", 0), section, said, found, fallback)
             if last is not None and last.assertion in COUNTED:
-                last.calcium += [(c, reading.text) for c in reading.loose]
+                last.calcium += [(c, said) for c in reading.loose]
         return last
 
     @staticmethod

@@ -28,11 +28,11 @@ from .assertions import Assertor
 from .lexicon import MASS, ORGAN, Lexicon, Mention
 
 WINDOW = 60  # characters a linking phrase may span between calcium and its structure
-_FILLER = re.compile(
-    r"^[\s,\-]*(?:(?:and|or|a|an|the|very|mildly|partially|densely|heavily|[a-z]+(?:ic|al|ed|ous|ive|ar|ent|ing)|\d[\d.x ]*(?:cm|mm)?)[\s,\-]+){0,4}$"
-)
+_FILLER = re.compile(r"^[\s,\-]*(?:[a-z0-9][a-z0-9.\-/]*[\s,\-]+){0,5}$")
+# words that end a noun phrase: prepositions, verbs, determiners, negations
 _NOT_FILLER = re.compile(
-    r"\b(?:in|within|of|with|without|at|from|to|by|near|adjacent|along|is|are|was|were|has|have|contains?|shows?|no|not)\b"
+    r"\b(?:in|within|of|with|w/|without|at|from|to|by|near|adjacent|along|is|are|was|were|has|have|contains?|shows?|"
+    r"no|not|the|a|an|this|these|that|which|and|or|but|seen|noted|measuring|measures)\b"
 )
 
 
@@ -129,11 +129,12 @@ class SentenceReader:
         things: list[Thing] = []
         loose_adjectives: list[Mention] = []
         pending: list[Mention] = []
-        for m in mentions:
-            if m.layer != "structure":
-                continue
+        heads = [m for m in mentions if m.layer == "structure"]
+        for n, m in enumerate(heads):
             structure = self.lexicon.by_kind[m.kind]
-            if not m.head:
+            following = heads[n + 1] if n + 1 < len(heads) else None
+            adjunct = following is not None and following.head and not text[m.end : following.start].strip(" -")
+            if not m.head or adjunct:  # "lower pole mass": the first noun qualifies the second
                 pending.append(m)
                 continue
             np_start = m.start
@@ -270,5 +271,6 @@ class SentenceReader:
 
 
 def _filler(gap: str) -> bool:
-    """Only adjectives, measurements and commas between two words of one noun phrase."""
-    return len(gap) <= 40 and bool(_FILLER.match(gap.lower()))
+    """Only modifiers (adjectives, sides, measurements, commas) between two words of one noun phrase."""
+    gap = gap.lower()
+    return len(gap) <= 40 and bool(_FILLER.match(gap)) and not _NOT_FILLER.search(gap)

@@ -55,10 +55,6 @@ class Sectioner:
         self.contained = [(c, [_norm(w) for w in c.get("words", ())]) for c in self.categories]
         self.default = next(c for c in self.categories if c["category"] == spec["default"])
         self.fields = re.compile(rf"^(?:{'|'.join(spec['fields'])})$", re.IGNORECASE)
-        self.inline = re.compile(
-            r"[ \t]+(?=(?:" + "|".join(re.escape(t).replace(r"\ ", r"\s") for t in self.exact) + r"):[ \t])",
-            re.IGNORECASE,
-        )
         self.tables = Tables(spec["columns"])
         self.by_category = {c["category"]: c for c in self.categories}
 
@@ -98,7 +94,6 @@ class Sectioner:
     def _lines(self, text: str) -> list[str]:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = _INLINE_LABEL.sub("\n", text)
-        text = self.inline.sub("\n", text)
         return self.tables.rewrite([checkboxes(line) for line in text.split("\n")])
 
     def split(self, text: str) -> list[Section]:
