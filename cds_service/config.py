@@ -117,6 +117,7 @@ class Settings:
     hook_db_timeout_s: float = 0.05
     spool_dir: str = "instance/spool"
     spool_max_bytes: int = 64 * 1024 * 1024
+    feedback_wait_s: float = 2.0
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Settings:
@@ -172,6 +173,7 @@ class Settings:
             hook_db_timeout_s=_float(env, "CDS_HOOK_DB_TIMEOUT_S", cls.hook_db_timeout_s),
             spool_dir=env.get("CDS_SPOOL_DIR") or cls.spool_dir,
             spool_max_bytes=_int(env, "CDS_SPOOL_MAX_BYTES", cls.spool_max_bytes),
+            feedback_wait_s=_float(env, "CDS_FEEDBACK_WAIT_S", cls.feedback_wait_s),
             **_tls(env),
         )
         values.update(overrides)

@@ -129,6 +129,11 @@ class _Metrics:
         self.ledger_dropped = Counter(
             "cds_ledger_dropped_cards", "Issued-card records dropped because the spool was full or unwritable"
         )
+        self.feedback_waiting = Gauge(
+            "cds_feedback_waiting",
+            "Feedback requests waiting for their cards' records to reach the database",
+            multiprocess_mode="livesum",
+        )
         self.hook_storage = Counter(
             "cds_hook_storage_skipped",
             "Hook-path storage calls answered without storage (card shown: fail safe), by reason",
@@ -210,6 +215,17 @@ def ledger_spooled(entries: int) -> None:
 
 def ledger_dropped(cards: int) -> None:
     _m().ledger_dropped.inc(cards)
+
+
+@contextmanager
+def feedback_waiting():
+    """Around a feedback request's wait for card records still on their way to the database."""
+    gauge = _m().feedback_waiting
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
 
 
 def hook_storage_skipped(reason: str) -> None:

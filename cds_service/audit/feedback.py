@@ -6,19 +6,31 @@ refused (and never stored) when no card with its uuid was issued by this service
 override reason is not one the card offered (`overrideReasons`; a free-text `userComment` is
 always allowed), or when it accepts a suggestion the card did not carry. The caller is told which
 items were refused and why; the others are stored.
+
+A card is answered before its record is written (the hook path never waits on storage), and a
+clinician can click within a second: the record may still wait in this worker's ledger queue,
+another worker's (LINGER_S plus a commit) or, after a storage fault, a spool. So a card not found
+is looked for again (`await_issued`): this host's records are brought forward first (flush and
+spool, audit.writer.hurry), then the database is polled every POLL_S for up to the feedback wait
+(CDS_FEEDBACK_WAIT_S, 2 s) before the item is refused as unknown. A storage error at any point
+is a 503 with Retry-After (nothing stored), never a refusal: the card may well exist.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 
+from .. import metrics
 from ..storage import Database
 from .ledger import reason_key
+
+POLL_S = 0.1
 
 MESSAGES = {
     "unknown-card": "no card with this uuid was issued by this service to this client",
@@ -96,6 +108,37 @@ def issued_cards(db: Database, service_id: str, client_key: str, uuids: list[str
             (*wanted, service_id, client_key),
         )
     }
+
+
+def await_issued(
+    lookup: Callable[[list[str]], dict[str, Issued]],
+    hurry: Callable[[list[str], float], None],
+    uuids: list[str],
+    wait_s: float,
+    poll_s: float = POLL_S,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Issued]:
+    """The cards among `uuids` found by `lookup`, waiting up to `wait_s` for those not found yet.
+
+    lookup(uuids) reads the database; hurry(uuids, seconds left) brings forward the records this
+    host holds (audit.writer.LedgerWriter.hurry). Both raise StorageError, which ends the wait
+    (the caller answers 503). `clock` and `sleep` are the wait's time: tests drive them."""
+    deadline = clock() + wait_s
+    cards = lookup(uuids)
+    missing = [u for u in dict.fromkeys(uuids) if u not in cards]
+    if not missing:
+        return cards
+    with metrics.feedback_waiting():
+        while missing:
+            hurry(missing, max(0.0, deadline - clock()))
+            cards.update(lookup(missing))
+            missing = [u for u in missing if u not in cards]
+            left = deadline - clock()
+            if not missing or left <= 0:
+                break
+            sleep(min(poll_s, left))
+    return cards
 
 
 def refusal(item: dict, card: Issued | None) -> str | None:

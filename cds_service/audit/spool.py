@@ -124,6 +124,30 @@ class Spool:
             mine.append((sequence, path))
         return [path for _, path in sorted(mine)]
 
+    def holding(self, uuids: list[str], scanned: set[str]) -> list[LedgerEntry]:
+        """Spooled entries (any worker's, this directory) that carry a card among `uuids`. Files
+        named in `scanned` are skipped and the ones read are added (a spooled file never changes;
+        an adopted one is read again under its new name). Only files that contain one of the
+        uuids as a JSON string are parsed; the whole directory is bounded by `max_bytes`."""
+        wanted = set(uuids)
+        needles = [orjson.dumps(u) for u in wanted]
+        found: list[LedgerEntry] = []
+        for path in sorted(self.directory.glob(f"*{SUFFIX}")) if self.directory.is_dir() else ():
+            if path.name in scanned:
+                continue
+            scanned.add(path.name)
+            try:
+                data = path.read_bytes()
+                if not any(needle in data for needle in needles):
+                    continue
+                entries = [LedgerEntry.from_json(doc) for doc in orjson.loads(data)]
+            except FileNotFoundError:  # replayed (or adopted) since it was listed
+                continue
+            except (OSError, ValueError, TypeError, KeyError):  # unreadable: the writer sets it aside
+                continue
+            found += [e for e in entries if any(card.uuid in wanted for card in e.cards)]
+        return found
+
     @staticmethod
     def read(path: Path) -> list[LedgerEntry]:
         return [LedgerEntry.from_json(doc) for doc in orjson.loads(path.read_bytes())]

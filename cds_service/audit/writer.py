@@ -16,7 +16,11 @@ card records only — feedback is written before it is acknowledged.
 The writer lingers up to LINGER_S after the first record of a batch before committing: at a
 steady trickle of calls each response cost its own transaction (its BEGIN waited for in a database
 thread, its own commit), about a third as much CPU as the request itself in a profile of the
-benchmark's order-select. `flush` cuts the linger short.
+benchmark's order-select. `flush` cuts the linger short (it wakes the writer).
+
+Feedback can arrive before its card's record is in the database (a click within a second of the
+card): `hurry` is how the feedback endpoint brings forward what this host still holds, this
+process's queue and any worker's spool, before it decides a card was never issued.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ _writers: list[LedgerWriter] = []
 LINGER_S = 0.05
 RETRY_MIN_S = 0.25
 RETRY_MAX_S = 15.0
+_WAKE = object()  # put by `flush`: ends the writer's linger at once; never written
 
 
 class LedgerWriter:
@@ -49,6 +54,11 @@ class LedgerWriter:
         self._linger_s = linger_s
         self._flushing = threading.Event()
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
+        # Entries queued and not yet written or spooled, counted here rather than with the queue's
+        # task_done/join: `flush` needs a timeout, which queue.Queue.join lacks (and gevent's
+        # patched queue has none of its internals).
+        self._pending = 0
+        self._settled = threading.Condition()
         self._max_batch = max_batch
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -60,11 +70,19 @@ class LedgerWriter:
         """Queue one response's record; never waits on storage (a full queue spools it)."""
         metrics.count_cards(entry.service_id, entry.cards)
         self.start()
-        try:
-            self._queue.put_nowait(entry)
+        if self._enqueue(entry):
             metrics.ledger_depth(self._queue.qsize())
-        except queue.Full:
+        else:
             self.spool.put([entry])
+
+    def _enqueue(self, item) -> bool:
+        with self._settled:
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                return False
+            self._pending += 1
+            return True
 
     def start(self) -> None:
         """Start the writer thread (in the worker process, after gunicorn has forked): it also
@@ -91,11 +109,14 @@ class LedgerWriter:
                 except queue.Empty:
                     break
             try:
-                self._write(batch)
+                entries = [e for e in batch if e is not _WAKE]
+                if entries:
+                    self._write(entries)
                 self._replay()
             finally:
-                for _ in batch:
-                    self._queue.task_done()
+                with self._settled:
+                    self._pending -= len(batch)
+                    self._settled.notify_all()
                 metrics.ledger_depth(self._queue.qsize())
 
     def _wait_s(self) -> float | None:
@@ -139,14 +160,36 @@ class LedgerWriter:
             log.info("spooled issued cards recorded", extra={"entries": len(entries)})
         self._retry_at, self._pause = 0.0, RETRY_MIN_S
 
-    def flush(self) -> None:
-        """Block until everything queued so far is written (or spooled)."""
-        if self._thread is not None and self._thread.is_alive():
-            self._flushing.set()
-            try:
-                self._queue.join()
-            finally:
-                self._flushing.clear()
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Block until everything queued so far is written (or spooled); False when `timeout_s`
+        passed first (the records stay queued: nothing is lost, the caller just stops waiting)."""
+        if self._thread is None or not self._thread.is_alive() or not self._pending:
+            return True
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self._flushing.set()
+        try:
+            self._enqueue(_WAKE)  # the writer may be lingering for more: wake it (a full queue keeps it busy)
+            with self._settled:
+                while self._pending:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._settled.wait(left)
+            return True
+        finally:
+            self._flushing.clear()
+
+    def hurry(self, uuids: list[str], db: Database, timeout_s: float, scanned: set[str]) -> None:
+        """Bring the records of these cards to `db` if this host holds them: this process's queue
+        is flushed (within `timeout_s`), and spooled entries carrying one of the cards, whichever
+        worker spooled them, are written now (idempotent: the owner's replay later changes
+        nothing). `scanned` holds the spool files already read for this request. Raises
+        StorageError when the database refuses them: storage is down, say so rather than refuse."""
+        self.flush(timeout_s)
+        held = self.spool.holding(uuids, scanned)
+        if held:
+            ledger.write(db, held)
+            log.info("spooled issued cards recorded for their feedback", extra={"entries": len(held)})
 
 
 def flush_all(*_args) -> None:

@@ -2,13 +2,13 @@
 
 Each item is checked against the card it names (audit.feedback: issued by this service to this
 caller, with the reason and suggestions it offered); refused items are listed in the answer and
-never stored. The accepted items and the suppressions their overrides start are written in one
-transaction: both or neither (503 with Retry-After when storage cannot take them).
+never stored. A card whose record has not reached the database yet is waited for, bounded
+(audit.feedback.await_issued). The accepted items and the suppressions their overrides start are
+written in one transaction: both or neither (503 with Retry-After when storage cannot take them,
+or cannot say whether a card was issued).
 """
 
 from __future__ import annotations
-
-import time
 
 from flask import Blueprint, g
 
@@ -22,9 +22,6 @@ from . import json_response, runtime
 from .services import require_json
 
 bp = Blueprint("feedback", __name__)
-# A card issued a moment ago may still wait in another worker's ledger writer (it lingers 50 ms
-# before committing): unknown cards are looked up again after these pauses before being refused.
-LOOKUP_RETRY_S = (0.1, 0.2)
 
 
 @bp.post("/cds-services/<service_id>/feedback")
@@ -67,16 +64,14 @@ def receive(service_id: str):
 
 
 def _issued(rt, service_id: str, client_key: str, uuids: list[str]) -> dict:
-    cards = feedback.issued_cards(rt.database, service_id, client_key, uuids)
-    missing = [u for u in uuids if u not in cards]
-    for pause in LOOKUP_RETRY_S if missing else ():
-        rt.ledger.flush()  # this worker's own queue first
-        time.sleep(pause)
-        cards.update(feedback.issued_cards(rt.database, service_id, client_key, missing))
-        missing = [u for u in missing if u not in cards]
-        if not missing:
-            break
-    return cards
+    db = rt.database
+    scanned: set[str] = set()  # spool files this request has read already
+    return feedback.await_issued(
+        lambda wanted: feedback.issued_cards(db, service_id, client_key, wanted),
+        lambda wanted, left: rt.ledger.hurry(wanted, db, left, scanned),
+        uuids,
+        rt.settings.feedback_wait_s,
+    )
 
 
 def _store(rt, client_key: str, items: list[dict], rows: list[tuple]) -> tuple[int, int | None]:
