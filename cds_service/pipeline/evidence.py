@@ -127,7 +127,7 @@ def search_chart(record, kb, now: datetime) -> Evidence:
     if not evidence.masses:
         # No standing Condition: the ultrasound report itself may describe the mass (problem lists
         # lag the report), unless the clinician closed it on or after the report's date.
-        described = report_masses(kb, readings)
+        described = report_masses(readings)
         closed = closed_mass_dates(record, kb) if described else []
         for mass in described:
             if any(not when or when[:10] >= (mass.date or "")[:10] for when in closed):

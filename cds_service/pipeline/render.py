@@ -90,7 +90,9 @@ def _evidence_lines(kb, evidence) -> str:
         lines.append(frag["evidenceProblem"].format(name=_line(coded.label), date=recorded, extra=extra))
     lines += _document_lines(kb, evidence)
     other = evidence.other_side_mass
-    if other is not None:
+    if evidence.side is None:
+        lines.append(frag["sideUnknown"])
+    elif other is not None:
         sides = kb.cards["sides"]
         lines.append(
             frag["otherSide"].format(name=_line(other.label), massSide=sides[other.side], side=sides[evidence.side])
