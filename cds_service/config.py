@@ -118,6 +118,7 @@ class Settings:
     spool_dir: str = "instance/spool"
     spool_max_bytes: int = 64 * 1024 * 1024
     feedback_wait_s: float = 2.0
+    decision_window_min: int = 30
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Settings:
@@ -174,6 +175,7 @@ class Settings:
             spool_dir=env.get("CDS_SPOOL_DIR") or cls.spool_dir,
             spool_max_bytes=_int(env, "CDS_SPOOL_MAX_BYTES", cls.spool_max_bytes),
             feedback_wait_s=_float(env, "CDS_FEEDBACK_WAIT_S", cls.feedback_wait_s),
+            decision_window_min=_int(env, "CDS_DECISION_WINDOW_MIN", cls.decision_window_min),
             **_tls(env),
         )
         values.update(overrides)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import openapi
+from .audit import decisions
 from .audit.spool import Spool
 from .audit.writer import LedgerWriter
 from .auth import Authenticator, build_authenticator
@@ -57,6 +58,7 @@ class Runtime:
     knowledge: Any = None  # clinical.Knowledge, validated at start-up (with the site's local codes)
     openapi_body: bytes = b""  # GET /openapi.json, bundled from hooks/openapi.json at start-up
     site: Any = None  # site.SiteHolder: the site file in force, re-read on change
+    decision_secret: bytes | None = None  # keys the decision hashes (audit.decisions)
     clock: Any = field(default=time.time)  # wall clock (epoch seconds) for dates and suppression; tests replace it
 
     @classmethod
@@ -99,6 +101,7 @@ class Runtime:
                     max_connections=1,
                 ),
                 Spool(settings.spool_dir, settings.spool_max_bytes),
+                decision_window_s=settings.decision_window_min * 60,
             ),
             hook_lane=HookLane(settings.database_url, bound_s=settings.hook_db_timeout_s),
             discovery_body=orjson.dumps(discovery),
@@ -107,6 +110,7 @@ class Runtime:
             site=site,
         )
         site.on_change(runtime._apply_site)
+        runtime.decision_secret = secret or decisions.instance_secret(database)
         return runtime
 
     def _apply_site(self, config) -> None:

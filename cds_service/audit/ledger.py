@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import orjson
 
 from ..storage import Database
+from . import decisions
 
 SUBJECT_KEEP_S = 7 * 86400  # card -> hashed patient rows (suppression of repeated alerts) kept a week
 
@@ -30,6 +31,7 @@ class IssuedCard:
     order_kind: str | None = None  # the order class the card is about ("none" for patient-view)
     override_reasons: tuple[str, ...] = ()  # "system|code" of each overrideReason the card offered
     draft_key: str = ""  # HMAC of the patient and draft order ("" for none), only when suppression is on
+    decision_key: str | None = None  # keyed hash of patient, draft and kind (audit.decisions); never stored
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,12 @@ def reason_key(system: str | None, code: str | None) -> str:
     return f"{system or ''}|{code or ''}"
 
 
-def write(db: Database, entries: list[LedgerEntry]) -> None:
+def write(db: Database, entries: list[LedgerEntry], decision_window_s: int = decisions.DEFAULT_WINDOW_S) -> None:
     """Store the cards and ratings of several responses in one transaction (raises StorageError).
     Every insert is ON CONFLICT DO NOTHING, so writing an entry twice (a spool replayed after a
-    commit whose answer was lost) changes nothing."""
+    commit whose answer was lost) changes nothing. Shown cards join their decision (audit.decisions)
+    as of the time they were issued, so a batch replayed from the spool later counts as it would
+    have then."""
     card_rows = [
         (
             c.uuid,
@@ -91,6 +95,7 @@ def write(db: Database, entries: list[LedgerEntry]) -> None:
             c.disposition,
             e.client_key,
             orjson.dumps(list(c.override_reasons)).decode(),
+            c.decision_key,
         )
         for e in entries
         for c in e.cards
@@ -108,12 +113,18 @@ def write(db: Database, entries: list[LedgerEntry]) -> None:
     ]
     if not card_rows and not rating_rows:
         return
+    shown: dict[int, list[str]] = {}  # issue time -> decision keys shown then
+    for e in entries:
+        shown.setdefault(e.issued_at, []).extend(c.decision_key for c in e.cards if c.decision_key)
     with db.transaction():
+        ids: dict[str, str] = {}
+        for issued_at in sorted(shown):
+            ids.update(decisions.assign(db, shown[issued_at], issued_at, decision_window_s))
         db.execute_many(
             "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
-            " disposition, client_key, override_reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " disposition, client_key, override_reasons, decision_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (uuid) DO NOTHING",
-            card_rows,
+            [(*row[:-1], ids.get(row[-1]) if row[-1] else None) for row in card_rows],
         )
         db.execute_many(
             "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"

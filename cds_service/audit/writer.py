@@ -33,7 +33,7 @@ import time
 
 from .. import metrics
 from ..storage import Database, StorageError
-from . import ledger
+from . import decisions, ledger
 from .ledger import LedgerEntry
 from .spool import Spool
 
@@ -47,10 +47,17 @@ _WAKE = object()  # put by `flush`: ends the writer's linger at once; never writ
 
 class LedgerWriter:
     def __init__(
-        self, db: Database, spool: Spool, max_batch: int = 500, capacity: int = 20000, linger_s: float = LINGER_S
+        self,
+        db: Database,
+        spool: Spool,
+        max_batch: int = 500,
+        capacity: int = 20000,
+        linger_s: float = LINGER_S,
+        decision_window_s: int = decisions.DEFAULT_WINDOW_S,
     ):
         self._db = db
         self.spool = spool
+        self._window_s = decision_window_s
         self._linger_s = linger_s
         self._flushing = threading.Event()
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
@@ -130,7 +137,7 @@ class LedgerWriter:
             self.spool.put(batch)
             return
         try:
-            ledger.write(self._db, batch)
+            ledger.write(self._db, batch, self._window_s)
         except StorageError as exc:
             log.warning("issued cards spooled until the database answers", extra={"reason": str(exc)})
             self._failed()
@@ -152,7 +159,7 @@ class LedgerWriter:
                 path.rename(path.with_suffix(".bad"))
                 continue
             try:
-                ledger.write(self._db, entries)
+                ledger.write(self._db, entries, self._window_s)
             except StorageError:
                 self._failed()
                 return
@@ -188,7 +195,7 @@ class LedgerWriter:
         self.flush(timeout_s)
         held = self.spool.holding(uuids, scanned)
         if held:
-            ledger.write(db, held)
+            ledger.write(db, held, self._window_s)
             log.info("spooled issued cards recorded for their feedback", extra={"entries": len(held)})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 
 from .. import pipeline
+from ..audit import decisions
 from ..audit.ledger import LedgerEntry
 from ..auth.identity import LOCAL
 from ..errors import CdsError
@@ -50,7 +51,7 @@ def invoke(service_id: str):
             request_id=exchange.request_id,
             client_key=exchange.caller.key,
             issued_at=int(rt.clock()),
-            cards=tuple(exchange.issued),
+            cards=tuple(decisions.keyed(exchange.issued, rt.decision_secret, exchange.context.get("patientId"))),
             ratings=tuple(exchange.ratings),
         )
         rt.ledger.submit(entry)
