@@ -25,3 +25,8 @@ def rss_mib(pid: int, field: str = "VmRSS") -> float:
 
 def workers_rss(master_pid: int) -> list[float]:
     return [round(rss_mib(pid), 1) for pid in sorted(worker_pids(master_pid))]
+
+
+def workers_by_pid(master_pid: int) -> dict[int, float]:
+    """Each live worker's resident memory (MiB), by process id (a restarted worker shows as a new pid)."""
+    return {pid: round(rss_mib(pid), 1) for pid in sorted(worker_pids(master_pid))}

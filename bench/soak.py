@@ -21,16 +21,21 @@ from pathlib import Path
 from tests.support.gunicorn import free_port, served
 
 from . import memory
-from .soak_traffic import FaultyFhir, mix
+from .soak_traffic import FaultyFhir, Patients, Positive, mix
 
 
-def _client(host: str, port: int, requests: list, offset: int, until: float, statuses: Counter, lock) -> None:
-    """Send requests from `offset` on, in order, until `until`; count statuses (-1: transport error)."""
+def _client(
+    host: str, port: int, requests: list, offset: int, until: float, statuses: Counter, lock, fresh=None
+) -> None:
+    """Send requests from `offset` on, in order, until `until`; count statuses (-1: transport error).
+    With `fresh` (soak_traffic.Patients) each positive call of the mix is for a new patient."""
     conn = http.client.HTTPConnection(host, port, timeout=30)
     seen: Counter = Counter()
     i = offset
     while time.monotonic() < until:
         method, path, body, headers = requests[i % len(requests)]
+        if fresh is not None and isinstance(body, Positive):
+            body = fresh()
         i += 1
         try:
             conn.request(method, path, body=body, headers=headers)
@@ -49,8 +54,11 @@ def _client(host: str, port: int, requests: list, offset: int, until: float, sta
         statuses.update(seen)
 
 
-def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -> dict:
-    """Run the soak; returns the figures (see `passed`)."""
+def soak(
+    seconds: float, concurrency: int, seed: int, tolerance: float | None, distinct: bool = True, every_s: float = 300
+) -> dict:
+    """Run the soak; returns the figures (see `passed`). `distinct`: every positive call is for a new
+    patient (see _client); `every_s`: each worker's resident memory is reported at these marks."""
     warmup = min(60.0, max(2.0, seconds * 0.1))
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -69,15 +77,31 @@ def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -
         until = started + seconds
         spread = max(1, len(requests) // concurrency)  # clients start at different points of the mix
         threads = [
-            threading.Thread(target=_client, args=(host, int(port), requests, c * spread, until, statuses, lock))
+            threading.Thread(
+                target=_client,
+                args=(
+                    host,
+                    int(port),
+                    requests,
+                    c * spread,
+                    until,
+                    statuses,
+                    lock,
+                    Patients(seed + c) if distinct else None,
+                ),
+            )
             for c in range(concurrency)
         ]
         for thread in threads:
             thread.start()
-        samples = []
+        samples, per_worker, next_mark = [], {}, 0.0
         while time.monotonic() < until:
             time.sleep(min(5.0, max(0.1, until - time.monotonic())))
-            samples.append((round(time.monotonic() - started, 1), sum(memory.workers_rss(master.pid))))
+            at, rss = round(time.monotonic() - started, 1), memory.workers_by_pid(master.pid)
+            samples.append((at, sum(rss.values())))
+            if at >= next_mark or time.monotonic() >= until:
+                per_worker[at] = rss
+                next_mark += every_s
         for thread in threads:
             thread.join(60)
         elapsed = time.monotonic() - started
@@ -100,7 +124,9 @@ def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -
             "max": round(max(after_warmup), 1),
             "growth": round((end - base) / base, 4) if base else None,
             "warmup_s": warmup,
+            "per_worker_at_s": {str(at): rss for at, rss in sorted(per_worker.items())},
         },
+        "distinct_patients": distinct,
     }
     figures["passed"] = (
         figures["server_errors"] == 0
@@ -117,8 +143,10 @@ def main() -> int:
     concurrency = int(os.environ.get("SOAK_CONCURRENCY", "32"))
     seed = int(os.environ.get("SOAK_SEED", "20261123"))
     tolerance = float(os.environ.get("SOAK_RSS_TOLERANCE", "0.10"))
+    distinct = os.environ.get("SOAK_DISTINCT", "1") != "0"
+    every_s = float(os.environ.get("SOAK_RSS_EVERY_S", "300"))
     print(f"soak: {seconds:.0f} s at concurrency {concurrency} (seed {seed}) against cds-service serve ...", flush=True)
-    figures = soak(seconds, concurrency, seed, tolerance)
+    figures = soak(seconds, concurrency, seed, tolerance, distinct, every_s)
     print(json.dumps(figures, indent=2))
     rss = figures["rss_mib"]
     print(

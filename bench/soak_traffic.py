@@ -8,6 +8,7 @@ deadline, garbage, an error status, not FHIR, or a closed port; none of them may
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import random
 import threading
@@ -18,7 +19,7 @@ import orjson
 from tests.support.mutation import mutate
 from tests.support.servers import LoopbackHTTP, QuietHandler
 
-from . import data
+from . import cold, data
 
 SELECT = "/cds-services/flank-mass-imaging-order-select"
 SIGN = "/cds-services/flank-mass-imaging-order-sign"
@@ -26,6 +27,24 @@ VIEW = "/cds-services/flank-mass-imaging-patient-view"
 JSON = {"Content-Type": "application/json"}
 JUNK = [None, "", "x", 0, -1, 3.5, True, [], {}, [None], {"coding": "x"}, {"reference": 5}, "\u0000", "\u20ac" * 50]
 FAULTS = ("slow", "hang", "garbage", "error", "notfhir", "bundle-junk")
+
+
+class Positive(bytes):
+    """The body of a positive order-select in the mix; a distinct soak sends a new patient instead."""
+
+
+class Patients:
+    """Positive calls for patients never seen before: every `narrative_every`-th one's findings are
+    only in ultrasound narratives worded anew (bench.cold), so no per-patient or per-narrative memo
+    can repeat. Thread-safe: itertools.count hands each client its own number."""
+
+    def __init__(self, seed: int, narrative_every: int = 10):
+        self._numbers = itertools.count()
+        self._seed, self._every = seed, narrative_every
+
+    def __call__(self) -> bytes:
+        i = next(self._numbers)
+        return data.encode(cold.body(i, narratives=i % self._every == self._every - 1, seed=self._seed))
 
 
 class FaultyFhir(LoopbackHTTP):
@@ -102,7 +121,7 @@ def _valid(rng) -> list[tuple]:
         ]
     }
     return [
-        ("POST", SELECT, orjson.dumps(positive), JSON),
+        ("POST", SELECT, Positive(orjson.dumps(positive)), JSON),
         ("POST", SELECT, orjson.dumps(half), JSON),
         ("POST", SIGN, orjson.dumps(sign), JSON),
         ("POST", VIEW, orjson.dumps(view), JSON),

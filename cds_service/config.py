@@ -114,6 +114,10 @@ class Settings:
     tls_key: str | None = None
     db_timeout_s: float = 2.0
     db_connect_timeout_s: float = 3.0
+    hook_db_timeout_s: float = 0.05
+    spool_dir: str = "instance/spool"
+    spool_max_bytes: int = 64 * 1024 * 1024
+    feedback_wait_s: float = 2.0
     decision_window_min: int = 30
 
     @classmethod
@@ -167,6 +171,10 @@ class Settings:
             worker_connections=_int(env, "CDS_WORKER_CONNECTIONS", cls.worker_connections),
             db_timeout_s=_float(env, "CDS_DB_TIMEOUT_S", cls.db_timeout_s),
             db_connect_timeout_s=_float(env, "CDS_DB_CONNECT_TIMEOUT_S", cls.db_connect_timeout_s),
+            hook_db_timeout_s=_float(env, "CDS_HOOK_DB_TIMEOUT_S", cls.hook_db_timeout_s),
+            spool_dir=env.get("CDS_SPOOL_DIR") or cls.spool_dir,
+            spool_max_bytes=_int(env, "CDS_SPOOL_MAX_BYTES", cls.spool_max_bytes),
+            feedback_wait_s=_float(env, "CDS_FEEDBACK_WAIT_S", cls.feedback_wait_s),
             decision_window_min=_int(env, "CDS_DECISION_WINDOW_MIN", cls.decision_window_min),
             **_tls(env),
         )

@@ -77,6 +77,7 @@ _FHIR_REASONS = tuple(
         (r"not JSON", "not_json"),
         (r"OperationOutcome", "operation_outcome"),
         (r"not a FHIR resource", "not_fhir"),
+        (r"wrong resourceType", "wrong_type"),
         (r"next|Bundle", "bad_bundle"),
     )
 )
@@ -121,6 +122,24 @@ class _Metrics:
         self.jwt_refusals = Counter("cds_jwt_refusals_total", "Client JWTs refused (401), by reason", ["reason"])
         self.ledger_depth = Gauge(
             "cds_ledger_queue_depth", "Issued-card records waiting to be written", multiprocess_mode="livesum"
+        )
+        self.ledger_spooled = Gauge(
+            "cds_ledger_spooled_entries",
+            "Responses' card records kept in the local spool until the database takes them",
+            multiprocess_mode="livesum",
+        )
+        self.ledger_dropped = Counter(
+            "cds_ledger_dropped_cards", "Issued-card records dropped because the spool was full or unwritable"
+        )
+        self.feedback_waiting = Gauge(
+            "cds_feedback_waiting",
+            "Feedback requests waiting for their cards' records to reach the database",
+            multiprocess_mode="livesum",
+        )
+        self.hook_storage = Counter(
+            "cds_hook_storage_skipped",
+            "Hook-path storage calls answered without storage (card shown: fail safe), by reason",
+            ["reason"],
         )
 
 
@@ -190,6 +209,30 @@ def count_jwt_refusal(reason: str) -> None:
 
 def ledger_depth(depth: int) -> None:
     _m().ledger_depth.set(depth)
+
+
+def ledger_spooled(entries: int) -> None:
+    _m().ledger_spooled.set(entries)
+
+
+def ledger_dropped(cards: int) -> None:
+    _m().ledger_dropped.inc(cards)
+
+
+@contextmanager
+def feedback_waiting():
+    """Around a feedback request's wait for card records still on their way to the database."""
+    gauge = _m().feedback_waiting
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
+
+
+def hook_storage_skipped(reason: str) -> None:
+    """reason: timeout, error or open (storage skipped while it was recently failing)."""
+    _child("hook_storage", reason).inc()
 
 
 # -- exposition and the multi-process directory -------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import openapi
 from .audit import decisions
+from .audit.spool import Spool
 from .audit.writer import LedgerWriter
 from .auth import Authenticator, build_authenticator
 from .clinical import load_knowledge
@@ -19,10 +20,11 @@ from .config import Settings
 from .content import Content
 from .fhir.client import FhirClient
 from .site import SiteHolder
-from .storage import Database, database_for
+from .storage import Database, HookLane, database_for
 
 log = logging.getLogger("cds_service.runtime")
 _loaded: dict[str, tuple] = {}
+LEDGER_TIMEOUT_S = 1.0
 _loaded_lock = threading.Lock()
 
 
@@ -51,6 +53,7 @@ class Runtime:
     auth: Authenticator
     database: Database
     ledger: LedgerWriter
+    hook_lane: HookLane  # storage calls on the hook path: bounded, fail safe (storage.hook_lane)
     discovery_body: bytes
     knowledge: Any = None  # clinical.Knowledge, validated at start-up (with the site's local codes)
     openapi_body: bytes = b""  # GET /openapi.json, bundled from hooks/openapi.json at start-up
@@ -88,7 +91,19 @@ class Runtime:
             ),
             auth=build_authenticator(settings),
             database=database,
-            ledger=LedgerWriter(database, decision_window_s=settings.decision_window_min * 60),
+            ledger=LedgerWriter(
+                # its own connection, and at most LEDGER_TIMEOUT_S per statement: a refused batch
+                # reaches the spool quickly, so a worker that exits mid-fault has nothing in memory
+                Database(
+                    settings.database_url,
+                    timeout_s=min(settings.db_timeout_s, LEDGER_TIMEOUT_S),
+                    connect_timeout_s=settings.db_connect_timeout_s,
+                    max_connections=1,
+                ),
+                Spool(settings.spool_dir, settings.spool_max_bytes),
+                decision_window_s=settings.decision_window_min * 60,
+            ),
+            hook_lane=HookLane(settings.database_url, bound_s=settings.hook_db_timeout_s),
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,
             openapi_body=openapi.served_body(settings.hooks_dir, content.schemas, list(content.services)),

@@ -20,6 +20,7 @@ import time
 import uuid
 
 import gevent
+import gevent.socket
 import orjson
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.ggevent import GeventWorker
@@ -52,6 +53,12 @@ _PARSE_ERROR_NAMES = [
         "malformed request line",
     ),
 ]
+
+
+class HeadersTimedOut(Exception):
+    """A request had begun to arrive but its headers were not complete within the keep-alive time."""
+
+
 _PARSE_ERRORS = [
     (tuple(getattr(http_errors, n) for n in names if hasattr(http_errors, n)), status, message)
     for names, status, message in _PARSE_ERROR_NAMES
@@ -69,6 +76,8 @@ def error_response(status: int, message: str) -> bytes:
 
 
 def classify(exc: BaseException) -> tuple[int, str]:
+    if isinstance(exc, HeadersTimedOut):
+        return 408, "request headers not received in time"
     for kinds, status, message in _PARSE_ERRORS:
         if isinstance(exc, kinds):
             return status, message
@@ -92,8 +101,9 @@ def _closing(start_response):
 class BufferedBody:
     """WSGI middleware: the request body is read completely, within `timeout_s`, before the app runs.
 
-    A body declared larger than `limit` is not read (the app refuses it from Content-Length); a
-    chunked body is read to one byte past `limit`, so the app can tell "over the limit" (413).
+    A body declared larger than `limit` (by any amount) is not read: the app refuses it from
+    Content-Length at once (413). A chunked body is read to one byte past `limit`, so the app can
+    tell "over the limit" (413).
     """
 
     def __init__(self, app, timeout_s: float, limit: int):
@@ -108,7 +118,7 @@ class BufferedBody:
             return self.app(environ, _closing(start_response))
         try:
             with gevent.Timeout(self.timeout_s):
-                data = stream.read(declared if declared is not None else self.limit)
+                data = stream.read(declared if declared is not None else self.limit + 1)
         except gevent.Timeout:
             return self._refuse(start_response, 408, "request body not received in time")
         except OSError:  # gunicorn's NoMoreData: the client stopped sending before the declared end
@@ -139,8 +149,19 @@ class CdsWorker(GeventWorker):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._idle: set = set()
+        self._connection = None  # gevent.local (made in run, after patching): each greenlet's client socket
+
+    def timeout_ctx(self):
+        """The wait for a request's headers, in two parts: an idle keep-alive connection (no byte
+        of a new request) is closed silently when its time is up, as clients expect; a request
+        that has begun but whose headers do not arrive in time gets a JSON 408 before closing."""
+        client = getattr(self._connection, "client", None) if self._connection is not None else None
+        return _HeaderDeadline(self.cfg.keepalive, client)
 
     def run(self):
+        from gevent.local import local
+
+        self._connection = local()
         # A failed TLS handshake (a scanner, a TLS 1.1 client) fails in gevent's server before
         # gunicorn sees the connection; without this gevent prints a traceback for each one.
         hub = gevent.get_hub()
@@ -158,6 +179,8 @@ class CdsWorker(GeventWorker):
                 pass
 
     def handle(self, listener, client, addr):
+        if self._connection is not None:
+            self._connection.client = client
         self._idle.add(client)
         try:
             super().handle(listener, client, addr)
@@ -175,7 +198,8 @@ class CdsWorker(GeventWorker):
     def load_wsgi(self):
         super().load_wsgi()
         config = getattr(self.wsgi, "config", None) or {}
-        limit = config.get("MAX_CONTENT_LENGTH") or DEFAULT_BODY_LIMIT
+        # the app sets MAX_CONTENT_LENGTH one byte over its limit (see create_app)
+        limit = (config.get("MAX_CONTENT_LENGTH") or DEFAULT_BODY_LIMIT + 1) - 1
         self.wsgi = BufferedBody(self.wsgi, self.cfg.keepalive, limit)
 
     def handle_error(self, req, client, addr, exc):
@@ -193,6 +217,38 @@ class CdsWorker(GeventWorker):
             _linger(client)
         except OSError:  # the client has gone; nothing more to do
             pass
+
+
+class _HeaderDeadline:
+    """timeout_ctx's context manager (see CdsWorker.timeout_ctx)."""
+
+    def __init__(self, seconds: float, client):
+        self.seconds, self.client, self._timer = seconds, client, None
+
+    def __enter__(self):
+        if self.client is not None and not _buffered(self.client):
+            try:
+                gevent.socket.wait_read(self.client.fileno(), timeout=self.seconds)
+            except (TimeoutError, OSError):  # idle all along: the parser sees the end and closes quietly
+                try:
+                    self.client.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
+                return self
+        self._timer = gevent.Timeout(self.seconds, HeadersTimedOut())
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._timer is not None:
+            self._timer.close()
+        return False
+
+
+def _buffered(client) -> bool:
+    """Bytes already decrypted and waiting in a TLS socket's buffer (the OS socket looks idle)."""
+    pending = getattr(client, "pending", None)
+    return bool(pending and pending())
 
 
 def _linger(client, limit: int = 1024 * 1024, seconds: float = 2.0) -> None:

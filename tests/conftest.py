@@ -18,6 +18,7 @@ def make_app(tmp_path):
         base = {
             "CDS_AUTH_MODE": "off",
             "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3",
+            "CDS_SPOOL_DIR": str(tmp_path / "spool"),
             "CDS_VALIDATE_RESPONSES": "true",
         }
         base.update(env or {})

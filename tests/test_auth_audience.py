@@ -74,3 +74,13 @@ def test_serve_exits_with_one_clear_line_without_a_public_base_url(tmp_path):
     )
     assert proc.returncode == 2
     assert "CDS_PUBLIC_BASE_URL" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_aud_must_be_the_exact_url_not_one_with_a_trailing_slash(live, http, tmp_path):
+    """Issue 21 point 9: the README promises the exact URL; `/x/` and `/x//` are other URLs."""
+    signer = Signer("ES384")
+    url = live({"CDS_AUTH_MODE": "required", "CDS_TRUSTED_CLIENTS": _clients(tmp_path, signer)})
+    endpoint = url + "/cds-services/flank-mass-imaging-order-select"
+    for aud in (endpoint + "/", endpoint + "//", [endpoint + "/"]):
+        assert http.post(endpoint, json={}, headers=bearer(signer.token(ISS, aud))).status_code == 401, aud
+    assert http.post(endpoint, json={}, headers=bearer(signer.token(ISS, [endpoint]))).status_code == 400

@@ -12,6 +12,7 @@ from cds_service.audit import ledger
 from cds_service.storage import database_for
 from tests.support.cli import run_cli
 from tests.support.gunicorn import free_port
+from tests.support.ledger import entry
 
 DAY = 86400
 
@@ -23,9 +24,7 @@ def aged_db(tmp_path):
     db = database_for(url)
     now = time.time()
     for uuid, days_ago in (("old-1", 40), ("old-2", 40), ("new-1", 0)):
-        ledger.record_batch(
-            db, [("svc", "order-select", [ledger.IssuedCard(uuid, "mri-before-ct", "warning", ())], [], "r")]
-        )
+        ledger.write(db, [entry("svc", "order-select", [ledger.IssuedCard(uuid, "mri-before-ct", "warning", ())])])
         db.execute("UPDATE cds_card SET issued_at = ? WHERE uuid = ?", (int(now - days_ago * DAY), uuid))
     yield {"CDS_DATABASE_URL": url}, lambda: db.query("SELECT COUNT(*) FROM cds_card")[0][0]
     db.close()

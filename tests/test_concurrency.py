@@ -11,6 +11,7 @@ from cds_service.storage import database_for
 from tests.support.builders import SERVICE_IDS
 from tests.support.databases import postgres_url
 from tests.support.gunicorn import served
+from tests.support.ledger import issue_card
 
 CLIENTS, POSTS_PER_CLIENT, ITEMS_PER_POST = 16, 10, 3
 
@@ -41,14 +42,18 @@ def _item(card: str) -> dict:
 def test_parallel_feedback_across_two_workers_is_all_stored(database_url, tmp_path):
     env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": database_url}
     sent: list[str] = []
+    planned = [[str(uuid.uuid4()) for _ in range(ITEMS_PER_POST)] for _ in range(CLIENTS * POSTS_PER_CLIENT)]
+    db = database_for(database_url)
+    for card in (c for post in planned for c in post):  # feedback is believed only about issued cards
+        issue_card(db, SERVICE_IDS["order-sign"], card)
     with served(env, tmp_path) as (url, _log):
         endpoint = f"{url}/cds-services/{SERVICE_IDS['order-sign']}/feedback"
 
-        def client(_):
+        def client(index):
             statuses = []
             with requests.Session() as session:
-                for _ in range(POSTS_PER_CLIENT):
-                    cards = [str(uuid.uuid4()) for _ in range(ITEMS_PER_POST)]
+                for n in range(POSTS_PER_CLIENT):
+                    cards = planned[index * POSTS_PER_CLIENT + n]
                     sent.extend(cards)
                     body = {"feedback": [_item(c) for c in cards] + [_item(cards[0])]}  # plus one duplicate
                     response = session.post(
@@ -60,7 +65,6 @@ def test_parallel_feedback_across_two_workers_is_all_stored(database_url, tmp_pa
         with ThreadPoolExecutor(CLIENTS) as pool:
             statuses = [s for batch in pool.map(client, range(CLIENTS)) for s in batch]
     assert statuses == [200] * (CLIENTS * POSTS_PER_CLIENT)
-    db = database_for(database_url)
     stored = {row[0] for row in db.query("SELECT card_uuid FROM cds_feedback")}
     assert len(sent) == CLIENTS * POSTS_PER_CLIENT * ITEMS_PER_POST
     assert stored == set(sent)

@@ -14,10 +14,12 @@ import psycopg
 import pytest
 import requests
 
+from cds_service.storage import database_for
 from tests.support.builders import SERVICE_IDS
 from tests.support.databases import postgres_url
 from tests.support.gunicorn import served
 from tests.support.jwt_clients import Signer, bearer, jwks, write_clients
+from tests.support.ledger import issue_card
 
 FEEDBACK = f"/cds-services/{SERVICE_IDS['order-select']}/feedback"
 TIMEOUT_S = 1
@@ -32,6 +34,7 @@ ITEM = {
 @pytest.fixture
 def stack(tmp_path):
     with postgres_url() as url:
+        _issue(url)
         env = {
             "CDS_AUTH_MODE": "off",
             "CDS_DATABASE_URL": url,
@@ -40,6 +43,13 @@ def stack(tmp_path):
         }
         with served(env, tmp_path, workers=2) as (base, _log):
             yield base, url
+
+
+def _issue(database_url: str) -> None:
+    """The card ITEM names, as issued: feedback about it reaches the feedback table."""
+    db = database_for(database_url)
+    issue_card(db, SERVICE_IDS["order-select"], ITEM["card"], [ITEM["acceptedSuggestions"][0]["id"]])
+    db.close()
 
 
 def _feedback(base: str) -> tuple[requests.Response, float]:
@@ -107,6 +117,7 @@ def test_a_locked_sqlite_database_is_a_503_within_the_busy_timeout_and_healthz_s
     import sqlite3
 
     db_path = tmp_path / "locked.sqlite3"
+    _issue(f"sqlite:///{db_path}")
     env = {
         "CDS_AUTH_MODE": "off",
         "CDS_DATABASE_URL": f"sqlite:///{db_path}",

@@ -11,6 +11,7 @@ from pathlib import Path
 from cds_service.audit import decisions, ledger, report
 from cds_service.storage import database_for
 from tests.support.databases import postgres_url
+from tests.support.ledger import entry
 from tests.support.servers import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,16 +64,12 @@ def test_a_pause_longer_than_the_window_starts_a_new_decision(tmp_path):
     db = database_for(f"sqlite:///{tmp_path}/w.sqlite3")
     key = decisions.key(b"k" * 32, "patient-a", "ServiceRequest/sr-1", "mri-before-ct")
     for uuid, minutes in (("c1", 0), ("c2", 20), ("c3", 45), ("c4", 90)):  # gaps 20, 25 and 45 minutes
-        ledger.record_batch(
-            db, [(SELECT, "order-select", [_card(uuid, key)], [], "r")], decision_window_s=1800, now=T0 + minutes * 60
-        )
+        ledger.write(db, [entry(SELECT, "order-select", [_card(uuid, key)], issued_at=T0 + minutes * 60)], 1800)
     ids = dict(db.query("SELECT uuid, decision_id FROM cds_card"))
     assert ids["c1"] == ids["c2"] == ids["c3"] != ids["c4"]
     assert report.build(db, 1, now=T0 + 5400)["totals"]["decisions"] == 2
     other = decisions.key(b"k" * 32, "patient-b", None, "order-ct")
-    ledger.record_batch(
-        db, [(SELECT, "patient-view", [_card("c5", other)], [], "r")], decision_window_s=1800, now=T0 + 3 * 3600
-    )
+    ledger.write(db, [entry(SELECT, "patient-view", [_card("c5", other)], issued_at=T0 + 3 * 3600)], 1800)
     # the first patient's hash is gone once its decision closed; only the open one is kept
     assert db.query("SELECT decision_key FROM cds_decision_open") == [(other,)]
 
@@ -85,7 +82,7 @@ def test_workers_recording_one_decision_at_once_agree_on_it():
 
         def record(i: int) -> None:
             start.wait()
-            ledger.record_batch(db, [(SELECT, "order-select", [_card(f"c{i}", key)], [], "r")], now=T0)
+            ledger.write(db, [entry(SELECT, "order-select", [_card(f"c{i}", key)], issued_at=T0)])
 
         threads = [threading.Thread(target=record, args=(i,)) for i in range(8)]
         for t in threads:
@@ -94,3 +91,15 @@ def test_workers_recording_one_decision_at_once_agree_on_it():
             t.join(30)
         assert db.query("SELECT COUNT(DISTINCT decision_id), COUNT(*) FROM cds_card")[0] == (1, 8)
         db.close()
+
+
+def test_a_record_replayed_from_the_spool_joins_the_decision_it_was_shown_in(tmp_path):
+    """Issue 21's spool writes a batch after the fault, when later showings may be recorded already:
+    each card counts as of the time it was issued, not the time it reached the database."""
+    db = database_for(f"sqlite:///{tmp_path}/w.sqlite3")
+    key = decisions.key(b"k" * 32, "patient-a", "ServiceRequest/sr-1", "mri-before-ct")
+    ledger.write(db, [entry(SELECT, "order-select", [_card("later", key)], issued_at=T0 + 20 * 60)], 1800)
+    ledger.write(db, [entry(SELECT, "order-select", [_card("spooled", key)], issued_at=T0)], 1800)  # replayed
+    ids = dict(db.query("SELECT uuid, decision_id FROM cds_card"))
+    assert ids["spooled"] == ids["later"]
+    assert db.query("SELECT last_seen_at FROM cds_decision_open") == [(T0 + 20 * 60,)]

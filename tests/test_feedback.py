@@ -6,6 +6,7 @@ import pytest
 
 from cds_service.storage import database_for
 from tests.support.builders import SERVICE_IDS
+from tests.support.ledger import issue_card
 
 SELECT = SERVICE_IDS["order-select"]
 CARD = "4e0a3a1e-3283-4575-ab82-028d55fe2719"
@@ -28,7 +29,9 @@ def overridden(card=CARD, code="patient-declined", display=None, comment=None, a
 def service(live, tmp_path):
     db_url = f"sqlite:///{tmp_path}/feedback.sqlite3"
     url = live({"CDS_DATABASE_URL": db_url})
-    return url, database_for(db_url)
+    db = database_for(db_url)
+    issue_card(db, SELECT, CARD, ["e56e1945-20b3-4393-8503-a1a20fd73152"])  # feedback is about an issued card
+    return url, db
 
 
 def _count(db):

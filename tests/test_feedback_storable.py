@@ -11,6 +11,7 @@ import pytest
 from cds_service.storage import database_for
 from tests.support.builders import SERVICE_IDS
 from tests.support.databases import postgres_url
+from tests.support.ledger import issue_card
 
 SELECT = SERVICE_IDS["order-select"]
 SYSTEM = "http://cds.example.org/fhir/CodeSystem/flank-mass-override-reason"
@@ -42,12 +43,19 @@ def service(request, live, tmp_path):
     """(base URL, Database) of a live app on the real SQLite or the real PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/feedback.sqlite3"
-        yield live({"CDS_DATABASE_URL": url}), database_for(url)
+        yield live({"CDS_DATABASE_URL": url}), _issued(database_for(url))
         return
     with postgres_url() as url:
         db = database_for(url)
-        yield live({"CDS_DATABASE_URL": url}), db
+        yield live({"CDS_DATABASE_URL": url}), _issued(db)
         db.close()
+
+
+def _issued(db):
+    """The cards ITEMS name, as issued to the (local) caller: feedback is believed only about those."""
+    issue_card(db, SELECT, "card-1", ["s-1"])
+    issue_card(db, SELECT, "card-2")
+    return db
 
 
 def _post(http, base, items):

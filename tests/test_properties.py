@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_service.storage import database_for
+from tests.support import ledger as ledger_support
 from tests.support.builders import SERVICE_IDS, empty_prefetch, request
 from tests.support.databases import postgres_url
 
@@ -150,11 +151,24 @@ def test_any_bytes_get_a_json_4xx(service, http, raw):
 timestamps = st.datetimes(timezones=st.timezones()).map(lambda t: t.isoformat(timespec="seconds")) | st.from_regex(
     r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
-reasons = st.fixed_dictionaries({"code": text, "system": text}, optional={"display": text})
+# Feedback is believed only about cards issued to the caller (issue 21), with the reasons and
+# suggestions they offered: the fixture issues these cards, and items name them (or anything else).
+ISSUED = [f"00000000-0000-4000-8000-{i:012d}" for i in range(4)]
+SUGGESTIONS = [f"00000000-0000-4000-9000-{i:012d}" for i in range(2)]
+OFFERED = ["mdt-advised", "patient-declined"]
+reasons = st.fixed_dictionaries({"code": st.sampled_from(OFFERED), "system": st.just(ledger_support.SYSTEM)}) | (
+    st.fixed_dictionaries({"code": text, "system": text}, optional={"display": text})
+)
 items = st.fixed_dictionaries(
-    {"card": text, "outcome": st.sampled_from(["overridden", "accepted", "other"]), "outcomeTimestamp": timestamps},
+    {
+        "card": st.sampled_from(ISSUED) | text,
+        "outcome": st.sampled_from(["overridden", "accepted", "other"]),
+        "outcomeTimestamp": timestamps,
+    },
     optional={
-        "acceptedSuggestions": st.lists(st.fixed_dictionaries({"id": text}), min_size=1, max_size=3),
+        "acceptedSuggestions": st.lists(
+            st.fixed_dictionaries({"id": st.sampled_from(SUGGESTIONS) | text}), min_size=1, max_size=3
+        ),
         "overrideReason": st.fixed_dictionaries({}, optional={"reason": reasons, "userComment": text}),
         "extension": json_values,
     },
@@ -175,10 +189,18 @@ def feedback_service(request, tmp_path_factory):
             url = f"sqlite:///{tmp_path_factory.mktemp('fb')}/fb.sqlite3"
         else:
             url = stack.enter_context(postgres_url())
-        app = create_app(Settings.from_env({"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": url}))
+        env = {
+            "CDS_AUTH_MODE": "off",
+            "CDS_DATABASE_URL": url,
+            "CDS_SPOOL_DIR": str(tmp_path_factory.mktemp("spool")),
+            "CDS_FEEDBACK_WAIT_S": "0.01",  # an unknown card is refused at once: the wait is not under test
+        }
+        app = create_app(Settings.from_env(env))
         server = stack.enter_context(LiveServer(app))
         db = database_for(url)
         stack.callback(db.close)
+        for card in ISSUED:
+            ledger_support.issue_card(db, SELECT, card, SUGGESTIONS, OFFERED)
         yield server.url, db
 
 
@@ -198,4 +220,5 @@ def test_feedback_is_stored_once_or_refused_with_400(feedback_service, http, sha
         return
     assert answer["received"] == len(batch) and after - before == answer["stored"]
     again = _assert_answer(http.post(url, data=payload, headers={"Content-Type": "application/json"}), {200})
-    assert again == {"received": len(batch), "stored": 0}
+    refused = {"refused": answer["refused"]} if "refused" in answer else {}  # unknown cards: refused again
+    assert again == {"received": len(batch), "stored": 0, **refused}

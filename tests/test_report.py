@@ -14,6 +14,7 @@ import pytest
 from cds_service.audit import feedback, ledger, report, report_render
 from cds_service.storage import database_for
 from tests.support.databases import postgres_url
+from tests.support.ledger import entry
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 86400
@@ -35,9 +36,7 @@ def db(request, tmp_path):
 
 
 def _card(db, uuid, kind, days_ago, now, service="svc-select"):
-    ledger.record_batch(
-        db, [(service, "order-select", [ledger.IssuedCard(uuid, kind, "warning", (f"s-{uuid}",))], [], "r")]
-    )
+    ledger.write(db, [entry(service, "order-select", [ledger.IssuedCard(uuid, kind, "warning", (f"s-{uuid}",))])])
     db.execute("UPDATE cds_card SET issued_at = ? WHERE uuid = ?", (int(now - days_ago * DAY), uuid))
 
 
@@ -119,7 +118,7 @@ def test_text_and_html_renderings(db):
         ledger.IssuedRating("urn:uuid:r1", "mri", "not-appropriate"),
         ledger.IssuedRating("urn:uuid:r2", "imaging-other", "no-criteria-apply"),
     ]
-    ledger.record_batch(db, [("svc-select", "order-select", [], ratings, "r")], now=int(NOW))
+    ledger.write(db, [entry("svc-select", "order-select", [], ratings, issued_at=NOW)])
     data = report.report_for(db, 30, ROOT / "hooks", now=NOW)
     text = report_render.text(data)
     assert re.search(r"mri +not-appropriate +1", text)

@@ -127,12 +127,13 @@ def test_transactions_commit_or_roll_back_as_a_whole(db):
 
 
 def test_a_ledger_batch_is_written_by_one_statement_per_table_on_both_engines(db):
-    from cds_service.audit.ledger import IssuedCard, IssuedRating, record_batch
+    from cds_service.audit.ledger import IssuedCard, IssuedRating, write
+    from tests.support.ledger import entry
 
     migrate(db)
     db.execute_many("INSERT INTO auth_seen_jti (jti_key, expires_at) VALUES (?, ?)", [])  # nothing to do
     items = [
-        (
+        entry(
             "svc",
             "order-select",
             [IssuedCard(f"card-{n}", "mri-before-ct", "warning")],
@@ -141,8 +142,8 @@ def test_a_ledger_batch_is_written_by_one_statement_per_table_on_both_engines(db
         )
         for n in range(5)
     ]
-    record_batch(db, items)
-    record_batch(db, items[:2])  # a batch written again adds nothing (ON CONFLICT DO NOTHING)
+    write(db, items)
+    write(db, items[:2])  # a batch written again adds nothing (ON CONFLICT DO NOTHING)
     assert db.query("SELECT uuid FROM cds_card ORDER BY uuid") == [(f"card-{n}",) for n in range(5)]
     assert db.query("SELECT consult_id FROM cds_rating ORDER BY consult_id") == [(f"c-{n}",) for n in range(5)]
 

@@ -1,17 +1,20 @@
-"""Issued cards and ratings as rows (no patient identifiers); written in batches by audit.writer."""
+"""Issued cards and ratings as rows (no patient identifiers); written in batches by audit.writer.
+
+A `LedgerEntry` is one response's record, stamped with the time the cards were issued (not the
+time it reached the database: during a storage fault it may wait in the spool for minutes) and
+with the caller it was issued to (auth.identity.Caller.key), which feedback is checked against.
+Entries are plain data that round-trip through JSON (`to_json` / `from_json`) for the spool.
+"""
 
 from __future__ import annotations
 
-import logging
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import orjson
 
-from ..storage import Database, StorageError
+from ..storage import Database
 from . import decisions
 
-log = logging.getLogger("cds_service.audit")
 SUBJECT_KEEP_S = 7 * 86400  # card -> hashed patient rows (suppression of repeated alerts) kept a week
 
 
@@ -26,6 +29,8 @@ class IssuedCard:
     disposition: str = "shown"  # shown | shadow | suppressed | capped (site configuration)
     subject_key: str | None = None  # HMAC of the patient id, only when suppression is on
     order_kind: str | None = None  # the order class the card is about ("none" for patient-view)
+    override_reasons: tuple[str, ...] = ()  # "system|code" of each overrideReason the card offered
+    draft_key: str = ""  # HMAC of the patient and draft order ("" for none), only when suppression is on
     decision_key: str | None = None  # keyed hash of patient, draft and kind (audit.decisions); never stored
 
 
@@ -37,77 +42,89 @@ class IssuedRating:
     shadow: bool = False
 
 
-def record_batch(
-    db: Database,
-    items: list[tuple],
-    retry_delays_s: tuple[float, ...] = (),
-    decision_window_s: int = decisions.DEFAULT_WINDOW_S,
-    now: int | None = None,
-) -> None:
-    """Store the cards and ratings of several responses in one transaction.
+@dataclass(frozen=True)
+class LedgerEntry:
+    service_id: str
+    hook: str
+    request_id: str
+    client_key: str
+    issued_at: int
+    cards: tuple[IssuedCard, ...] = ()
+    ratings: tuple[IssuedRating, ...] = field(default=())
 
-    items: (service_id, hook, cards, ratings, request_id). A database that is busy or briefly away
-    is tried again after each of retry_delays_s (the background writer waits; a request thread
-    does not). A final failure is logged, never raised: the clinician already has the cards; the
-    log keeps the count that was not recorded."""
-    for delay in retry_delays_s:
-        try:
-            _write(db, items, decision_window_s, now)
-            return
-        except StorageError:
-            time.sleep(delay)
-    try:
-        _write(db, items, decision_window_s, now)
-    except StorageError as exc:
-        log.error(
-            "issued cards not recorded",
-            extra={
-                "requestIds": [item[4] for item in items][:20],
-                "reason": str(exc),
-                "cards": sum(len(item[2]) for item in items),
-                "ratings": sum(len(item[3]) for item in items),
-            },
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict) -> LedgerEntry:
+        cards = tuple(
+            IssuedCard(
+                **{
+                    **c,
+                    "suggestion_uuids": tuple(c["suggestion_uuids"]),
+                    "override_reasons": tuple(c["override_reasons"]),
+                }
+            )
+            for c in doc["cards"]
         )
+        ratings = tuple(IssuedRating(**r) for r in doc["ratings"])
+        return cls(**{**doc, "cards": cards, "ratings": ratings})
 
 
-def _write(db: Database, items: list[tuple], decision_window_s: int, at: int | None) -> None:
-    now = int(time.time()) if at is None else at
-    shown = [c.decision_key for _, _, issued, _, _ in items for c in issued if c.decision_key]
-    card_rows: list[tuple] = [
+def reason_key(system: str | None, code: str | None) -> str:
+    """How an override reason is compared: system and code, never the display (clients omit it)."""
+    return f"{system or ''}|{code or ''}"
+
+
+def write(db: Database, entries: list[LedgerEntry], decision_window_s: int = decisions.DEFAULT_WINDOW_S) -> None:
+    """Store the cards and ratings of several responses in one transaction (raises StorageError).
+    Every insert is ON CONFLICT DO NOTHING, so writing an entry twice (a spool replayed after a
+    commit whose answer was lost) changes nothing. Shown cards join their decision (audit.decisions)
+    as of the time they were issued, so a batch replayed from the spool later counts as it would
+    have then."""
+    card_rows = [
         (
             c.uuid,
-            service,
-            hook,
+            e.service_id,
+            e.hook,
             c.kind,
             c.indicator,
             orjson.dumps(list(c.suggestion_uuids)).decode(),
             c.consult_id,
-            now,
+            e.issued_at,
             c.disposition,
+            e.client_key,
+            orjson.dumps(list(c.override_reasons)).decode(),
             c.decision_key,
         )
-        for service, hook, issued, _, _ in items
-        for c in issued
+        for e in entries
+        for c in e.cards
     ]
-    rating_rows: list[tuple] = [
-        (r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
-        for service, _, _, ratings, _ in items
-        for r in ratings
+    rating_rows = [
+        (r.consult_id, e.service_id, r.order_kind, r.rating, e.issued_at, int(r.shadow))
+        for e in entries
+        for r in e.ratings
     ]
-    subject_rows: list[tuple] = [
-        (c.uuid, c.subject_key, c.kind, c.order_kind or "none", hook, now)
-        for _, hook, cards, _, _ in items
-        for c in cards
+    subject_rows = [
+        (c.uuid, e.client_key, c.subject_key, c.kind, c.order_kind or "none", c.draft_key, e.hook, e.issued_at)
+        for e in entries
+        for c in e.cards
         if c.subject_key and c.disposition == "shown"
     ]
     if not card_rows and not rating_rows:
         return
+    shown: dict[int, list[str]] = {}  # issue time -> decision keys shown then
+    for e in entries:
+        shown.setdefault(e.issued_at, []).extend(c.decision_key for c in e.cards if c.decision_key)
     with db.transaction():
-        ids = decisions.assign(db, shown, now, decision_window_s)
+        ids: dict[str, str] = {}
+        for issued_at in sorted(shown):
+            ids.update(decisions.assign(db, shown[issued_at], issued_at, decision_window_s))
         db.execute_many(
             "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
-            " disposition, decision_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
-            [(*row[:-1], ids.get(row[-1])) for row in card_rows],
+            " disposition, client_key, override_reasons, decision_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (uuid) DO NOTHING",
+            [(*row[:-1], ids.get(row[-1]) if row[-1] else None) for row in card_rows],
         )
         db.execute_many(
             "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"
@@ -115,9 +132,10 @@ def _write(db: Database, items: list[tuple], decision_window_s: int, at: int | N
             rating_rows,
         )
         db.execute_many(
-            "INSERT INTO cds_card_subject (card_uuid, subject_key, kind, order_kind, hook, issued_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING",
+            "INSERT INTO cds_card_subject (card_uuid, client_key, subject_key, kind, order_kind, draft_key, hook,"
+            " issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING",
             subject_rows,
         )
         if subject_rows:  # the hashed-patient link is needed only while feedback can still come
-            db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))
+            newest = max(e.issued_at for e in entries)
+            db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (newest - SUBJECT_KEEP_S,))

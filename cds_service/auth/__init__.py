@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..config import ConfigError, Settings
 from .clients import Registry, TrustedClient, TrustedClientsError, load_registry, normalise_base_url
+from .identity import LOCAL, Caller, caller_for
 from .verify import Verifier
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ log = logging.getLogger("cds_service.auth")
 
 __all__ = [
     "Authenticator",
+    "Caller",
     "TrustedClient",
     "TrustedClientsError",
     "build_authenticator",
@@ -36,14 +38,17 @@ class Authenticator:
         self.registry = registry
         self._verifier = verifier
 
-    def authenticate(self, authorization: str | None, audiences: tuple[str, ...]) -> TrustedClient | None:
-        """The client behind the request's JWT, or None when authentication is off; a 401 CdsError otherwise.
+    def authenticate(
+        self, authorization: str | None, audiences: tuple[str, ...]
+    ) -> tuple[TrustedClient | None, Caller]:
+        """The client behind the request's JWT (None when authentication is off) and the caller's
+        identity (auth.identity: what feedback and suppression are scoped to); a 401 CdsError otherwise.
 
         `audiences`: the endpoint's URL under each configured public base URL (any one may be the aud)."""
         if self._verifier is None:  # CDS_AUTH_MODE=off (warned about at start-up)
-            return None
-        client, _claims = self._verifier.verify(authorization, audiences)
-        return client
+            return None, LOCAL
+        client, claims = self._verifier.verify(authorization, audiences)
+        return client, caller_for(client, claims)
 
 
 def check_audience_settings(settings: Settings) -> None:
@@ -61,6 +66,12 @@ def check_trusted_clients(settings: Settings) -> int:
     server parent, so a bad file fails with one readable line instead of a worker traceback.
     Raises TrustedClientsError (a ConfigError); returns the number of clients."""
     check_audience_settings(settings)
+    if settings.auth_mode == "required" and settings.redis_url:
+        import redis
+
+        from .replay import check_durable
+
+        check_durable(redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2))
     if not settings.trusted_clients_path:
         return 0
     return len(load_registry(settings.trusted_clients_path, settings))

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+from ..config import ConfigError
 from ..errors import CdsError
 from ..storage import Database, StorageError
 
@@ -71,7 +72,13 @@ class DatabaseReplayGuard:
 
 
 class RedisReplayGuard:
-    """Redis expires the keys itself, so there is nothing to purge."""
+    """Redis expires the keys itself, so there is nothing to purge.
+
+    Durable by requirement, not by hope: a Redis that forgets its keys on a restart would accept
+    every token used before it again, so the guard refuses to start unless Redis keeps an
+    append-only file (`appendonly yes`; `check_durable`). With AOF's default fsync every second,
+    a crash can forget at most the last second's ids; a clean restart forgets none.
+    """
 
     PREFIX = "cds:jti:"
 
@@ -80,6 +87,7 @@ class RedisReplayGuard:
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._clock = clock
+        check_durable(self._redis, unreachable_ok=True)  # `serve` checked it reachable before forking
 
     def first_use(self, iss: str, jti: str, expires_at: float) -> bool:
         import redis
@@ -89,3 +97,25 @@ class RedisReplayGuard:
             return bool(self._redis.set(self.PREFIX + jti_key(iss, jti), b"1", nx=True, px=ttl_ms))
         except redis.RedisError as exc:
             raise _unavailable(f"replay store unavailable: Redis {type(exc).__name__}") from None
+
+
+def check_durable(client, unreachable_ok: bool = False) -> None:
+    """ConfigError unless this Redis persists every write (AOF on): checked at start-up. A Redis
+    that cannot be reached is an error too, unless `unreachable_ok` (then every call is a 503 until
+    it answers, as at any other time)."""
+    import redis
+
+    try:
+        persistence = client.info("persistence")
+    except redis.RedisError as exc:
+        if unreachable_ok:
+            return
+        raise ConfigError(
+            f"CDS_REDIS_URL: cannot reach Redis to check that it persists JWT ids ({type(exc).__name__})"
+        ) from None
+    if str(persistence.get("aof_enabled")) != "1":
+        raise ConfigError(
+            "CDS_REDIS_URL: Redis runs without an append-only file (appendonly no): after a restart it would "
+            "forget the JWT ids already used and accept replayed tokens. Start Redis with --appendonly yes "
+            "(or leave CDS_REDIS_URL unset to keep JWT ids in the database)"
+        )

@@ -51,7 +51,8 @@ def numeric_date(value) -> bool:
 
 
 def _same_url(claimed, expected: str) -> bool:
-    return isinstance(claimed, str) and claimed.rstrip("/") == expected.rstrip("/")
+    """Exactly the endpoint's URL: a trailing slash (or two) names another URL, and is refused."""
+    return isinstance(claimed, str) and claimed == expected
 
 
 class Verifier:

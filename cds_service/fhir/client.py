@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ALL_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -20,7 +21,10 @@ import orjson
 import requests
 
 from .. import metrics
+from .templates import resource_type
 from .transport import Budget, Fetch, TooLarge, WatchedAdapter, current, read_capped
+
+MAX_SERVERS_REMEMBERED = 1024  # FHIR base URLs with a slot table kept per worker
 
 
 class FetchFailed(Exception):
@@ -73,7 +77,7 @@ class FhirClient:
         self.max_request_bytes = max_request_bytes
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="fhir")
         self._local = threading.local()
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots: OrderedDict[str, threading.BoundedSemaphore] = OrderedDict()
         self._slots_lock = threading.Lock()
 
     def _session(self) -> requests.Session:
@@ -87,12 +91,18 @@ class FhirClient:
         return session
 
     def _server_slots(self, base: str) -> threading.BoundedSemaphore:
+        """Slots per FHIR base URL, not per origin: multi-tenant FHIR servers put many bases on one
+        host and port, and a dripping tenant must not starve the others."""
         parts = urlsplit(base)
-        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        key = f"{parts.scheme}://{parts.netloc}".lower() + parts.path.rstrip("/")
         with self._slots_lock:
-            if origin not in self._slots:
-                self._slots[origin] = threading.BoundedSemaphore(self.max_per_server)
-            return self._slots[origin]
+            slots = self._slots.get(key)
+            if slots is None:
+                if len(self._slots) >= MAX_SERVERS_REMEMBERED:  # bounded: the least recently used goes
+                    self._slots.popitem(last=False)  # (its fetches in flight release their own object)
+                slots = self._slots[key] = threading.BoundedSemaphore(self.max_per_server)
+            self._slots.move_to_end(key)
+            return slots
 
     def _get(self, url: str, token: str | None, deadline: float, is_read: bool) -> dict | None:
         remaining = deadline - time.monotonic()
@@ -141,11 +151,19 @@ class FhirClient:
             return None, f"connection error ({type(exc).__name__})"
 
     def read(self, relative: str, base: str, token: str | None, deadline: float) -> Fetched:
-        """GET one template's URL and, for a search, follow `next` links up to the page cap."""
+        """GET one template's URL and, for a search, follow `next` links up to the page cap.
+
+        A search must answer a Bundle and a read the resource type it names: anything else is a
+        broken answer (a failed fetch), never "no data"."""
         url = urljoin(base.rstrip("/") + "/", relative)
         is_read = "?" not in relative
         body = self._get(url, token, deadline, is_read)
-        if body is None or body["resourceType"] != "Bundle":
+        if body is None:
+            return Fetched(None)
+        expected = resource_type(relative) if is_read else "Bundle"
+        if body["resourceType"] != expected:
+            raise FetchFailed(f"answered {'a read' if is_read else 'a search'} with the wrong resourceType")
+        if is_read:
             return Fetched(body)
         return self.complete_pages(body, base, token, deadline)
 

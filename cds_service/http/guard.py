@@ -44,8 +44,23 @@ def _cors_headers(response: Response) -> None:
     response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, WWW-Authenticate"
 
 
-def _preflight() -> Response:
+def _empty() -> Response:
+    """A 204 with no body and no Content-Type (Flask would label even an empty answer text/html)."""
     response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
+
+
+def _options() -> Response:
+    """OPTIONS without a CORS preflight: which methods the path takes, nothing else."""
+    response = _empty()
+    methods = sorted((request.url_rule.methods or set()) | {"OPTIONS"}) if request.url_rule else ["OPTIONS"]
+    response.headers["Allow"] = ", ".join(methods)
+    return response
+
+
+def _preflight() -> Response:
+    response = _empty()
     response.headers["Access-Control-Allow-Methods"] = _ALLOW_METHODS
     response.headers["Access-Control-Allow-Headers"] = _ALLOW_HEADERS
     response.headers["Access-Control-Max-Age"] = "600"
@@ -61,6 +76,8 @@ def _before():
     g.log = {}
     if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
         return _preflight()
+    if request.method == "OPTIONS" and request.routing_exception is None:
+        return _options()
     limit = runtime().settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise too_large(limit)
@@ -68,7 +85,7 @@ def _before():
         return None
     if request.method == "OPTIONS":
         return None
-    g.client = runtime().auth.authenticate(request.headers.get("Authorization"), endpoint_urls())
+    g.client, g.caller = runtime().auth.authenticate(request.headers.get("Authorization"), endpoint_urls())
     return None
 
 

@@ -6,6 +6,8 @@ from flask import Blueprint, g, request
 
 from .. import pipeline
 from ..audit import decisions
+from ..audit.ledger import LedgerEntry
+from ..auth.identity import LOCAL
 from ..errors import CdsError
 from ..pipeline.exchange import Exchange
 from . import json_response, runtime, too_large
@@ -33,7 +35,9 @@ def invoke(service_id: str):
         raise CdsError(404, "unknown CDS service id", log_detail="unknown service")
     raw = require_json()
     g.log["service"] = service.id
-    exchange = Exchange(service=service, raw_body=raw, request_id=g.request_id, client=g.get("client"))
+    exchange = Exchange(
+        service=service, raw_body=raw, request_id=g.request_id, client=g.get("client"), caller=g.get("caller", LOCAL)
+    )
     try:
         body = pipeline.run(exchange, rt)
     finally:
@@ -41,6 +45,14 @@ def invoke(service_id: str):
         if exchange.notes:
             g.log.update(exchange.notes)
     if exchange.issued or exchange.ratings:
-        issued = decisions.keyed(exchange.issued, rt.decision_secret, exchange.context.get("patientId"))
-        rt.ledger.submit(service.id, service.hook, issued, exchange.ratings, exchange.request_id)
+        entry = LedgerEntry(
+            service_id=service.id,
+            hook=service.hook,
+            request_id=exchange.request_id,
+            client_key=exchange.caller.key,
+            issued_at=int(rt.clock()),
+            cards=tuple(decisions.keyed(exchange.issued, rt.decision_secret, exchange.context.get("patientId"))),
+            ratings=tuple(exchange.ratings),
+        )
+        rt.ledger.submit(entry)
     return json_response(body)

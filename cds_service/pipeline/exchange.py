@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..auth.identity import LOCAL, Caller
 from ..content import Service
 
 
@@ -14,6 +15,7 @@ class Exchange:
     raw_body: bytes
     request_id: str
     client: Any = None  # the authenticated CDS client (auth.TrustedClient) or None when auth is off
+    caller: Caller = LOCAL  # who the cards are issued to (auth.identity): suppression and feedback scope
     body: dict = field(default_factory=dict)
     drafts: list = field(default_factory=list)  # every draft order in context.draftOrders
     judged: list = field(default_factory=list)  # the drafts this service judges

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from ..audit.ledger import IssuedCard
+from ..audit.ledger import IssuedCard, reason_key
 from ..clinical import contrast
 from ..clinical.orders import order_name
 from ..clinical.suggest import ct_request
@@ -256,6 +256,7 @@ def run(exchange: Exchange, runtime) -> None:
             card["indicator"],
             tuple(s["uuid"] for s in card.get("suggestions", ())),
             draft_ref=d.draft_ref,
+            override_reasons=tuple(reason_key(r["system"], r["code"]) for r in card["overrideReasons"]),
         )
         for d, card in zip(shown, cards, strict=True)
     ]

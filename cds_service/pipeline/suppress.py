@@ -1,10 +1,13 @@
 """Stage 7b: which rendered cards the clinician actually gets.
 
-In this order: cards overridden with a reason recently for this patient and kind of order are
-suppressed (site suppression; see site.suppression for the order-sign exception), info cards
-go when the EHR asked for none, and the rest is capped at the site's or the call's maximum,
-most urgent first. Every card keeps its ledger entry with its disposition, so the committee
-report counts what was held back. A failing suppression store shows the card (fail open).
+In this order: cards this caller's clinician already answered for this patient are suppressed
+(site suppression; site.suppression holds the rule: same draft on any hook, other drafts quiet
+except order-sign's last look, claimed once), info cards go when the EHR asked for none, and the
+rest is capped at the site's or the call's maximum, most urgent first. Every card keeps its
+ledger entry with its disposition, so the committee report counts what was held back.
+
+Storage is read through the hook lane (storage.HookLane): bounded to tens of milliseconds; when
+it cannot answer, the card is shown (fail safe) and the log line says so.
 """
 
 from __future__ import annotations
@@ -21,12 +24,30 @@ log = logging.getLogger("cds_service.suppress")
 URGENCY = {"critical": 0, "warning": 1, "info": 2}
 
 
-def _suppressions(exchange: Exchange, runtime, subject: str) -> dict:
+def _lane(exchange: Exchange, runtime, fn, *args, failed=None):
     try:
-        return suppression.active(runtime.database, subject, int(runtime.clock()))
+        return runtime.hook_lane.call(fn, *args)
     except StorageError as exc:
         exchange.notes["suppressionStore"] = f"unavailable: {exc}"
-        return {}
+        return failed
+
+
+def _suppressed(exchange: Exchange, runtime, shown: list, cards: list, issued: list, disposition: list) -> None:
+    site, context, hook = exchange.site, exchange.context, exchange.service.hook
+    client_key, now = exchange.caller.key, int(runtime.clock())
+    subject = suppression.subject_key(site.secret, context["patientId"])
+    rows = _lane(exchange, runtime, suppression.active, client_key, subject, now, failed=[])
+    for i, (decision, card) in enumerate(zip(shown, cards, strict=True)):
+        order_kind = decision.order_class or "none"
+        draft = suppression.draft_key(site.secret, context["patientId"], decision.draft_ref)
+        issued[i] = replace(issued[i], subject_key=subject, order_kind=order_kind, draft_key=draft)
+        verdict = suppression.verdict(rows, decision.kind, order_kind, draft, hook, card["indicator"])
+        if verdict == "last-look":
+            claim = (suppression.claim_last_look, client_key, subject, decision.kind, draft, now)
+            first = _lane(exchange, runtime, *claim, site.suppression_seconds, failed=True)
+            verdict = "shown" if first else "suppressed"
+        if verdict == "suppressed":
+            disposition[i] = "suppressed"
 
 
 def run(exchange: Exchange, runtime) -> None:
@@ -37,14 +58,7 @@ def run(exchange: Exchange, runtime) -> None:
     issued = list(exchange.issued)
     disposition = ["shown"] * len(cards)
     if site.suppression_enabled and site.secret and exchange.options.get("suppress-repeats", True):
-        subject = suppression.subject_key(site.secret, exchange.context["patientId"])
-        active = _suppressions(exchange, runtime, subject)
-        hook = exchange.service.hook
-        for i, (decision, card) in enumerate(zip(shown, cards, strict=True)):
-            order_kind = decision.order_class or "none"
-            issued[i] = replace(issued[i], subject_key=subject, order_kind=order_kind)
-            if suppression.is_suppressed(active.get((decision.kind, order_kind)), hook, card["indicator"]):
-                disposition[i] = "suppressed"
+        _suppressed(exchange, runtime, shown, cards, issued, disposition)
     if exchange.options.get("info-cards") is False:
         disposition = [
             "capped" if d == "shown" and c["indicator"] == "info" else d

@@ -1,43 +1,116 @@
-"""No repeated alerts: after a clinician overrides a card with a reason, the same card kind for
-the same patient and the same kind of order is not shown again for a while.
+"""No repeated alerts, scoped to the caller, atomic in the database and across hooks.
 
-The patient is stored only as HMAC-SHA256(site secret, patient id): the tables can be dumped
-without identifying anyone, and without the secret (CDS_SUPPRESSION_SECRET) the hash cannot be
-recomputed from a guessed id. The feature refuses to start without the secret (site.config).
-A failure of this store never hides a card: when in doubt, the card is shown.
+The rule (documented under "No repeated alerts"): once a clinician overrides a card with a reason
+that card offered, for the same caller (auth.identity: issuer and tenant), the same patient and
+the same card kind, for `suppression.hours`:
+
+1. the same draft order gets that card kind on no hook again (order-select or order-sign,
+   whatever its indicator): the clinician has answered it;
+2. other drafts of the same kind of order stay quiet on order-select and patient-view; on
+   order-sign a critical card is the last look before signing and is shown once per draft,
+   unless the override was itself given on order-sign. "Once" is claimed in the database with one
+   INSERT .. ON CONFLICT (cds_last_look), so two workers answering at once never both show it.
+
+An override starts its suppression in the same transaction that stores the feedback item
+(`start`), from the card's own record (cds_card_subject: caller, hashed patient, hashed draft),
+so a suppression exists exactly when the feedback does, and only for the caller the card was
+shown to. Patient and draft are stored only as HMAC-SHA256(site secret, …): the tables can be
+dumped without identifying anyone, and without the secret (CDS_SUPPRESSION_SECRET) no hash can be
+recomputed from a guessed id. The hook path reads through storage.HookLane: when it cannot
+answer within its bound, the card is shown.
+
+Keys, for issue 22's replicas (any replica may answer the hook, another the feedback):
+`client_key` = auth.identity.Caller.key, `subject_key(secret, patient id)`,
+`draft_key(secret, patient id, draft reference)`; the tables are cds_card_subject,
+cds_suppression (primary key: client, subject, kind, order kind, draft, hook) and cds_last_look.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from ..audit.ledger import SUBJECT_KEEP_S
 from ..storage import Database
+
+SIGN = "order-sign"
 
 
 def subject_key(secret: bytes, patient_id: str) -> str:
     return hmac.new(secret, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def active(db: Database, subject: str, now: int) -> dict[tuple[str, str], set[str]]:
-    """(card kind, order kind) -> hooks whose override still suppresses it, for one patient."""
-    found: dict[tuple[str, str], set[str]] = {}
-    for kind, order_kind, hook in db.query(
-        "SELECT kind, order_kind, hook FROM cds_suppression WHERE subject_key = ? AND until_at > ?", (subject, now)
-    ):
-        found.setdefault((kind, order_kind), set()).add(hook)
-    return found
+def draft_key(secret: bytes, patient_id: str, draft_ref: str | None) -> str:
+    """The draft order as the clinician works on it across hooks ("" when the card is about none)."""
+    if not draft_ref:
+        return ""
+    return hmac.new(secret, f"draft\x00{patient_id}\x00{draft_ref}".encode(), hashlib.sha256).hexdigest()
 
 
-def is_suppressed(hooks: set[str] | None, hook: str, indicator: str) -> bool:
-    """order-sign is the last look before signing: a critical card is suppressed there only by an
-    override given on order-sign itself, so it is shown (once) even after order-select overrides."""
-    if not hooks:
-        return False
-    if hook == "order-sign" and indicator == "critical":
-        return "order-sign" in hooks
-    return True
+@dataclass(frozen=True)
+class Active:
+    kind: str
+    order_kind: str
+    draft_key: str
+    hook: str
+
+
+def active(db: Database, client_key: str, subject: str, now: int) -> list[Active]:
+    """This caller's live suppressions for one patient."""
+    return [
+        Active(*row)
+        for row in db.query(
+            "SELECT kind, order_kind, draft_key, hook FROM cds_suppression"
+            " WHERE client_key = ? AND subject_key = ? AND until_at > ?",
+            (client_key, subject, now),
+        )
+    ]
+
+
+def verdict(rows: list[Active], kind: str, order_kind: str, draft: str, hook: str, indicator: str) -> str:
+    """'shown', 'suppressed', or 'last-look' (order-sign shows it once per draft: claim_last_look)."""
+    matching = [r for r in rows if r.kind == kind and r.order_kind == order_kind]
+    if not matching:
+        return "shown"
+    if draft and any(r.draft_key == draft for r in matching):
+        return "suppressed"  # this very draft's card was answered, on whichever hook
+    if hook == SIGN and indicator == "critical" and not any(r.hook == SIGN for r in matching):
+        return "last-look"
+    return "suppressed"
+
+
+def claim_last_look(db: Database, client_key: str, subject: str, kind: str, draft: str, now: int, seconds: int) -> bool:
+    """True for the one call that may show the last look for this draft in this period (atomic)."""
+    return (
+        db.execute(
+            "INSERT INTO cds_last_look (client_key, subject_key, kind, draft_key, until_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (client_key, subject_key, kind, draft_key) DO UPDATE SET until_at = excluded.until_at"
+            " WHERE cds_last_look.until_at <= ?",
+            (client_key, subject, kind, draft, now + seconds, now),
+        )
+        == 1
+    )
+
+
+def start(db: Database, client_key: str, cards: list[str], now: int, seconds: int) -> int:
+    """Start (or extend) the suppression of each card overridden with a reason; call inside the
+    feedback item's transaction. Only the caller's own cards are found. Returns how many started."""
+    started = 0
+    for card in cards:
+        started += db.execute(
+            "INSERT INTO cds_suppression (client_key, subject_key, kind, order_kind, draft_key, hook, until_at)"
+            " SELECT client_key, subject_key, kind, order_kind, draft_key, hook, ? FROM cds_card_subject"
+            " WHERE card_uuid = ? AND client_key = ?"
+            " ON CONFLICT (client_key, subject_key, kind, order_kind, draft_key, hook)"
+            " DO UPDATE SET until_at = excluded.until_at",
+            (now + seconds, card, client_key),
+        )
+    if cards:
+        db.execute("DELETE FROM cds_suppression WHERE until_at <= ?", (now,))
+        db.execute("DELETE FROM cds_last_look WHERE until_at <= ?", (now,))
+        db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))
+    return started
 
 
 def overridden_cards(items: list[dict]) -> list[str]:
@@ -47,22 +120,3 @@ def overridden_cards(items: list[dict]) -> list[str]:
         for item in items
         if item.get("outcome") == "overridden" and ((item.get("overrideReason") or {}).get("reason") or {}).get("code")
     ]
-
-
-def record_overrides(db: Database, cards: list[str], now: int, seconds: int) -> int:
-    """Start (or extend) a suppression for each overridden card we know; the number started."""
-    started = 0
-    with db.transaction():
-        for card in cards:
-            for subject, kind, order_kind, hook in db.query(
-                "SELECT subject_key, kind, order_kind, hook FROM cds_card_subject WHERE card_uuid = ?", (card,)
-            ):
-                db.execute(
-                    "INSERT INTO cds_suppression (subject_key, kind, order_kind, hook, until_at) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (subject_key, kind, order_kind, hook) DO UPDATE SET until_at = excluded.until_at",
-                    (subject, kind, order_kind, hook, now + seconds),
-                )
-                started += 1
-        db.execute("DELETE FROM cds_suppression WHERE until_at <= ?", (now,))
-        db.execute("DELETE FROM cds_card_subject WHERE issued_at < ?", (now - SUBJECT_KEEP_S,))
-    return started

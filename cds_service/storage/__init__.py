@@ -7,7 +7,8 @@ files in `migrations/`, applied once at start-up whatever the number of workers 
 from __future__ import annotations
 
 from .database import Database, StorageError
+from .hook_lane import HookLane
 from .migrate import migrate
 from .shared import database_for
 
-__all__ = ["Database", "StorageError", "database_for", "migrate"]
+__all__ = ["Database", "HookLane", "StorageError", "database_for", "migrate"]

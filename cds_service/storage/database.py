@@ -71,7 +71,11 @@ def sqlite_path(url: str) -> Path:
 
 class Database:
     def __init__(
-        self, url: str, timeout_s: float = DEFAULT_TIMEOUT_S, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+        self,
+        url: str,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        max_connections: int | None = None,
     ):
         self.url = url
         self.timeout_s = timeout_s
@@ -92,7 +96,7 @@ class Database:
         self._all_lock = threading.Lock()
         # SQLite has one writer at a time anyway; more connections would only queue on its lock,
         # and under gevent occupy the native threads the lock holder needs for its next statement.
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS[self.kind])
+        self._slots = threading.BoundedSemaphore(min(max_connections or 99, MAX_CONNECTIONS[self.kind]))
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self):
@@ -156,6 +160,16 @@ class Database:
         except BaseException:
             self._slots.release()
             raise
+
+    def prepare(self, count: int) -> None:
+        """Open `count` pooled connections now (raises StorageError), so no later call pays for connecting."""
+        held = []
+        try:
+            for _ in range(count):
+                held.append(self._take())
+        finally:
+            for conn in held:
+                self._give_back(conn)
 
     def _give_back(self, conn) -> None:
         with self._all_lock:

@@ -13,7 +13,6 @@ import pytest
 
 PG_SERVER = "127.0.0.1:5432"
 PG_DATABASE = "test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def _pg_admin_url() -> str | None:
@@ -51,10 +50,8 @@ def postgres_url():
 
 
 def redis_url() -> str:
-    import redis
+    """A Redis the service accepts as a replay store (append-only file on): a private redis-server
+    started for the test session (tests.support.redis_server), never the machine's shared one."""
+    from tests.support.redis_server import shared_redis_url
 
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({type(exc).__name__}); Redis tests skipped")
-    return REDIS_URL
+    return shared_redis_url()

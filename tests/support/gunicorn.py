@@ -41,6 +41,7 @@ def served(
     log_path = log_dir / f"serve-{port}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
     full_env["CDS_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"  # the JWT aud base, unless env says otherwise
+    full_env["CDS_SPOOL_DIR"] = str(log_dir / "spool")  # never the checkout's instance/
     full_env.update(env)
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
