@@ -114,6 +114,8 @@ class Settings:
     tls_key: str | None = None
     db_timeout_s: float = 2.0
     db_connect_timeout_s: float = 3.0
+    migration_timeout_s: float = 300.0
+    graceful_timeout_s: int = 20
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Settings:
@@ -166,6 +168,8 @@ class Settings:
             worker_connections=_int(env, "CDS_WORKER_CONNECTIONS", cls.worker_connections),
             db_timeout_s=_float(env, "CDS_DB_TIMEOUT_S", cls.db_timeout_s),
             db_connect_timeout_s=_float(env, "CDS_DB_CONNECT_TIMEOUT_S", cls.db_connect_timeout_s),
+            migration_timeout_s=_float(env, "CDS_MIGRATION_TIMEOUT_S", cls.migration_timeout_s),
+            graceful_timeout_s=_int(env, "CDS_GRACEFUL_TIMEOUT_S", cls.graceful_timeout_s),
             **_tls(env),
         )
         values.update(overrides)

@@ -14,6 +14,8 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
+from . import readiness
+
 
 class GunicornApp(BaseApplication):
     """Runs `factory()` in each worker with the given gunicorn options (the benchmark's floor reuses it)."""
@@ -36,6 +38,7 @@ class GunicornApp(BaseApplication):
 
             app = create_app()
             warm(app.extensions["cds"])  # before the worker takes calls (cds_service.warmup says why)
+            readiness.worker_warm()
         _tune_gc()
         return app
 
@@ -78,6 +81,7 @@ def gunicorn_options(
     *,
     read_timeout_s: int = 10,
     connections: int = 1000,
+    graceful_timeout_s: int = 20,
     tls_cert: str | None = None,
     tls_key: str | None = None,
 ) -> dict:
@@ -89,7 +93,7 @@ def gunicorn_options(
         "worker_connections": connections,
         "keepalive": read_timeout_s,
         "timeout": 30,
-        "graceful_timeout": 10,
+        "graceful_timeout": graceful_timeout_s,  # SIGTERM: in-flight calls get this long to finish
         "max_requests": 0,
         "limit_request_line": 8190,
         "limit_request_fields": 100,
@@ -129,9 +133,11 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
         threads,
         read_timeout_s=settings.read_timeout_s,
         connections=settings.worker_connections,
+        graceful_timeout_s=settings.graceful_timeout_s,
         tls_cert=settings.tls_cert,
         tls_key=settings.tls_key,
     )
+    readiness.expect(workers)
     GunicornApp(options).run()
     return 0
 
