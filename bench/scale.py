@@ -160,12 +160,19 @@ def _accepted(card: dict) -> bytes:
     return json.dumps({"feedback": [item]}).encode()
 
 
-def _percentiles(values: list[float]) -> dict:
-    ordered = sorted(values)
+def _percentiles(*rounds: list[Call]) -> dict:
+    """p50 / p99 of the calls answered 200, and calls per second over the time each round spanned."""
+    ordered = sorted(x.ended - x.started for calls in rounds for x in calls if not x.failed)
     if not ordered:
         return {"calls": 0}
     pick = lambda p: round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)  # noqa: E731
-    return {"calls": len(ordered), "p50_ms": pick(0.50), "p99_ms": pick(0.99)}
+    span = sum(max(x.ended for x in calls) - min(x.started for x in calls) for calls in rounds if calls)
+    return {
+        "calls": len(ordered),
+        "p50_ms": pick(0.50),
+        "p99_ms": pick(0.99),
+        "callsPerSecond": round(sum(len(calls) for calls in rounds) / span, 1),
+    }
 
 
 class Cluster:
@@ -243,6 +250,7 @@ def kill_under_load(c: Cluster, victim: str, concurrency: int, before: int, afte
     with Load(c.client, c.balancer.url, concurrency) as load:
         load.wait_calls(before)
         in_flight = c.balancer.servers()[victim]["sessions"]
+        queued = _queued_records(c.replicas[victim])
         killed_at = time.monotonic()
         c.replicas[victim].kill()
         down_after = c.balancer.wait_status(victim, "DOWN")
@@ -257,7 +265,9 @@ def kill_under_load(c: Cluster, victim: str, concurrency: int, before: int, afte
         "calls": len(calls),
         "failed": len(failed),
         "failedStatuses": _counts(x.status for x in failed),
+        "answered": _percentiles(calls),
         "inFlightOnVictimAtKill": in_flight,
+        "cardRecordsQueuedOnVictimAtKill": queued,
         # a failed call was in flight on the killed replica: sent before the kill, and HAProxy either
         # had it on that replica or re-sent it from there (a retry: the other replica refused the
         # JWT the killed one had already accepted)
@@ -274,12 +284,21 @@ def kill_under_load(c: Cluster, victim: str, concurrency: int, before: int, afte
     }
 
 
+def _queued_records(replica: Replica) -> float | None:
+    """The replica's issued-card records not yet written (its cds_ledger_queue_depth metric)."""
+    for line in requests.get(replica.url + "/metrics", timeout=10).text.splitlines():
+        if line.startswith("cds_ledger_queue_depth "):
+            return float(line.split()[1])
+    return None
+
+
 def rolling_restart(c: Cluster, concurrency: int, before: int) -> dict:
     """SIGTERM each replica in turn under load, start it again, wait until HAProxy has it back."""
     steps = []
     with Load(c.client, c.balancer.url, concurrency) as load:
         load.wait_calls(before)
         for name, replica in c.replicas.items():
+            in_flight = c.balancer.servers()[name]["sessions"]
             exited = replica.stop()
             replica.start()
             ready = replica.wait_ready()
@@ -287,6 +306,7 @@ def rolling_restart(c: Cluster, concurrency: int, before: int) -> dict:
             steps.append(
                 {
                     "replica": name,
+                    "inFlightAtSigterm": in_flight,
                     "secondsToExit": round(exited, 2),
                     "secondsToReady": round(ready, 2),
                     "secondsToUpInBalancer": round(back, 2),
@@ -299,6 +319,7 @@ def rolling_restart(c: Cluster, concurrency: int, before: int) -> dict:
         "calls": len(calls),
         "failed": len(failed),
         "failedStatuses": _counts(x.status for x in failed),
+        "answered": _percentiles(calls),
         "steps": steps,
         "_calls": calls,
     }
@@ -401,8 +422,8 @@ def latency(c: Cluster, calls: int, concurrency: int) -> dict:
         for side, url in (("balancer", c.balancer.url), ("direct", direct)):
             with Load(c.client, url, concurrency, feedback_every=10**9) as load:
                 load.wait_calls(calls // 2)
-            out[side] += [x.ended - x.started for x in load.calls if not x.failed]
-    return {side: _percentiles(values) for side, values in out.items()}
+            out[side].append(list(load.calls))
+    return {side: _percentiles(*rounds) for side, rounds in out.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

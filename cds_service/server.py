@@ -86,6 +86,8 @@ def gunicorn_options(
     tls_key: str | None = None,
 ) -> dict:
     """`threads` is accepted for compatibility (the CLI flag, CDS_THREADS); gevent workers do not use it."""
+    from .worker import FLUSH_RESERVE_S
+
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -93,7 +95,9 @@ def gunicorn_options(
         "worker_connections": connections,
         "keepalive": read_timeout_s,
         "timeout": 30,
-        "graceful_timeout": graceful_timeout_s,  # SIGTERM: in-flight calls get this long to finish
+        # SIGTERM: calls in flight get graceful_timeout_s to finish, then each worker writes its queued
+        # records (the worker drains for FLUSH_RESERVE_S less than this, which the master waits)
+        "graceful_timeout": graceful_timeout_s + FLUSH_RESERVE_S,
         "max_requests": 0,
         "limit_request_line": 8190,
         "limit_request_fields": 100,

@@ -27,6 +27,10 @@ from gunicorn.workers.ggevent import GeventWorker
 from .errors import error_body
 
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+# On SIGTERM the master kills what is left after its graceful timeout; each worker stops draining
+# calls this much earlier, so writing its queued card records (audit.writer, with its retries of
+# about 5 s) always has time. gunicorn_options adds it to the drain the operator asked for.
+FLUSH_RESERVE_S = 10
 _REASONS = {
     400: "Bad Request",
     408: "Request Timeout",
@@ -132,13 +136,20 @@ class BufferedBody:
 
 
 class CdsWorker(GeventWorker):
-    """gunicorn's gevent worker with the changes described at the top of this module, and one
+    """gunicorn's gevent worker with the changes described at the top of this module, and two
     more: on shutdown, connections idle between keep-alive requests are closed at once rather
-    than held open (and the worker with them) until their keep-alive time runs out."""
+    than held open (and the worker with them) until their keep-alive time runs out; and calls
+    drain for FLUSH_RESERVE_S less than the master waits, leaving that time to write records."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._idle: set = set()
+
+    def init_process(self):
+        # In the forked worker, on its own copy of the settings (the master built this object and
+        # keeps its own): calls drain for CDS_GRACEFUL_TIMEOUT_S, then the records are written.
+        self.cfg.set("graceful_timeout", max(1, self.cfg.graceful_timeout - FLUSH_RESERVE_S))
+        super().init_process()
 
     def run(self):
         # A failed TLS handshake (a scanner, a TLS 1.1 client) fails in gevent's server before

@@ -12,6 +12,7 @@ import yaml
 from cds_service.auth.clients import load_registry
 from cds_service.cli import build_parser
 from cds_service.config import Settings
+from cds_service.worker import FLUSH_RESERVE_S
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
@@ -103,7 +104,8 @@ def test_replicas_share_postgresql_and_a_persistent_redis(compose):
 def test_a_stopping_replica_gets_longer_than_its_drain(compose):
     cds = compose["services"]["cds"]
     grace = int(cds["stop_grace_period"].rstrip("s"))
-    assert grace > Settings.from_env({k: str(v) for k, v in cds["environment"].items()}).graceful_timeout_s
+    drain = Settings.from_env({k: str(v) for k, v in cds["environment"].items()}).graceful_timeout_s
+    assert grace > drain + FLUSH_RESERVE_S  # calls drain, then queued records are written, then SIGKILL
 
 
 def test_data_lives_in_named_volumes_and_mounted_files_exist(compose):

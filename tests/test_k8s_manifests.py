@@ -19,6 +19,7 @@ import yaml
 
 from cds_service.auth.clients import load_registry
 from cds_service.config import Settings
+from cds_service.worker import FLUSH_RESERVE_S
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
@@ -129,7 +130,7 @@ def test_shutdown_outlasts_a_calls_deadline_and_the_drain(rendered):
     deadline = settings.fhir_deadline_s + settings.db_timeout_s
     assert settings.graceful_timeout_s > deadline  # an in-flight call finishes before the drain ends
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-    assert pod["terminationGracePeriodSeconds"] > pre_stop + settings.graceful_timeout_s
+    assert pod["terminationGracePeriodSeconds"] > pre_stop + settings.graceful_timeout_s + FLUSH_RESERVE_S
 
 
 def _settings(docs: list[dict]) -> Settings:
