@@ -1,6 +1,6 @@
 """Replicas behind a real HAProxy on loopback, sharing the real PostgreSQL and Redis (issue 22).
 
-`make scale-test` runs the long form and writes bench/results/scale-<time>.json and .md; the test
+`make scale-test` runs the long form and writes bench/results/scale-<time>.json; the test
 suite (tests/test_replicas.py) runs the same scenarios short and asserts on what they return:
 
 - start-up: three replicas started at the same moment against an empty schema (who migrated);
@@ -20,6 +20,7 @@ import argparse
 import http.client
 import json
 import os
+import tempfile
 import threading
 import time
 import uuid
@@ -436,8 +437,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out_dir = Path(__file__).resolve().parent / "results"
     out_dir.mkdir(exist_ok=True)
-    import tempfile
-
     results: dict = {"conditions": {"cpus": os.cpu_count(), "loadBefore": os.getloadavg()}, "args": vars(args)}
     with tempfile.TemporaryDirectory(prefix="cds-scale-") as tmp, cluster(Path(tmp), args.replicas, args.workers) as c:
         results["startup"] = {**c.startup, **c.migrations()}
@@ -451,11 +450,9 @@ def main(argv: list[str] | None = None) -> int:
         rolling = rolling_restart(c, args.concurrency, args.calls // 2)
         for replica in c.replicas.values():  # graceful: every queued record written before the check
             replica.stop()
-        results["kill"] = {**{k: v for k, v in kill.items() if k != "_calls"}, **records(c, kill.pop("_calls"))}
-        results["rolling"] = {
-            **{k: v for k, v in rolling.items() if k != "_calls"},
-            **records(c, rolling.pop("_calls")),
-        }
+        for name, found in (("kill", kill), ("rolling", rolling)):
+            calls = found.pop("_calls")
+            results[name] = {**found, **records(c, calls)}
     results["conditions"]["loadAfter"] = os.getloadavg()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (out_dir / f"scale-{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
