@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ class Outcome:
     name: str
     cls: str
     hook: str
+    decision: str
     expected_positive: bool
     got_positive: bool
     ok: bool
@@ -78,7 +80,7 @@ def load(folder: Path) -> list[dict]:
 def _kinds_by_summary(kb) -> dict[str, str]:
     cards = kb.cards
     return {
-        spec["summary"].format(side=cards["sides"][s], sideAdj=cards["sideAdjectives"][s], patientGroup=g): kind
+        spec["summary"].format(side=cards["sides"][s], sideAdj=cards["sideAdjectives"][s], patientGroup=g): (kind, s)
         for kind, spec in cards["kinds"].items()
         for s in cards["sides"]
         for g in cards["patientGroups"].values()
@@ -103,20 +105,37 @@ def _verdicts(body: dict, kb) -> dict[str, str]:
     return found
 
 
+# The label's word for a side, and the card wording's (cards.json `sides`).
+SIDES = {"left": "left", "right": "right", "bilateral": "bilateral", "unspecified": "unknown"}
+
+
 def _judge(chart: dict, status: int, body: dict, kinds: dict, kb) -> tuple[bool, bool, str]:
     expect = chart["expect"]
     wanted = [(c["kind"], c["indicator"]) for c in expect.get("cards") or ()]
     if status != 200:
         return False, bool(wanted) is False, f"HTTP {status}: {str(body)[:200]}"
-    got = [(kinds.get(c.get("summary"), "?"), c.get("indicator")) for c in body.get("cards") or ()]
+    named = [kinds.get(c.get("summary"), ("?", None)) for c in body.get("cards") or ()]
+    got = [(kind, c.get("indicator")) for (kind, _), c in zip(named, body.get("cards") or (), strict=True)]
     problems = []
     if got != wanted:
         problems.append(f"cards {got} != expected {wanted}")
+    side = SIDES.get(expect.get("side") or "")
+    if side and named and any(s != side for _, s in named):
+        problems.append(f"side {[s for _, s in named]} != expected {side}")
     verdicts = _verdicts(body, kb)
     for ref, verdict in (expect.get("verdicts") or {}).items():
         if verdicts.get(ref) != verdict:
             problems.append(f"verdict {ref} {verdicts.get(ref)} != {verdict}")
     return bool(got), not problems, "; ".join(problems)
+
+
+def _clock(now):
+    """The chart's own moment of evaluation (`now`, ISO 8601) as the app's clock, so a chart's
+    dates mean the same thing whenever the corpus is run; the wall clock when it has none."""
+    if not isinstance(now, str):
+        return time.time
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00")).timestamp()
+    return lambda: moment
 
 
 def run(folder: Path, settings_overrides: dict | None = None) -> Result:
@@ -133,7 +152,8 @@ def run(folder: Path, settings_overrides: dict | None = None) -> Result:
         }
         overrides.update(settings_overrides or {})
         app = create_app(Settings.from_env(**overrides))
-        kb = app.extensions["cds"].knowledge
+        runtime = app.extensions["cds"]
+        kb = runtime.knowledge
         kinds = _kinds_by_summary(kb)
         client = app.test_client()
         for chart in charts:
@@ -147,6 +167,7 @@ def run(folder: Path, settings_overrides: dict | None = None) -> Result:
                 "scope": "patient/*.read",
                 "subject": "cds-eval",
             }
+            runtime.clock = _clock(chart.get("now"))
             started = time.perf_counter()
             response = client.post(
                 f"/cds-services/{chart['service']}", data=orjson.dumps(request), content_type="application/json"
@@ -159,6 +180,7 @@ def run(folder: Path, settings_overrides: dict | None = None) -> Result:
                     chart["name"],
                     chart.get("class", "-"),
                     request.get("hook", "-"),
+                    chart.get("decision", "-"),
                     bool(chart["expect"].get("cards")),
                     got,
                     ok,
@@ -184,7 +206,17 @@ def table(result: Result) -> str:
         f"sensitivity {_pct(sens)}  "
         f"specificity {_pct(spec)}  latency p50 {p50:.1f} ms  p95 {p95:.1f} ms"
     )
-    for title, key in (("class", lambda o: o.cls), ("hook", lambda o: o.hook)):
+    tp, fn, tn, fp = (
+        result._count(total, e, g) for e, g in ((True, True), (True, False), (False, False), (False, True))
+    )
+    lines.append("")
+    lines.append(f"{'confusion (card vs silence)':<30} {'label: card':>12} {'label: silent':>14}")
+    lines.append(f"{'  answered with a card':<30} {tp:>12} {fp:>14}")
+    lines.append(f"{'  answered silently':<30} {fn:>12} {tn:>14}")
+    groups = [("class", lambda o: o.cls), ("hook", lambda o: o.hook)]
+    if any(o.decision != "-" for o in total):
+        groups.append(("decision", lambda o: o.decision))
+    for title, key in groups:
         lines.append("")
         lines.append(
             f"{title:<30} {'n':>4} {'TP':>4} {'FN':>4} {'TN':>4} {'FP':>4} {'wrong':>6} {'sens':>7} {'spec':>7}"

@@ -9,6 +9,7 @@ PREFETCH_KEYS = (
     "conditions",
     "imagingStudies",
     "diagnosticReports",
+    "documentReferences",
     "imagingObservations",
     "serviceRequests",
     "allergies",

@@ -87,6 +87,7 @@ def chart(*resources, pid="p1", hook="order-select", draft_code=None, birth="197
         "Condition": "conditions",
         "ImagingStudy": "imagingStudies",
         "DiagnosticReport": "diagnosticReports",
+        "DocumentReference": "documentReferences",
         "Observation": "imagingObservations",
         "ServiceRequest": "serviceRequests",
         "AllergyIntolerance": "allergies",
