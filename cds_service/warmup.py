@@ -36,7 +36,7 @@ def warm(runtime) -> dict:
     started = time.perf_counter()
     types = resource_types(runtime.content.services)
     models = sum(quick_check.prepare(t) for t in types)
-    runtime.knowledge.reader.pipeline.analyse(SAMPLE)
+    runtime.knowledge.reader.warm(SAMPLE)
     metrics.define()
     done = {"resourceTypes": len(types), "modelPlans": models, "ms": round((time.perf_counter() - started) * 1000)}
     log.info("worker warmed up", extra=done)

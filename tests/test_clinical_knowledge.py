@@ -105,11 +105,14 @@ def _set(path: list, value):
         ("rules", _set(["orders", 0, "verdict"], "maybe"), "verdict"),
         ("override-reasons", _set(["reasons", "ct-done-elsewhere"], ""), "ct-done-elsewhere"),
         ("sources", _set(["sources", "acr-soft-tissue-masses", "url"], "ftp://example.org"), "url"),
-        ("nlp", _set(["targets", 0, "pattern"], "\\b(mass"), "invalid pattern"),
+        ("nlp", _set(["modifiers", 4, "pattern"], "\\b(no"), "modifiers/4: invalid pattern"),
+        ("lexicon", _set(["structures", 0, "heads", 0], "mass(es"), "structures/mass/heads: invalid pattern"),
+        ("lexicon", _set(["structures", 1, "organ"], "spleenish"), "unknown kind"),
+        ("lexicon", _set(["structures", 1, "kind"], "mass"), "each kind once"),
         ("nlp", _set(["modifiers", 0, "category"], "MAYBE"), "MAYBE"),
         ("nlp", _set(["maxNarrativeChars"], 10), "maxNarrativeChars"),
         ("nlp", _set(["reportMassLabel"], "Mass on {when}"), "unknown placeholders"),
-        ("nlp", _set(["sections", 1, "category"], "indication"), "each category once"),
+        ("nlp", _set(["sections", "categories", 1, "category"], "addendum"), "each category once"),
     ],
 )
 def test_broken_knowledge_is_refused_naming_the_file(hooks_copy, stem, change, expected):

@@ -4,6 +4,8 @@ stays within its byte budget."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from cds_service.pipeline import evidence_memo
 from cds_service.pipeline.digest_cache import DigestCache
 from cds_service.pipeline.evidence import Evidence
@@ -62,7 +64,7 @@ def test_the_memo_stays_within_its_byte_budget():
     filler = "x" * 200_000
     for i in range(2 * evidence_memo.MAX_BYTES // len(filler)):
         record = PatientRecord(patient_id=f"p{i}", patient={"resourceType": "Patient", "id": f"p{i}", "text": filler})
-        evidence_memo.recall(record, DigestCache(1), Evidence)  # any object stands for the knowledge
+        evidence_memo.recall(record, DigestCache(1), date(2026, 12, 1), Evidence)  # any object stands for the knowledge
         assert evidence_memo._MEMO.bytes <= evidence_memo.MAX_BYTES
     assert 0 < len(evidence_memo._MEMO) < 2 * evidence_memo.MAX_BYTES // len(filler)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from cds_service.clinical.narrative import MAX_ATTACHMENT_BYTES, binary_urls, report_text
+from cds_service.clinical.reading.document import binary_urls
+from cds_service.clinical.reading.transport import MAX_ATTACHMENT_BYTES, report_text
 
 
 def b64(raw: bytes) -> str:

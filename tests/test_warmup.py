@@ -28,7 +28,7 @@ FRESH_PROCESS = textwrap.dedent(
     app = create_app(Settings.from_env({"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": sys.argv[1]}))
     runtime = app.extensions["cds"]
     types = resource_types(runtime.content.services)
-    pipeline = runtime.knowledge.reader.pipeline
+    pipeline = runtime.knowledge.reader.assertor
     before = {"nlp": pipeline._nlp is not None, "plans": len(quick_check._plans)}
     done = warm(runtime)
     print(json.dumps({

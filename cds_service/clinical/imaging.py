@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from .codes import concept_text, ref_keys
 from .knowledge import Knowledge
+from .reading.document import Document, kind_codes, study_modalities
 from .select import MAX_FINDINGS, MAX_IMAGING, validated
 
 DEAD = ("cancelled", "entered-in-error")  # a tuple: a malformed (list) status must not raise
+NOT_DONE = ("registered", "cancelled", "entered-in-error")  # an ImagingStudy in these states was not performed
 
 
 @dataclass
@@ -27,8 +29,9 @@ class Finding:
     ref: str
     date: str | None = None
     how: str | None = None  # calcification only: a key of fragments.calcificationHow
-    label: str | None = None
+    label: str | None = None  # the study or report's title, or what the finding is
     side: str | None = None
+    quote: str | None = None  # the report sentence that states it
 
 
 def newest_first(findings: list[Finding]) -> list[Finding]:
@@ -88,42 +91,51 @@ def _best_first(candidates: list[tuple]) -> list[dict]:
     return [c[2] for c in candidates]
 
 
-def find_ultrasounds(record, kb: Knowledge, masses) -> tuple[dict[str, dict], dict[str, dict]]:
-    """Qualifying US studies and US reports, keyed by 'Type/id'."""
+def find_ultrasounds(
+    record, kb: Knowledge, masses, docs: list[Document]
+) -> tuple[dict[str, dict], dict[str, Document]]:
+    """Qualifying US studies ('ImagingStudy/x' -> study) and US reports ('Type/id' -> Document)."""
     mass_refs = {m.ref for m in masses}
     linked = set().union(*(m.evidence_refs for m in masses)) if masses else set()
-    for ref in list(linked):
-        report = record.find(ref) if ref.startswith("DiagnosticReport/") else None
-        if report:
-            linked |= ref_keys(report.get("imagingStudy"))
+    for doc in docs:
+        if doc.ref in linked:
+            linked |= {k for k in doc.study if k.startswith("ImagingStudy/")}
     us_codes, sites = kb.value_set("ultrasound-region-procedure"), kb.value_set("mass-site")
+    us_studies = {ref for ref, names in study_modalities(record, kb).items() if "us" in names}
     candidates = []
     for study in record.of_type("ImagingStudy"):
-        if study.get("status") in DEAD or "us" not in modalities(study, kb):
-            continue
         ref = f"ImagingStudy/{study.get('id')}"
+        if study.get("status") in NOT_DONE or ref not in us_studies:
+            continue
         coded = us_codes.first(study.get("procedureCode") or []) is not None or any(
             sites.first(s) for s in series_sites(study)
         )
         is_linked = ref in linked or bool(ref_keys(study.get("reasonReference")) & mass_refs)
-        if _in_region(kb, coded, is_linked, study_text(study)):
+        if _in_region(kb, coded, is_linked, study_text(study)) and not obstetric(kb, study.get("procedureCode") or []):
             candidates.append((is_linked, study.get("started") or "", study))
     studies = {f"ImagingStudy/{s.get('id')}": s for s in validated(record, _best_first(candidates), MAX_IMAGING)}
     study_refs, candidates = set(studies), []
-    for report in record.of_type("DiagnosticReport"):
-        if report.get("status") in DEAD:
+    for doc in docs:
+        if (
+            doc.modality != "us"
+            or obstetric(kb, *kind_codes(doc.resource))
+            or kb.concepts["obstetric"].found(doc.title)
+        ):
             continue
-        ref = f"DiagnosticReport/{report.get('id')}"
-        text = concept_text(report.get("code"))
-        via_study = bool(ref_keys(report.get("imagingStudy")) & study_refs)
-        coded = us_codes.first(report.get("code")) is not None
-        is_us = via_study or coded or kb.concepts["ultrasound"].found(text)
-        if is_us and _in_region(kb, coded or via_study, ref in linked, text, unplaced_ok=True):
-            candidates.append(
-                (ref in linked or via_study, report.get("effectiveDateTime") or report.get("issued") or "", report)
-            )
-    reports = {f"DiagnosticReport/{r.get('id')}": r for r in validated(record, _best_first(candidates), MAX_IMAGING)}
+        via_study = bool(doc.study & study_refs)
+        coded = any(us_codes.first(c) for c in kind_codes(doc.resource) if c)
+        if _in_region(kb, coded or via_study, doc.ref in linked, doc.title, unplaced_ok=True):
+            candidates.append((doc.ref in linked or via_study, doc.date, doc))
+    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
+    valid = validated(record, (c[2].resource for c in candidates), MAX_IMAGING)
+    kept = {id(r) for r in valid}
+    reports = {c[2].ref: c[2] for c in candidates if id(c[2].resource) in kept}
     return studies, reports
+
+
+def obstetric(kb: Knowledge, *concepts) -> bool:
+    """An obstetric ultrasound (its code): it is about the fetus, never the mother's flank mass."""
+    return any(kb.value_set("obstetric-ultrasound").first(c) for c in concepts if c)
 
 
 def _observation_coded(obs: dict, kb: Knowledge) -> bool:
@@ -181,11 +193,13 @@ def _observation_text(obs: dict) -> str:
 
 
 def _calcium_words(kb: Knowledge, text: str) -> bool:
-    """A short label affirms calcification that is not calcium elsewhere (stones, vessels, nodes)."""
-    return kb.concepts["calcification"].found(text) and not kb.reader.elsewhere.search(text)
+    """A short label affirms calcification that is not another structure's (stones, vessels, nodes)."""
+    return bool(text) and kb.reader.calcium_of_a_mass(text)
 
 
-def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: dict) -> tuple[list[Finding], set[str]]:
+def find_calcification(
+    record, kb: Knowledge, masses, studies: dict, reports: dict[str, Document]
+) -> tuple[list[Finding], set[str]]:
     """Calcification from codes, linked Observations and study descriptions, and the refs of coded
     statements that it is absent (which outrank the narrative). Report narratives are read
     separately (clinical/reports.py) because there it must be tied to the mass."""
@@ -195,14 +209,14 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
     for ref, study in studies.items():
         if _calcium_words(kb, study_text(study)):
             found.append(Finding("calcification", ref, study.get("started"), how="study-text"))
-    for ref, report in reports.items():
-        date = report.get("effectiveDateTime") or report.get("issued")
+    for ref, doc in reports.items():
+        report = doc.resource
         if any(calc_codes.first(c) for c in report.get("conclusionCode") or ()):
-            found.append(Finding("calcification", ref, date, how="report-code"))
+            found.append(Finding("calcification", ref, doc.date or None, how="report-code", label=doc.title))
         elif any(none.first(c) for c in report.get("conclusionCode") or ()):
             ruled_out.add(ref)
     targets = set(studies) | set(reports)
-    results = set().union(*(ref_keys(r.get("result")) for r in reports.values())) if reports else set()
+    results = set().union(*(ref_keys(d.resource.get("result")) for d in reports.values())) if reports else set()
     if targets:
         for obs in record.of_type("Observation"):
             if len(found) >= MAX_FINDINGS:
@@ -234,18 +248,14 @@ def find_calcification(record, kb: Knowledge, masses, studies: dict, reports: di
     return found, ruled_out
 
 
-def us_findings(studies: dict, reports: dict, kb: Knowledge) -> list[Finding]:
+def us_findings(studies: dict, reports: dict[str, Document], kb: Knowledge) -> list[Finding]:
     items = [
-        Finding("ultrasound-study", ref, s.get("started"), label=s.get("description"), side=series_side(s, kb))
+        Finding("ultrasound-study", ref, s.get("started"), label=study_label(s), side=series_side(s, kb))
         for ref, s in studies.items()
     ]
-    items += [
-        Finding(
-            "ultrasound-report",
-            ref,
-            r.get("effectiveDateTime") or r.get("issued"),
-            label=concept_text(r.get("code")) or None,
-        )
-        for ref, r in reports.items()
-    ]
+    items += [Finding("ultrasound-report", ref, d.date or None, label=d.title or None) for ref, d in reports.items()]
     return items
+
+
+def study_label(study: dict) -> str | None:
+    return study.get("description") or concept_text(study.get("procedureCode") or []) or None

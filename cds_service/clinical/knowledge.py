@@ -16,11 +16,22 @@ from pathlib import Path
 
 from ..content import ContentError, Schemas, read_json
 from .codes import CodeSet
-from .nlp import Pipeline, check_patterns
-from .reading import Reader
-from .text import TextConcept, compile_any
+from .reading.reader import Reader
+from .text import Judge, TextConcept, compile_any
 
-FILES = ("valuesets", "orders", "text", "nlp", "cards", "override-reasons", "sources", "rules", "pama", "contrast")
+FILES = (
+    "valuesets",
+    "orders",
+    "text",
+    "nlp",
+    "lexicon",
+    "cards",
+    "override-reasons",
+    "sources",
+    "rules",
+    "pama",
+    "contrast",
+)
 
 # What the renderer supplies to each template; a template naming anything else is a content error.
 FRAGMENT_FIELDS = {
@@ -155,7 +166,7 @@ def _aliases(doc: dict) -> dict[str, str]:
     return aliases
 
 
-def _build_concepts(doc: dict, path: Path, judge: Pipeline) -> dict[str, TextConcept]:
+def _build_concepts(doc: dict, path: Path, judge: Judge) -> dict[str, TextConcept]:
     return {
         name: TextConcept(
             name,
@@ -268,6 +279,46 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
         )
 
 
+def _check_reading(docs: dict, paths: dict) -> None:
+    """Cross-references the schemas cannot see, and every pattern compiled, named by its place."""
+    nlp, lexicon = docs["nlp"], docs["lexicon"]
+    for where, patterns in [
+        ("clauseBreaks", nlp["clauseBreaks"]),
+        ("revisionCues", nlp["revisionCues"]),
+        ("calciumWithoutOwner", nlp["calciumWithoutOwner"]),
+        ("sections/fields", nlp["sections"]["fields"]),
+        *((f"sections/columns/{k}", v) for k, v in nlp["sections"]["columns"].items()),
+        *((f"modifiers/{i}", [m["pattern"]]) for i, m in enumerate(nlp["modifiers"])),
+    ]:
+        _patterns(paths["nlp"], where, patterns)
+    categories = [c["category"] for c in nlp["sections"]["categories"]]
+    _require(paths["nlp"], len(set(categories)) == len(categories), "sections/categories: each category once")
+    for needed in ("addendum", "findings", nlp["sections"]["default"]):
+        _require(paths["nlp"], needed in categories, f"sections/categories: no {needed!r} category")
+    label = _fields(paths["nlp"], "reportMassLabel", nlp["reportMassLabel"])
+    _require(paths["nlp"], label <= {"date", "phrase"}, f"reportMassLabel: unknown placeholders {sorted(label)}")
+    kinds = [s["kind"] for s in lexicon["structures"]]
+    _require(paths["lexicon"], len(set(kinds)) == len(kinds), "structures: each kind once")
+    _require(paths["lexicon"], "mass" in {s["class"] for s in lexicon["structures"]}, "structures: no mass class")
+    for s in lexicon["structures"]:
+        where = f"structures/{s['kind']}"
+        _require(paths["lexicon"], s.get("organ") in (None, *kinds), f"{where}/organ: unknown kind {s.get('organ')!r}")
+        _require(paths["lexicon"], s["source"] in lexicon["sources"], f"{where}/source: unknown source {s['source']!r}")
+        for part in ("heads", "adjectives"):
+            _patterns(paths["lexicon"], f"{where}/{part}", s.get(part) or [])
+    for name, spec in lexicon["attributes"].items():
+        for part, value in spec.items() if isinstance(spec, dict) else [("", spec)]:
+            if part not in ("term", "source"):
+                _patterns(paths["lexicon"], f"attributes/{name}/{part}", value if isinstance(value, list) else [value])
+    for name, value in lexicon["links"].items():
+        _patterns(paths["lexicon"], f"links/{name}", value)
+
+
+def _build_reader(docs: dict, paths: dict) -> Reader:
+    _check_reading(docs, paths)
+    return Reader(docs["nlp"], docs["lexicon"])
+
+
 def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     """Read, validate and compile hooks_dir/knowledge; raises ContentError naming the bad file."""
     folder = Path(hooks_dir) / "knowledge"
@@ -276,23 +327,8 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     docs, paths = _read(folder, schemas)
     aliases = _aliases(docs["valuesets"])
     value_sets = {name: CodeSet(spec["codes"], aliases) for name, spec in docs["valuesets"]["valueSets"].items()}
-    pipeline_doc = docs["nlp"]
-    problems = check_patterns(pipeline_doc)
-    _require(paths["nlp"], not problems, "; ".join(problems))
-    _require(
-        paths["nlp"],
-        len({s["category"] for s in pipeline_doc["sections"]}) == len(pipeline_doc["sections"]),
-        "sections: each category once",
-    )
-    label = _fields(paths["nlp"], "reportMassLabel", pipeline_doc["reportMassLabel"])
-    _require(
-        paths["nlp"],
-        label <= {"date", "phrase"},
-        f"reportMassLabel: unknown placeholders {sorted(label - {'date', 'phrase'})}",
-    )
-    judge = Pipeline(pipeline_doc)
-    concepts = _build_concepts(docs["text"], paths["text"], judge)
-    reader = Reader(pipeline_doc, judge, {side: concepts[side].present for side in ("bilateral", "left", "right")})
+    reader = _build_reader(docs, paths)
+    concepts = _build_concepts(docs["text"], paths["text"], reader.assertor)
     classes, precedence, order_text = _build_orders(docs["orders"], paths["orders"], aliases)
     _check_cross_refs(docs, paths, classes)
     value_sets.update(

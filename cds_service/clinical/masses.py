@@ -30,6 +30,8 @@ class Mass:
     size_cm: float | None = None
     from_report: bool = False  # described in an ultrasound report, not on the problem list
     needs_site: bool = False  # a quadrant code: counts only with a flank-region site
+    quote: str | None = None  # a report mass: the sentence that describes it
+    source: str | None = None  # a report mass: the report's title
 
 
 def status_codes(concept) -> set[str]:

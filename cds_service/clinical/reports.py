@@ -6,21 +6,21 @@ narrative read here. A report mass counts for a card on its own only when the ul
 places it in the flank / renal / retroperitoneal / adrenal region and describes its calcification
 (problem lists lag the radiology report). A later ultrasound or CT of the region that states there
 is no mass (for that side) supersedes earlier findings, whether from a report or the problem list;
-the newest report that speaks of a mass there decides.
+the newest report that speaks of a mass there decides. Reports are the documents of
+reading/document.py: current versions only, addenda included, future dates treated as undated.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .imaging import DEAD, Finding
+from .imaging import Finding
 from .knowledge import Knowledge
 from .masses import Mass
-from .narrative import report_text
-from .orders import classify_concept, modality_of
-from .reading import EMPTY, Reading
+from .reading.document import Document
+from .reading.reader import EMPTY, PLACES, Reading
 
-WITH_CODED_MASS = ("flank", "abdomen", "unspecified")  # where a calcified mass may sit when the chart codes one
+WITH_CODED_MASS = PLACES  # where a calcified mass may sit when the chart codes one
 MAX_READ = 12  # narratives read per request (newest first); older ones cannot change the answer
 
 
@@ -29,35 +29,23 @@ class ReportReading:
     ref: str
     modality: str  # us | ct | mr
     date: str
+    title: str
     reading: Reading
 
 
-def report_date(report: dict) -> str:
-    value = report.get("effectiveDateTime") or report.get("issued") or ""
-    if not isinstance(value, str):
-        value = (report.get("effectivePeriod") or {}).get("start") or ""
-    return value if isinstance(value, str) else ""
-
-
-def read_reports(record, kb: Knowledge, us_reports: dict[str, dict], coded_mass: bool) -> list[ReportReading]:
-    """Narrative readings of the qualifying ultrasound reports and of CT/MR reports of the region,
-    newest first, up to and including the newest ultrasound that shows a calcified mass: it is the
-    finding cited, and no older report can supersede it, so older narratives are not read."""
+def read_reports(record, kb: Knowledge, us_reports: dict[str, Document], docs: list[Document], coded_mass: bool):
+    """Narrative readings of the qualifying ultrasound reports and of CT/MR reports, newest first,
+    up to and including the newest ultrasound that shows a calcified mass: it is the finding cited,
+    and no older report can supersede it, so older narratives are not read."""
     regions = WITH_CODED_MASS if coded_mass else ("flank",)
-    limit = kb.reader.pipeline.max_chars
-    items: list[tuple[str, str, str, dict]] = [(report_date(r), ref, "us", r) for ref, r in us_reports.items()]
-    for report in record.of_type("DiagnosticReport"):
-        if report.get("status") in DEAD:
-            continue
-        modality = modality_of(classify_concept(report.get("code"), kb), kb)
-        if modality in ("ct", "mr"):
-            items.append((report_date(report), f"DiagnosticReport/{report.get('id')}", modality, report))
-    items.sort(key=lambda item: item[0], reverse=True)
+    items = list(us_reports.values()) + [d for d in docs if d.modality in ("ct", "mr") and d.ref not in us_reports]
+    items.sort(key=lambda d: d.date, reverse=True)
     readings = []
-    for date, ref, modality, report in items[:MAX_READ]:
-        text = report_text(report, record.binaries, limit)
+    for doc in items[:MAX_READ]:
+        text = doc.text(record.binaries, kb.reader.max_chars)
         reading = kb.reader.read(text) if text else EMPTY
-        readings.append(ReportReading(ref, modality, date, reading))
+        modality = "us" if doc.ref in us_reports else doc.modality or "us"
+        readings.append(ReportReading(doc.ref, modality, doc.date, doc.title, reading))
         if modality == "us" and reading.calcified_masses(regions):
             break
     return readings
@@ -71,16 +59,17 @@ def report_masses(kb: Knowledge, readings: list[ReportReading]) -> list[Mass]:
         if item.modality != "us":
             continue
         for statement in item.reading.calcified_masses():
-            label = template.format(date=item.date[:10] or "unknown date", phrase=statement.phrase)
             found.append(
                 Mass(
                     resource={},
                     ref=item.ref,
-                    label=label,
+                    label=template.format(date=item.date[:10] or "unknown date", phrase=statement.phrase),
                     side=statement.side,
                     date=item.date or None,
                     size_cm=statement.size_cm,
                     from_report=True,
+                    quote=statement.phrase,
+                    source=item.title,
                 )
             )
             break
@@ -89,17 +78,23 @@ def report_masses(kb: Knowledge, readings: list[ReportReading]) -> list[Mass]:
 
 def calcified_in_reports(readings: list[ReportReading], coded_mass: bool) -> list[Finding]:
     regions = WITH_CODED_MASS if coded_mass else ("flank",)
-    return [
-        Finding(
-            "calcification",
-            item.ref,
-            item.date or None,
-            how="report-text",
-            side=next((m.side for m in item.reading.calcified_masses(regions) if m.side), None),
-        )
-        for item in readings
-        if item.modality == "us" and item.reading.calcified_masses(regions)
-    ]
+    found = []
+    for item in readings:
+        statements = item.reading.calcified_masses(regions) if item.modality == "us" else []
+        if statements:
+            first = next((m for m in statements if m.side), statements[0])
+            found.append(
+                Finding(
+                    "calcification",
+                    item.ref,
+                    item.date or None,
+                    how="report-text",
+                    label=item.title or None,
+                    side=first.side,
+                    quote=first.calcium_phrase or first.phrase,
+                )
+            )
+    return found
 
 
 def flank_site_reported(readings: list[ReportReading]) -> bool:

@@ -10,26 +10,30 @@ from __future__ import annotations
 from datetime import date
 
 from .codes import concept_text, ref_keys
-from .imaging import DEAD, Finding, modalities, series_sites, study_text
+from .imaging import NOT_DONE, Finding, series_sites, study_label, study_text
 from .knowledge import Knowledge
 from .masses import is_live
 from .orders import OTHER, classify_concept, classify_order, modality_of
+from .reading.document import Document, study_modalities
 from .select import MAX_IMAGING
 
 FINAL = ("final", "amended", "corrected", "appended")  # a tuple: a malformed status must not raise
 PEDIATRIC_BELOW = 18
 
 
-def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
+def cross_sectional_done(record, kb: Knowledge, masses, docs: list[Document]) -> list[Finding]:
+    """CT or MR of the region done: a study that was performed (not only registered, cancelled or
+    entered in error) or a final report (DiagnosticReport or DocumentReference)."""
     mass_refs = {m.ref for m in masses}
     sites = kb.value_set("mass-site")
     done: list[Finding] = []
+    names = study_modalities(record, kb)
     for study in record.of_type("ImagingStudy"):
         if len(done) >= MAX_IMAGING:
             return done
-        if study.get("status") in DEAD:
+        if study.get("status") in NOT_DONE:
             continue
-        kinds = modalities(study, kb) & {"ct", "mr"}
+        kinds = names.get(f"ImagingStudy/{study.get('id')}", set()) & {"ct", "mr"}
         if not kinds:
             continue
         order_class = classify_concept(study.get("procedureCode") or [], kb)
@@ -47,24 +51,14 @@ def cross_sectional_done(record, kb: Knowledge, masses) -> list[Finding]:
                     sorted(kinds)[0],
                     f"ImagingStudy/{study.get('id')}",
                     study.get("started"),
-                    label=study.get("description") or concept_text(study.get("procedureCode") or []) or None,
+                    label=study_label(study),
                 )
             )
-    for report in record.of_type("DiagnosticReport"):
+    for doc in docs:
         if len(done) >= MAX_IMAGING:
             break
-        if report.get("status") not in FINAL:
-            continue
-        modality = modality_of(classify_concept(report.get("code"), kb), kb)
-        if modality in ("ct", "mr") and record.valid(report):
-            done.append(
-                Finding(
-                    modality,
-                    f"DiagnosticReport/{report.get('id')}",
-                    report.get("effectiveDateTime") or report.get("issued"),
-                    label=concept_text(report.get("code")),
-                )
-            )
+        if doc.modality in ("ct", "mr") and doc.status in FINAL and record.valid(doc.resource):
+            done.append(Finding(doc.modality, doc.ref, doc.date or None, label=doc.title or None))
     return done
 
 

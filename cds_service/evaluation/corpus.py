@@ -77,7 +77,7 @@ def load(folder: Path) -> list[dict]:
     return charts
 
 
-def _kinds_by_summary(kb) -> dict[str, str]:
+def _kinds_by_summary(kb) -> dict[str, tuple[str, str]]:
     cards = kb.cards
     return {
         spec["summary"].format(side=cards["sides"][s], sideAdj=cards["sideAdjectives"][s], patientGroup=g): (kind, s)

@@ -32,7 +32,7 @@ from . import (
     suppress,
     validate,
 )
-from .exchange import Exchange
+from .exchange import SHAPE_ERRORS, Exchange
 
 # authenticate runs in the HTTP layer (it guards discovery and feedback too), so the flow here
 # starts with a caller already admitted.
@@ -55,9 +55,6 @@ ENGINE = (
 )
 FINISH = (("shadow", shadow.run), ("respond", respond.run))
 STAGES = INTAKE + ENGINE + FINISH
-# What plain-dict reading of unvalidated resources can raise: a wrong type, a value no parser takes
-# (a date of 2026-13-45), one past a limit (year 9999 plus a day), nesting too deep to recurse into.
-SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError, RecursionError)
 
 
 def _run(stages, exchange: Exchange, runtime) -> None:

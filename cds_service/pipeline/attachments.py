@@ -1,7 +1,7 @@
 """Part of stage 4: report attachments given only as a `url` are fetched here, before the engine.
 
-Imaging reports often carry their text as `presentedForm.url` pointing at a Binary on the EHR's
-FHIR server. Fetching belongs with the other reads (prefetch, parse), not in the evidence stage,
+Imaging reports often carry their text as `presentedForm.url` (DiagnosticReport) or
+`content.attachment.url` (DocumentReference) pointing at a Binary on the EHR's FHIR server. Fetching belongs with the other reads (prefetch, parse), not in the evidence stage,
 so the engine stays a pure function of the record. Only candidate imaging reports are considered,
 newest first, at most MAX_BINARIES per request, on the request's server only, with its bearer
 token, within the FHIR deadline; anything else is skipped and counted in the request log.
@@ -13,33 +13,39 @@ import logging
 import time
 from functools import partial
 
-from ..clinical.codes import concept_text, ref_key
-from ..clinical.imaging import DEAD
-from ..clinical.narrative import binary_urls
-from ..clinical.orders import classify_concept, modality_of
-from ..clinical.reports import report_date
+from ..clinical.codes import ref_key
+from ..clinical.reading.document import SILENT, binary_urls, is_imaging, modality, raw_date, study_modalities
 from ..fhir.client import FetchFailed, same_server
+from .exchange import SHAPE_ERRORS
 
 log = logging.getLogger("cds_service.attachments")
 MAX_BINARIES = 10
 
 
-def _imaging(report: dict, kb) -> bool:
-    if report.get("imagingStudy") or kb.value_set("ultrasound-region-procedure").first(report.get("code")):
-        return True
-    if modality_of(classify_concept(report.get("code"), kb), kb) in ("ct", "mr"):
-        return True
-    return kb.concepts["ultrasound"].found(concept_text(report.get("code")))
+def _candidate(report: dict, kb, studies) -> bool:
+    try:
+        return (
+            report.get("status") not in SILENT
+            and bool(binary_urls(report))
+            and is_imaging(report, kb, modality(report, kb, studies) is not None)
+        )
+    except SHAPE_ERRORS:  # not validated yet: a malformed report is simply not fetched for
+        return False
 
 
 def wanted(record, kb) -> list[str]:
     """Binary urls of candidate imaging reports, newest report first, de-duplicated."""
+    try:
+        studies = study_modalities(record, kb) if record.of_type("ImagingStudy") else {}
+    except SHAPE_ERRORS:
+        studies = {}
     reports = [
         r
-        for r in record.of_type("DiagnosticReport")
-        if r.get("status") not in DEAD and binary_urls(r) and _imaging(r, kb)
+        for rtype in ("DiagnosticReport", "DocumentReference")
+        for r in record.of_type(rtype)
+        if _candidate(r, kb, studies)
     ]
-    reports.sort(key=report_date, reverse=True)
+    reports.sort(key=raw_date, reverse=True)
     urls: dict[str, str] = {}
     for report in reports:
         for url in binary_urls(report):

@@ -8,11 +8,13 @@ stops early when there is no mass: nothing else can make a card then.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, newest_first, us_findings
 from ..clinical.masses import Mass, closed_mass_dates, find_masses
 from ..clinical.orders import classify_order
+from ..clinical.reading.document import documents
 from ..clinical.reports import calcified_in_reports, flank_site_reported, read_reports, report_masses, superseded
 from ..clinical.select import MAX_IMAGING
 from ..clinical.workup import (
@@ -57,9 +59,27 @@ class Evidence:
 
     @property
     def side(self) -> str | None:
+        """The side of the calcified mass: where the report that ties calcium to it places it (the
+        problem list's side when no report says), so a card never calls the wrong mass calcified."""
+        reported = next((f.side for f in self.calcifications if f.side), None)
+        if reported:
+            return reported
         if self.mass and self.mass.side:
             return self.mass.side
-        return next((f.side for f in self.ultrasounds + self.calcifications if f.side), None)
+        return next((f.side for f in self.ultrasounds if f.side), None)
+
+    @property
+    def other_side_mass(self) -> Mass | None:
+        """A problem-list mass on another side than the calcified one (the card says so)."""
+        side = self.side
+        return next(
+            (
+                m
+                for m in self.masses
+                if not m.from_report and m.side and side and m.side != side and side != "bilateral"
+            ),
+            None,
+        )
 
     @property
     def ct_done(self) -> bool:
@@ -84,17 +104,19 @@ def _stand_unless_superseded(evidence: Evidence, readings, mass: Mass) -> None:
         evidence.masses.append(mass)
 
 
-def search_chart(record, kb) -> Evidence:
-    """What the chart alone shows: nothing here reads this call's drafts, so the evidence memo can
-    keep the result for every call of an ordering session, whatever is being ordered."""
-    age = age_years(record.patient)
+def search_chart(record, kb, now: datetime) -> Evidence:
+    """What the chart alone shows at `now`: nothing here reads this call's drafts, so the evidence
+    memo can keep the result for every call of an ordering session, whatever is being ordered."""
+    age = age_years(record.patient, now.date())
     evidence = Evidence(age=age, pediatric=is_pediatric(age))
     coded = find_masses(record, kb)
-    studies, reports = find_ultrasounds(record, kb, coded)
+    docs = documents(record, kb, now)
+    studies, reports = find_ultrasounds(record, kb, coded, docs)
     if not coded and not reports:
         return evidence
     # a quadrant-coded mass still needs a report that places it: read on until a flank-region one
-    readings = read_reports(record, kb, reports, coded_mass=bool(coded) and not any(m.needs_site for m in coded))
+    coded_mass = bool(coded) and not any(m.needs_site for m in coded)
+    readings = read_reports(record, kb, reports, docs, coded_mass=coded_mass)
     evidence.narratives = len(readings)
     evidence.narratives_cut = sum(r.reading.truncated for r in readings)
     if not flank_site_reported(readings):
@@ -120,7 +142,7 @@ def search_chart(record, kb) -> Evidence:
     evidence.calcifications = newest_first(coded_calcium + narrative)
     if not evidence.positive:
         return evidence
-    evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses)
+    evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses, docs)
     # room for drafts that an EHR also lists as active, which orders_in_force drops
     evidence.placed = active_orders(record, kb, limit=MAX_IMAGING + DRAFT_SLACK)
     evidence.contrast_allergies = contrast_allergies(record, kb)
@@ -142,8 +164,8 @@ def add_drafts(evidence: Evidence, record, kb) -> Evidence:
     return evidence
 
 
-def gather(record, kb) -> Evidence:
-    return add_drafts(search_chart(record, kb), record, kb)
+def gather(record, kb, now: datetime | None = None) -> Evidence:
+    return add_drafts(search_chart(record, kb, now or datetime.now(UTC)), record, kb)
 
 
 def run(exchange: Exchange, runtime) -> None:
@@ -153,7 +175,8 @@ def run(exchange: Exchange, runtime) -> None:
         exchange.notes["evidence"] = "not needed"
         return
     record = exchange.record
-    found, remembered = evidence_memo.recall(record, kb, lambda: search_chart(record, kb))
+    now = datetime.fromtimestamp(runtime.clock(), UTC)
+    found, remembered = evidence_memo.recall(record, kb, now.date(), lambda: search_chart(record, kb, now))
     evidence = add_drafts(found, record, kb)
     exchange.evidence = evidence
     if record.invalid:

@@ -3,9 +3,9 @@
 order-select fires on every change of the order form: the same patient's chart arrives again and
 again while only the drafts move. The chart search (masses, ultrasounds, calcification, prior
 imaging, orders, allergies; evidence.search_chart) reads no draft and depends on nothing else but
-the knowledge it is judged with and today's date (age), so its result is kept under a digest of
-exactly what it reads: the knowledge object (one per app; an entry holds a weak reference and
-counts only while that same object lives), today's date, the patient, this patient's resources
+the knowledge it is judged with and today's date (age; future-dated reports), so its result is kept
+under a digest of exactly what it reads: the knowledge object (one per app; an entry holds a weak
+reference and counts only while that same object lives), today's date, the patient, this patient's resources
 after parsing, and fetched report attachments. A call with other drafts finds the same entry.
 
 Bounded in bytes: an entry is charged what the chart it was computed from takes in memory (all an
@@ -41,7 +41,7 @@ class _ChartMemo(DigestCache):
 _MEMO = _ChartMemo(max_bytes=MAX_BYTES)
 
 
-def _key(record, kb) -> tuple[bytes, int] | None:
+def _key(record, kb, today: date) -> tuple[bytes, int] | None:
     """SHA-256 of what the chart search reads, and that content's size; None when not worth it."""
     if sum(map(len, record.by_type.values())) > MAX_CHART_RESOURCES:
         return None
@@ -49,7 +49,7 @@ def _key(record, kb) -> tuple[bytes, int] | None:
         content = orjson.dumps(
             (
                 id(kb),
-                date.today().isoformat(),
+                today.isoformat(),
                 record.patient_id,
                 record.patient,
                 record.by_type,
@@ -61,13 +61,13 @@ def _key(record, kb) -> tuple[bytes, int] | None:
     return hashlib.sha256(content).digest(), len(content)
 
 
-def recall(record, kb, compute):
+def recall(record, kb, today: date, compute):
     """`compute()`'s Evidence for this chart, from the memo when the same chart was searched before,
     and whether it was remembered.
 
     The caller gets its own copy (later stages set fields on it); the record's count of invalid
     resources is what the search found, hit or miss, so the request log says the same."""
-    key = _key(record, kb)
+    key = _key(record, kb, today)
     if key is None:
         return compute(), False
     digest, size = key

@@ -33,3 +33,8 @@ class Exchange:
     @property
     def context(self) -> dict:
         return self.body.get("context", {})
+
+
+# What plain-dict reading of unvalidated resources can raise: a wrong type, a value no parser takes
+# (a date of 2026-13-45), one past a limit (year 9999 plus a day), nesting too deep to recurse into.
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError, RecursionError)

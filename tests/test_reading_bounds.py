@@ -1,4 +1,5 @@
-"""The narrative NLP stage on its own: policy, sections, ties, caps, cache, and linear work."""
+"""The report reader's guarantees beyond its verdicts: the policy in one place, bounded work,
+a bounded cache, one pipeline per process, a bounded vocabulary."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_service.clinical import load_knowledge
-from cds_service.clinical.nlp import Pipeline
-from cds_service.clinical.reading import DigestCache, Reader, Reading
+from cds_service.clinical.reading import assertions as assertions_module
+from cds_service.clinical.reading.assertions import Assertor
+from cds_service.clinical.reading.reader import DigestCache, Reader, Reading
 from cds_service.content import Content
 
 HOOKS = Path(__file__).resolve().parent.parent / "hooks"
@@ -27,13 +29,15 @@ def reader(kb):
     return kb.reader
 
 
-def test_calcified_flank_mass_with_side_and_size(reader):
+def test_calcified_flank_mass_with_side_size_and_the_sentences_that_say_so(reader):
     reading = reader.read(
         "FINDINGS:\nRight kidney: There is a 52 mm solid mass.\nIt contains echogenic foci with "
         "posterior acoustic shadowing.\nIMPRESSION: Right renal mass."
     )
     [first, second] = reading.region_masses()
     assert first.calcified and first.side == "right" and first.size_cm == pytest.approx(5.2)
+    assert first.phrase == "There is a 52 mm solid mass."
+    assert first.calcium_phrase == "It contains echogenic foci with posterior acoustic shadowing."
     assert not second.calcified
 
 
@@ -69,12 +73,11 @@ def test_short_labels_use_the_same_context_rules(kb):
     assert mass.assess("Possible flank mass") == "present"
 
 
-def test_narrative_is_cut_at_the_documented_length_and_logged(kb, caplog):
-    pipeline = kb.reader.pipeline
-    text = "Left kidney: 5 cm mass. " * 50 + "x" * pipeline.max_chars + " Left renal mass with calcification."
-    with caplog.at_level("INFO", logger="cds_service.nlp"):
-        analysis = pipeline.analyse(text)
-    assert analysis.truncated and len(analysis.text) == pipeline.max_chars
+def test_narrative_is_cut_at_the_documented_length_and_logged(reader, caplog):
+    text = "Left kidney: 5 cm mass. " * 50 + "x" * reader.max_chars + " Left renal mass with calcification."
+    with caplog.at_level("INFO", logger="cds_service.reading"):
+        reading = reader.read(text)
+    assert reading.truncated and not reading.calcified_masses()
     assert "cut to" in caplog.text
 
 
@@ -90,23 +93,23 @@ def test_cache_is_bounded_by_count_and_bytes():
 
 
 def test_repeated_narrative_is_read_once(kb):
-    reader = Reader(kb.raw["nlp"], kb.reader.pipeline, kb.reader.sides)
+    reader = Reader(kb.raw["nlp"], kb.raw["lexicon"])
     text = "Left kidney: 4 cm mass with calcification."
     first = reader.read(text)
     assert reader.read(text) is first and len(reader.cache) == 1
 
 
 def test_pipeline_is_built_once_across_threads(kb):
-    pipeline = Pipeline(kb.raw["nlp"])
+    assertor = Assertor(kb.raw["nlp"])
     built = []
-    original = pipeline._build
+    original = assertor._build
 
     def counting():
         built.append(1)
         return original()
 
-    pipeline._build = counting
-    threads = [threading.Thread(target=pipeline.analyse, args=("Left renal mass.",)) for _ in range(8)]
+    assertor._build = counting
+    threads = [threading.Thread(target=assertor.sentences, args=("Left renal mass.",)) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -114,14 +117,10 @@ def test_pipeline_is_built_once_across_threads(kb):
     assert built == [1]
 
 
-def test_adversarial_repetition_is_cut_not_quadratic(kb):
-    pipeline = kb.reader.pipeline
+def test_adversarial_repetition_is_cut_not_quadratic(reader, kb):
     spec = kb.raw["nlp"]
-    analysis = pipeline.analyse("no calcification " * 16000)
-    assert analysis.truncated and len(analysis.text) == spec["maxNarrativeChars"]
-    assert analysis.analysed <= spec["maxSentences"]
-    # ConText pairs targets and modifiers within a sentence only, and sentences are bounded
-    assert all(s.end - s.start <= spec["maxSentenceTokens"] * 20 for s in analysis.sentences)
+    reading = reader.read("no calcification " * 16000)
+    assert reading.truncated and reading.analysed <= spec["maxSentences"]
 
 
 @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -146,6 +145,11 @@ def test_adversarial_repetition_is_cut_not_quadratic(kb):
                 "calcified",
                 "not",
                 "seen",
+                "Calcification:",
+                "[X]",
+                "|",
+                "with",
+                ",",
             ]
         ),
         min_size=1,
@@ -154,31 +158,30 @@ def test_adversarial_repetition_is_cut_not_quadratic(kb):
     repeat=st.integers(min_value=1, max_value=4000),
 )
 def test_work_is_linear_in_the_input_and_capped(kb, words, repeat):
-    """Whatever the text, the costly stage sees at most maxSentences sentences of at most
+    """Whatever the text, the costly steps see at most maxSentences sentences of at most
     maxSentenceTokens tokens, over at most maxNarrativeChars characters."""
     spec = kb.raw["nlp"]
+    reader = Reader(spec, kb.raw["lexicon"])
     text = " ".join(words * repeat)
-    analysis = kb.reader.pipeline.analyse(text)
-    assert len(analysis.text) <= spec["maxNarrativeChars"]
-    assert analysis.analysed <= spec["maxSentences"]
-    assert len(analysis.mentions) <= spec["maxSentences"] * spec["maxSentenceTokens"]
-    assert analysis.truncated == (len(text) > spec["maxNarrativeChars"]) or analysis.analysed == spec["maxSentences"]
+    reading = reader.read(text)
+    assert reading.analysed <= spec["maxSentences"]
+    assert len(reading.masses) <= spec["maxSentences"] * spec["maxSentenceTokens"]
+    if len(text) > spec["maxNarrativeChars"] and reader.relevant(text[: spec["maxNarrativeChars"]]):
+        assert reading.truncated
 
 
 def test_vocabulary_growth_is_bounded_by_rebuilding(kb, monkeypatch):
-    from cds_service.clinical import nlp as nlp_module
-
-    pipeline = Pipeline(kb.raw["nlp"])
-    pipeline.analyse("Left renal mass.")
-    first = pipeline.nlp
-    monkeypatch.setattr(nlp_module, "MAX_VOCABULARY", len(first.vocab.strings) + 50)
-    pipeline.analyse(" ".join(f"mass{i}x calcification" for i in range(200)))
-    assert pipeline.nlp is not first
-    assert pipeline.analyse("Left renal mass with calcification.").mentions
+    assertor = Assertor(kb.raw["nlp"])
+    assertor.sentences("Left renal mass.")
+    first = assertor.nlp
+    monkeypatch.setattr(assertions_module, "MAX_VOCABULARY", len(first.vocab.strings) + 50)
+    assertor.sentences(" ".join(f"mass{i}x calcification" for i in range(200)))
+    assert assertor.nlp is not first
+    assert assertor.categories("No renal mass.", [(3, 13)]) == [frozenset({"NEGATED_EXISTENCE"})]
 
 
 def test_short_label_analysis_is_capped(kb):
-    """Issue 11 item 4 for coded labels too: only maxLabelChars of a label are read."""
+    """Only maxLabelChars of a coded label are read."""
     concept, cap = kb.concepts["calcification"], kb.raw["nlp"]["maxLabelChars"]
     assert concept.assess("No calcification. " * 16000) == "absent"
     assert concept.assess("x" * cap + " calcified mass") is None

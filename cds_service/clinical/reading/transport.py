@@ -1,10 +1,12 @@
-"""The words of a DiagnosticReport, whichever way the EHR sent them.
+"""The words of an imaging report, whichever way the EHR sent them.
 
-Imaging reports mostly arrive as `presentedForm` attachments (base64 text/plain, text/html or
-text/rtf in any charset), sometimes only as a `url` to a Binary on the EHR's FHIR server (fetched
-earlier, in the parse stage, and handed in here as `binaries`), sometimes as `text.div` or a
-`conclusion`. HTML goes through selectolax and RTF through striprtf, not hand-written parsers.
-Every form is bounded: decoding stops at MAX_ATTACHMENT_BYTES, the joined text at `limit` chars.
+Imaging reports mostly arrive as DiagnosticReport `presentedForm` attachments or DocumentReference
+`content.attachment`s (base64 text/plain, text/html or text/rtf in any charset), sometimes only as
+a `url` to a Binary on the EHR's FHIR server (fetched earlier, in the parse stage, and handed in
+here as `binaries`), sometimes as `text.div` or a `conclusion`. HTML goes through selectolax and
+RTF through striprtf, not hand-written parsers; table cells keep a " | " between them so a lesion
+table can still be read by column. Every form is bounded: decoding stops at MAX_ATTACHMENT_BYTES,
+the joined text at `limit` chars.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import re
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from striprtf.striprtf import rtf_to_text
 
-from .codes import ref_key
+from ..codes import ref_key
 
 log = logging.getLogger("cds_service.narrative")
 
@@ -44,8 +46,8 @@ def _decode_bytes(raw: bytes, content_type: str) -> str:
 
 def html_text(markup: str) -> str:
     """Visible text of an HTML fragment, one line per block element. Inline tags add no space
-    ("<b>non</b>-calcified" stays one word); table cells are separated by one."""
-    marked = CELLS.sub(lambda m: m.group(0) + " ", BLOCKS.sub(lambda m: m.group(0) + "\n", markup))
+    ("<b>non</b>-calcified" stays one word); table cells are separated by " | "."""
+    marked = CELLS.sub(lambda m: m.group(0) + " | ", BLOCKS.sub(lambda m: m.group(0) + "\n", markup))
     tree = HTMLParser(marked)
     for node in tree.css("script, style"):
         node.decompose()
@@ -91,25 +93,14 @@ def _attachment_bytes(attachment: dict, binaries: dict) -> tuple[bytes | None, s
         return None, content_type
 
 
-def binary_urls(report: dict) -> list[str]:
-    """presentedForm urls that carry no inline data (to be fetched as Binary resources)."""
-    urls = []
-    for attachment in report.get("presentedForm") or ():
-        if (
-            isinstance(attachment, dict)
-            and not isinstance(attachment.get("data"), str)
-            and isinstance(attachment.get("url"), str)
-        ):
-            urls.append(attachment["url"])
-    return urls
-
-
-def report_text(report: dict, binaries: dict, limit: int) -> str:
-    """The report's narrative: conclusion, presentedForm texts, then text.div, within about `limit`."""
+def report_text(report: dict, binaries: dict, limit: int, attachments: list[dict] | None = None) -> str:
+    """The report's narrative: conclusion, attachment texts (presentedForm, or a DocumentReference's
+    content; `attachments` when the caller gathered them, addenda included), then text.div,
+    within about `limit`."""
     parts: list[str] = [report["conclusion"]] if isinstance(report.get("conclusion"), str) else []
-    for attachment in report.get("presentedForm") or ():
-        if not isinstance(attachment, dict):
-            continue
+    if attachments is None:
+        attachments = [a for a in report.get("presentedForm") or () if isinstance(a, dict)]
+    for attachment in attachments:
         raw, content_type = _attachment_bytes(attachment, binaries)
         text = as_text(raw, content_type) if raw else None
         if text and text.strip():

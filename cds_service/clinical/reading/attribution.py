@@ -1,0 +1,182 @@
+"""From sentences to what the report says about each mass: which statements refer to the same mass,
+whose calcium a sentence without a structure of its own describes, and what an addendum revises.
+
+A mass is named once and then referred to: "It contains ...", "The lesion shows ...", or a
+sentence such as "Internal calcification is noted." that names no structure at all. Such a
+sentence belongs to the last mass named in its section, and only to a mass that still stands (a
+negated "no mass" is not referred back to). A definite mention ("the mass") that gives no place or
+side of its own is the mass named before it. An addendum or amendment is read after the body and
+outranks it: what it says about the mass's calcification (or that there is no mass) replaces what
+the body said; calcium it gives to another structure while revising ("on review, the echogenic
+focus is a renal artery aneurysm") withdraws the body's calcification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .findings import Calcium, SentenceReading, Thing
+from .lexicon import MASS
+from .sections import Section
+
+MAX_QUOTE = 200
+COUNTED = ("present", "uncertain")
+
+
+def quote(text: str, limit: int = MAX_QUOTE) -> str:
+    """One line of the source sentence, cut at a word boundary with an ellipsis."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    return line[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+@dataclass(frozen=True)
+class MassStatement:
+    """One mass as the report describes it."""
+
+    region: str  # flank | abdomen | unspecified | other | superficial
+    side: str | None
+    size_cm: float | None
+    calcified: bool  # counted calcification that belongs to this mass
+    uncertain: bool  # the mass or its calcification is only possible
+    assertion: str  # present | uncertain | negated | hypothetical | historical | other-subject
+    phrase: str  # the sentence that names the mass, one line, for the card
+    calcium_phrase: str = ""  # the sentence that ties calcium to it, when another one
+
+    @property
+    def counted(self) -> bool:
+        return self.assertion in COUNTED
+
+
+@dataclass
+class _Mass:
+    thing: Thing
+    sentence: str
+    region: str
+    side: str | None
+    size_cm: float | None
+    assertion: str
+    calcium: list[tuple[Calcium, str]] = field(default_factory=list)  # with the sentence each came from
+    target: _Mass | None = None  # for an addendum's statement: the body's mass it revises
+    revised: bool | None = None  # the addendum's word on its calcification
+
+    def calcified(self) -> bool:
+        if self.revised is not None:
+            return self.revised
+        return any(c.assertion in COUNTED and not c.negative for c, _ in self.calcium)
+
+
+class Attributor:
+    """Aggregates the sentence readings of one document into mass statements."""
+
+    def __init__(self, organ_regions: dict[str, str | None]):
+        self.organ_regions = organ_regions  # organ kind -> region: an organ heading places its masses
+
+    def statements(self, sections: list[tuple[Section, list[SentenceReading]]]) -> list[MassStatement]:
+        body: list[_Mass] = []
+        revisions: list[_Mass] = []
+        withdrawn = False
+        for section, readings in sorted(sections, key=lambda s: s[0].override):
+            found = revisions if section.override else body
+            fallback = body[-1] if section.override and body else None
+            last: _Mass | None = None
+            for reading in readings:
+                last = self._sentence(section, reading, found, last, fallback)
+                withdrawn = withdrawn or (section.override and _gives_away(reading))
+        self._settle(body, revisions, withdrawn)
+        kept = body + [m for m in revisions if m.target is None and m.assertion in COUNTED]
+        return [_statement(m) for m in kept]
+
+    def _region(self, thing: Thing, section: Section) -> str:
+        if thing.depth == "superficial":
+            return "superficial"
+        if thing.region:
+            return thing.region
+        if section.organ:
+            return self.organ_regions.get(section.organ) or "unspecified"
+        return "unspecified"
+
+    def _new(self, thing: Thing, section: Section, sentence: str, found: list[_Mass], target=None) -> _Mass:
+        mass = _Mass(
+            thing,
+            sentence,
+            target.region if target else self._region(thing, section),
+            (target.side if target else None) or thing.side or section.side,
+            thing.size_cm,
+            thing.assertion,
+            target=target,
+        )
+        found.append(mass)
+        return mass
+
+    def _sentence(self, section, reading: SentenceReading, found: list[_Mass], last, fallback) -> _Mass | None:
+        named: list[tuple[_Mass, Thing]] = []
+        for thing in reading.things:
+            if thing.cls != MASS:
+                continue
+            refers = thing.reference or (thing.definite and not thing.location and not thing.side)
+            if refers and last is not None:
+                if thing.assertion not in COUNTED:
+                    last.assertion = thing.assertion
+                last.size_cm = last.size_cm or thing.size_cm
+                named.append((last, thing))
+            elif refers and fallback is not None:
+                last = self._new(thing, section, reading.text, found, target=fallback)
+                named.append((last, thing))
+            elif not thing.reference:
+                last = self._new(thing, section, reading.text, found)
+                named.append((last, thing))
+        for mass, thing in named:
+            mass.calcium += [(c, reading.text) for c in thing.calcium]
+        if reading.loose:
+            if last is None and fallback is not None:
+                last = self._new(Thing("reference", MASS, 0, 0, "", 0), section, reading.text, found, fallback)
+            if last is not None and last.assertion in COUNTED:
+                last.calcium += [(c, reading.text) for c in reading.loose]
+        return last
+
+    @staticmethod
+    def _settle(body: list[_Mass], revisions: list[_Mass], withdrawn: bool) -> None:
+        """The addendum's word on the body's masses."""
+        if withdrawn and not any(m.calcium for m in revisions):
+            for mass in body:
+                mass.revised = False
+        for revision in revisions:
+            targets = (
+                [revision.target]
+                if revision.target
+                else [m for m in body if revision.side is None or m.side in (revision.side, None)]
+            )
+            if revision.assertion == "negated" and not revision.calcium:
+                for mass in targets:
+                    mass.assertion = "negated"
+            elif revision.calcium:
+                verdict = revision.assertion in COUNTED and any(
+                    c.assertion in COUNTED and not c.negative for c, _ in revision.calcium
+                )
+                for mass in targets:
+                    mass.revised = verdict
+                if revision.target is None and targets:
+                    revision.target = targets[0]  # it revised a body mass; not a mass of its own
+
+
+def _gives_away(reading: SentenceReading) -> bool:
+    """A revising sentence that gives calcium to a structure other than a mass."""
+    return reading.revision and any(t.cls != MASS and t.calcium for t in reading.things)
+
+
+def _statement(mass: _Mass) -> MassStatement:
+    calcified = mass.calcified()
+    calcium_sentence = next((s for c, s in mass.calcium if c.assertion in COUNTED and not c.negative), "")
+    return MassStatement(
+        region=mass.region,
+        side=mass.side,
+        size_cm=mass.size_cm,
+        calcified=calcified,
+        uncertain=mass.assertion == "uncertain"
+        or any(c.assertion == "uncertain" for c, _ in mass.calcium if not c.negative),
+        assertion=mass.assertion,
+        phrase=quote(mass.sentence),
+        calcium_phrase=quote(calcium_sentence) if calcium_sentence and calcium_sentence != mass.sentence else "",
+    )

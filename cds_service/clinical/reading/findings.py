@@ -1,0 +1,274 @@
+"""What one sentence says about which structure.
+
+A sentence names structures (the mass, a kidney, the aorta, a stone, a cyst, a rib) and says
+things about them (calcified, its size, its side, how deep it lies). Each structure's noun is the
+head of a noun phrase; the adjectives before it ("calcified left renal") are its modifiers, and a
+place that follows it in its clause ("in the lower pole of the left kidney") is where it sits.
+
+Calcium is an attribute, and it belongs to exactly one structure, decided in this order:
+1. what the sentence says the calcium *is* ("echogenic focus with shadowing, consistent with a
+   stone") — the identity wins;
+2. the noun a calcium adjective qualifies ("calcified lymph nodes", "calcified mass");
+3. a structure adjective naming the calcium's owner ("aortic calcification", "nodal calcs");
+4. the structure before it that a linking word ties it to ("mass with / containing / showing
+   calcification", "the mass is calcified");
+5. the structure a place phrase after it names ("calcification within the lesion", "calcifications
+   in the spleen");
+6. the nearest structure before it in its clause (places that locate a mass are not candidates).
+Calcium with no owner in its sentence is loose; the document decides (attribution.py) whether it
+refers back to the mass. Only calcium owned by a mass can make the mass calcified.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .assertions import Assertor
+from .lexicon import MASS, ORGAN, Lexicon, Mention
+
+WINDOW = 60  # characters a linking phrase may span between calcium and its structure
+_FILLER = re.compile(
+    r"^[\s,\-]*(?:(?:and|or|a|an|the|very|mildly|partially|densely|heavily|[a-z]+(?:ic|al|ed|ous|ive|ar|ent|ing)|\d[\d.x ]*(?:cm|mm)?)[\s,\-]+){0,4}$"
+)
+_NOT_FILLER = re.compile(
+    r"\b(?:in|within|of|with|without|at|from|to|by|near|adjacent|along|is|are|was|were|has|have|contains?|shows?|no|not)\b"
+)
+
+
+@dataclass
+class Calcium:
+    start: int
+    end: int
+    text: str
+    form: str  # nominal | adjectival | sonographic | absent
+    negative: bool  # explicitly not calcium ("non-calcified", "non-shadowing")
+    assertion: str = "present"
+    owner: int | None = None  # index of the owning Thing in the sentence; None = loose
+
+
+@dataclass
+class Thing:
+    """One structure a sentence names, with what the sentence says about it."""
+
+    kind: str
+    cls: str
+    start: int
+    end: int
+    text: str
+    np_start: int
+    assertion: str = "present"
+    location: str | None = None  # the structure kind of the place it sits (organ)
+    region: str | None = None
+    side: str | None = None
+    size_cm: float | None = None
+    depth: str | None = None
+    reference: bool = False  # "it", "this": refers back to an earlier mass
+    definite: bool = False  # "the lesion", "this mass": may be the mass named before
+    located_in_clause: bool = False  # an organ that only places an earlier structure of its clause
+    calcium: list[Calcium] = field(default_factory=list)
+
+
+@dataclass
+class SentenceReading:
+    text: str
+    things: list[Thing]
+    loose: list[Calcium]  # calcium the sentence ties to no structure
+    revision: bool  # the sentence revises an earlier statement ("on review", "rather than")
+
+
+class SentenceReader:
+    def __init__(self, lexicon: Lexicon, assertor: Assertor, spec: dict):
+        self.lexicon = lexicon
+        self.assertor = assertor
+        self.breaks = assertor.breaks
+        self.revision = re.compile("|".join(f"(?:{p})" for p in spec["revisionCues"]), re.IGNORECASE)
+        self.no_type = re.compile(rf"^(?:{'|'.join(spec['calciumWithoutOwner'])})$", re.IGNORECASE)
+        self.pronoun = lexicon.links["pronoun"]
+        self.landmark = re.compile(
+            rf"(?:{lexicon.links['landmark'].pattern})(?:\s+(?:the|a|an|left|right|l|r|\w+al|\w+ic))*\s*$",
+            re.IGNORECASE,
+        )
+        self.definite = re.compile(rf"(?:{lexicon.links['definite'].pattern})\s*$", re.IGNORECASE)
+
+    def _clauses(self, text: str) -> list[int]:
+        """Start offsets of the sentence's clauses (0 first)."""
+        return [0] + [m.start() for m in self.breaks.finditer(text) if m.start() > 0]
+
+    @staticmethod
+    def _clause_of(starts: list[int], at: int) -> int:
+        index = 0
+        for i, start in enumerate(starts):
+            if start <= at:
+                index = i
+        return index
+
+    def read(self, text: str) -> SentenceReading:
+        mentions = self.lexicon.mentions(text)
+        things, modifiers = self._things(text, mentions)
+        calcium = [Calcium(m.start, m.end, m.text, m.kind, m.negative) for m in mentions if m.layer == "calcium"]
+        spans = [(t.start, t.end) for t in things] + [(c.start, c.end) for c in calcium]
+        found = self.assertor.categories(text, spans)
+        for thing, cats in zip(things, found, strict=False):
+            thing.assertion = self.assertor.assertion(cats)
+        for calc, cats in zip(calcium, found[len(things) :], strict=True):
+            calc.assertion = self.assertor.assertion(cats)
+        clauses = self._clauses(text)
+        self._place(text, things, modifiers, mentions, clauses)
+        loose = []
+        for calc in calcium:
+            calc.owner = self._owner(text, calc, things, modifiers, clauses)
+            if calc.owner is None:
+                loose.append(calc)
+            else:
+                things[calc.owner].calcium.append(calc)
+        return SentenceReading(text, things, loose, bool(self.revision.search(text)))
+
+    # -- structures and their noun phrases ----------------------------------------------------
+    def _things(self, text: str, mentions: list[Mention]) -> tuple[list[Thing], list[Mention]]:
+        things: list[Thing] = []
+        loose_adjectives: list[Mention] = []
+        pending: list[Mention] = []
+        for m in mentions:
+            if m.layer != "structure":
+                continue
+            structure = self.lexicon.by_kind[m.kind]
+            if not m.head:
+                pending.append(m)
+                continue
+            np_start = m.start
+            for adj in reversed(pending):
+                if _filler(text[adj.end : np_start]):
+                    np_start = adj.start
+                else:
+                    break
+            modifiers = [a for a in pending if a.start >= np_start]
+            loose_adjectives += [a for a in pending if a.start < np_start]
+            pending = []
+            thing = Thing(m.kind, structure.cls, m.start, m.end, m.text, np_start, region=structure.region)
+            if structure.cls == MASS:
+                places = [a for a in modifiers if self.lexicon.by_kind[a.kind].cls == ORGAN]
+                if structure.organ:
+                    thing.location = structure.organ
+                elif places:
+                    thing.location = places[-1].kind
+                if thing.location:
+                    thing.region = self.lexicon.by_kind[thing.location].region
+            thing.definite = bool(self.definite.search(text[max(0, np_start - 12) : np_start]))
+            things.append(thing)
+        loose_adjectives += pending
+        lead = len(text) - len(text.lstrip())
+        pronoun = self.pronoun.match(text, lead)
+        if pronoun and not (
+            things and _filler(text[pronoun.end() : things[0].np_start]) and things[0].np_start - pronoun.end() < 25
+        ):
+            things.insert(0, Thing("reference", MASS, lead, pronoun.end(), pronoun.group(0), lead, reference=True))
+        return things, loose_adjectives
+
+    def _place(self, text, things, modifiers, mentions, clauses) -> None:
+        """Where each mass sits, its side, size and depth, from its phrase and its clause. A
+        structure that a place word introduces after another one ("mass in the left kidney", "mass
+        anterior to the aorta") is a landmark of its clause: it places the first, it is not what the
+        clause describes."""
+        for i, thing in enumerate(things):
+            clause = self._clause_of(clauses, thing.start)
+            earlier = [t for t in things[:i] if self._clause_of(clauses, t.start) == clause and not t.located_in_clause]
+            if not earlier:
+                continue
+            gap = text[earlier[-1].end : thing.np_start]
+            if not (self.landmark.search(gap) or (thing.cls == ORGAN and earlier[-1].cls != ORGAN)):
+                continue
+            thing.located_in_clause = True
+            owner = earlier[-1]
+            if thing.cls == ORGAN and owner.cls == MASS and owner.location is None and not thing.reference:
+                owner.location = thing.kind
+                owner.region = self.lexicon.by_kind[thing.kind].region
+        for thing in things:
+            if thing.cls == MASS and thing.location is None and not thing.reference:
+                clause = self._clause_of(clauses, thing.start)
+                organs = [t for t in things if t.cls == ORGAN and self._clause_of(clauses, t.start) == clause]
+                if organs:
+                    place = min(organs, key=lambda t: abs(t.start - thing.start))
+                    thing.location, thing.region = place.kind, self.lexicon.by_kind[place.kind].region
+        sides = [m for m in mentions if m.layer == "side"]
+        sizes = [m for m in mentions if m.layer == "size"]
+        depths = [m for m in mentions if m.layer == "depth"]
+        for thing in things:
+            clause = self._clause_of(clauses, thing.start)
+            in_clause = [m for m in sides if self._clause_of(clauses, m.start) == clause]
+            in_phrase = [m for m in in_clause if thing.np_start <= m.start < thing.end]
+            thing.side = (in_phrase or sorted(in_clause, key=lambda m: abs(m.start - thing.start)) or [None])[0]
+            thing.side = thing.side.kind if thing.side else None
+            near = sorted(
+                (m for m in sizes if self._clause_of(clauses, m.start) == clause),
+                key=lambda m: abs(m.start - thing.start),
+            )
+            thing.size_cm = near[0].value if near else None
+            deep = sorted(
+                (m for m in depths if self._clause_of(clauses, m.start) == clause),
+                key=lambda m: abs(m.start - thing.start),
+            )
+            if thing.region == "superficial" or (deep and deep[0].kind == "superficial"):
+                thing.depth = "superficial"
+            elif deep:
+                thing.depth = "deep"
+
+    # -- whose calcium ------------------------------------------------------------------------
+    def _owner(self, text: str, calc: Calcium, things: list[Thing], adjectives, clauses) -> int | None:
+        clause = self._clause_of(clauses, calc.start)
+        same = [i for i, t in enumerate(things) if self._clause_of(clauses, t.start) == clause]
+        after = [i for i in same if things[i].start >= calc.end and things[i].start - calc.end <= WINDOW]
+        before = [i for i in same if things[i].end <= calc.start]
+        links = self.lexicon.links
+        # 1. what the calcium is said to be
+        for i in after:
+            gap = text[calc.end : things[i].start]
+            if links["identity"].search(gap):
+                return i
+            break
+        # 2. the noun a calcium adjective qualifies
+        if calc.form == "adjectival" and after:
+            gap = text[
+                calc.end : things[after[0]].np_start if things[after[0]].np_start > calc.end else things[after[0]].start
+            ]
+            if _filler(gap) and not _NOT_FILLER.search(gap):
+                return after[0]
+        # 3. a structure adjective naming the owner ("aortic calcification")
+        lead = [a for a in adjectives if a.end <= calc.start and _filler(text[a.end : calc.start])]
+        if lead and calc.start - lead[-1].end <= 20 and not self.no_type.match(text[lead[-1].start : lead[-1].end]):
+            kind = lead[-1].kind
+            match = next((i for i in reversed(before) if things[i].kind == kind), None)
+            if match is not None:
+                return match
+            things.append(
+                Thing(
+                    kind,
+                    self.lexicon.by_kind[kind].cls,
+                    lead[-1].start,
+                    lead[-1].end,
+                    lead[-1].text,
+                    lead[-1].start,
+                    located_in_clause=True,
+                )
+            )
+            return len(things) - 1
+        candidates = [i for i in before if not things[i].located_in_clause]
+        # 4. the structure before it that a linking word ties it to
+        if candidates:
+            gap = text[things[candidates[-1]].end : calc.start]
+            if links["with"].search(gap) or links["copula"].search(gap) or not gap.strip(" ,-"):
+                return candidates[-1]
+        # 5. the structure a place phrase after it names
+        if after:
+            gap = text[calc.end : things[after[0]].start]
+            if links["locative"].search(gap) and len(gap.split()) <= 6:
+                return after[0]
+        # 6. the nearest structure before it in its clause
+        if candidates:
+            return candidates[-1]
+        return None
+
+
+def _filler(gap: str) -> bool:
+    """Only adjectives, measurements and commas between two words of one noun phrase."""
+    return len(gap) <= 40 and bool(_FILLER.match(gap.lower()))

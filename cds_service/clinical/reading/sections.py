@@ -1,0 +1,222 @@
+"""A report's sections, from whatever labels lead its lines.
+
+Radiology reports are divided by labels, but no two templates agree on them: "FINDINGS:",
+"Result:", "IMP:", "FINDINGS/IMPRESSION:", "Hx:", "Clinical details:", "Left kidney:", an
+"ADDENDUM" line. Any line-leading "Label:" (or a short title line) starts a section. Known titles
+map to a category (hooks/knowledge/nlp.json `sections`): history-like sections (history,
+indication, comparison, technique) are not findings; findings-like ones are; an addendum or an
+amendment is read last and outranks the body. A label that names an organ ("LT KIDNEY:") is an
+organ heading: it places what follows. A label that names a structure or an attribute of one
+("Mass:", "Calcification:", "Location:") is a template field, not a section: consecutive fields
+describe one structure and are read together as one statement. Any other label is read as
+findings (the documented default): a finding is never lost under an unfamiliar title.
+
+Version text kept inside an amended report ("ORIGINAL REPORT:", "PRELIMINARY REPORT:") is read
+only when nothing else in the document speaks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .lexicon import ORGAN, Lexicon
+from .templates import Tables, checkboxes
+
+_LABEL = re.compile(r"^[ \t>*#•\-]*(?P<label>[A-Za-z][A-Za-z /&()'.,#-]{0,48}?)[ \t]*:(?!//)[ \t]*(?P<rest>.*)$")
+_TITLE_LINE = re.compile(r"^[ \t*#=_\-]*(?P<label>[A-Za-z][A-Za-z /&()'-]{1,48}?)[ \t*#=_\-]*$")
+_ADDENDUM_LINE = re.compile(r"^[\W_]*(?:addend(?:um|a)|amended report|corrected report)\b", re.IGNORECASE)
+_INLINE_LABEL = re.compile(r"(?<=[.!?;])[ \t]+(?=[A-Z][A-Za-z /&()-]{1,40}:[ \t])")
+_CONTINUES = re.compile(r"[^.!?:]\s*$")  # a line that ends mid-sentence
+_WORDS_OF_TITLE = re.compile(r"[^a-z]+")
+MAX_TITLE_WORDS = 6
+
+
+@dataclass(frozen=True)
+class Section:
+    category: str  # history | comparison | technique | replaced | addendum | findings | impression | organ | other
+    counts: bool
+    title: str
+    units: tuple[str, ...]  # what to read: paragraphs, and runs of template fields joined into one statement
+    organ: str | None = None  # the structure kind an organ heading names
+    side: str | None = None  # the side an organ heading names
+    override: bool = False  # an addendum or amendment: what it says about the mass outranks the body
+
+
+def _norm(title: str) -> str:
+    return " ".join(_WORDS_OF_TITLE.sub(" ", title.lower()).split())
+
+
+class Sectioner:
+    def __init__(self, spec: dict, lexicon: Lexicon):
+        self.lexicon = lexicon
+        self.categories: list[dict] = spec["categories"]
+        self.exact = {_norm(t): c for c in self.categories for t in c["titles"]}
+        self.contained = [(c, [_norm(w) for w in c.get("words", ())]) for c in self.categories]
+        self.default = next(c for c in self.categories if c["category"] == spec["default"])
+        self.fields = re.compile(rf"^(?:{'|'.join(spec['fields'])})$", re.IGNORECASE)
+        self.inline = re.compile(
+            r"[ \t]+(?=(?:" + "|".join(re.escape(t).replace(r"\ ", r"\s") for t in self.exact) + r"):[ \t])",
+            re.IGNORECASE,
+        )
+        self.tables = Tables(spec["columns"])
+        self.by_category = {c["category"]: c for c in self.categories}
+
+    def _category(self, title: str) -> dict | None:
+        norm = _norm(title)
+        if norm in self.exact:
+            return self.exact[norm]
+        parts = [p for p in re.split(r"\s*(?:/|&|\band\b|,)\s*", title.lower()) if p.strip()]
+        found = [self.exact[_norm(p)] for p in parts if _norm(p) in self.exact]
+        if found:
+            return next((c for c in found if c["counts"]), found[0])
+        words = set(norm.split())
+        if len(words) > MAX_TITLE_WORDS - 1:
+            return None  # a long label is prose with a colon in it, read as findings
+        for category, terms in self.contained:
+            if any((t in words) if " " not in t else (t in norm) for t in terms):
+                return category
+        return None
+
+    def _heading(self, label: str) -> tuple[str, str | None, str | None] | None:
+        """('organ', kind, side) for a label naming only places; ('field', ...) for one naming a
+        structure or an attribute; None for anything else."""
+        if self.fields.match(_norm(label)) or self.fields.match(label.strip().lower()):
+            return "field", None, None
+        mentions = self.lexicon.mentions(label)
+        structures = [m for m in mentions if m.layer == "structure"]
+        if any(m.layer == "calcium" for m in mentions) or any(
+            self.lexicon.by_kind[m.kind].cls != ORGAN for m in structures
+        ):
+            return "field", None, None
+        organs = [m for m in structures if self.lexicon.by_kind[m.kind].cls == ORGAN]
+        if organs and len(label.split()) <= MAX_TITLE_WORDS:
+            side = next((m.kind for m in mentions if m.layer == "side"), None)
+            return "organ", organs[-1].kind, side
+        return None
+
+    def _lines(self, text: str) -> list[str]:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _INLINE_LABEL.sub("\n", text)
+        text = self.inline.sub("\n", text)
+        return self.tables.rewrite([checkboxes(line) for line in text.split("\n")])
+
+    def split(self, text: str) -> list[Section]:
+        reader = _Builder(self.default)
+        for line in self._lines(text):
+            if not line.strip():
+                reader.blank()
+                continue
+            if _ADDENDUM_LINE.match(line):
+                rest = line.split(":", 1)[1] if ":" in line else ""
+                reader.start(self.by_category["addendum"], line.split(":", 1)[0].strip(" *#=-"), rest)
+                continue
+            label = _LABEL.match(line)
+            title = None if label else _TITLE_LINE.match(line)
+            heading = label or title
+            if heading is None:
+                reader.text(line)
+                continue
+            name = heading.group("label")
+            rest = label.group("rest") if label else ""
+            if label is None and not name.isupper() and _norm(name) not in self.exact:
+                reader.text(line)  # a short line of prose, not a title
+                continue
+            kind = self._heading(name)
+            if kind is not None and kind[0] == "field":
+                reader.field(line.strip())
+            elif kind is not None:
+                reader.start(self.by_category["findings"], name, rest, organ=kind[1], side=kind[2])
+            elif (category := self._category(name)) is not None or label is not None:
+                reader.start(category or self.default, name, rest)
+            else:
+                reader.text(line)  # a short line of prose, not a title
+        return _settle_versions(reader.finish())
+
+
+class _Builder:
+    """Collects lines into sections. A history-like section whose text starts on its label's line
+    ends with that sentence (what follows without a label is untitled, and read); one whose label
+    stands alone runs to the next blank line or label."""
+
+    def __init__(self, default: dict):
+        self.default = default
+        self.sections: list[Section] = []
+        self.spec: dict | None = None
+        self.title, self.organ, self.side = "", None, None
+        self.units: list[str] = []
+        self.para: list[str] = []
+        self.fields: list[str] = []
+        self.ends_with_sentence = False  # a history-like section that closes when its sentence ends
+
+    def _flush(self) -> None:
+        if self.fields:
+            self.units.append(", ".join(self.fields))
+            self.fields.clear()
+        if self.para:
+            self.units.append("\n".join(self.para))
+            self.para.clear()
+
+    def _close(self) -> None:
+        self._flush()
+        spec = self.spec or self.default
+        if self.units or self.spec is not None:
+            self.sections.append(
+                Section(
+                    category="organ" if self.organ else spec["category"],
+                    counts=spec["counts"],
+                    title=self.title,
+                    units=tuple(self.units),
+                    organ=self.organ,
+                    side=self.side,
+                    override=bool(spec.get("override")),
+                )
+            )
+        self.units = []
+
+    def _history(self) -> bool:
+        return self.spec is not None and not self.spec["counts"]
+
+    def start(self, spec: dict, title: str, rest: str = "", organ=None, side=None) -> None:
+        self._close()
+        self.spec, self.title, self.organ, self.side = spec, title.strip(), organ, side
+        self.ends_with_sentence = False
+        if rest.strip():
+            self.text(rest.strip())
+            self.ends_with_sentence = self._history()
+
+    def text(self, line: str) -> None:
+        if self.ends_with_sentence and self.para and not _CONTINUES.search(self.para[-1]):
+            self.start(self.default, "")  # the history sentence has ended: untitled text follows
+            self.spec = None
+        if self.fields:
+            self._flush()
+        self.para.append(line)
+
+    def field(self, line: str) -> None:
+        if self.para:
+            self._flush()
+        self.fields.append(line)
+
+    def blank(self) -> None:
+        self._flush()
+        if self._history() and self.units:
+            self.start(self.default, "")
+            self.spec = None
+
+    def finish(self) -> list[Section]:
+        self._close()
+        return self.sections
+
+
+def _settle_versions(sections: list[Section]) -> list[Section]:
+    """Old version text inside an amended report counts only when nothing else speaks."""
+    if not any(s.category == "replaced" for s in sections):
+        return sections
+    others = any(s.counts and s.units for s in sections if s.category != "replaced")
+    return [
+        Section(s.category, s.counts and not others, s.title, s.units, s.organ, s.side, s.override)
+        if s.category == "replaced"
+        else s
+        for s in sections
+    ]
