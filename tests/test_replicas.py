@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bench import scale
+from cds_service.storage.migrate import load_migrations
 from tests.support.replicas import haproxy_missing
 
 pytestmark = pytest.mark.skipif(bool(haproxy_missing()), reason=haproxy_missing() or "")
@@ -24,7 +25,7 @@ def cluster(tmp_path_factory):
 
 def test_replicas_started_at_the_same_moment_apply_the_migrations_once(cluster):
     found = cluster.migrations()
-    assert found["versionsInDatabase"] == [1, 2, 3]
+    assert found["versionsInDatabase"] == [m.version for m in load_migrations()]
     versions = [v for entry in found["appliedBy"] for v in entry["versions"]]
     assert sorted(versions) == found["versionsInDatabase"], found["appliedBy"]  # each once, by one process
 
