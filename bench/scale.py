@@ -54,6 +54,7 @@ class Call:
     status: int | None = None  # None: the connection failed (reset, refused) before an answer
     cards: list = field(default_factory=list)
     feedback_for: str | None = None  # a feedback call: the card it reports on
+    refused: bool = False  # a feedback call answered 200 whose item the service refused (not stored)
     error: str | None = None  # why the connection failed, when it did
 
     @property
@@ -143,8 +144,11 @@ class Load:
             call.status, raw = _post(conn, path, body, self.client.headers(path, call.rid))
             if call.status == 200 and feedback_for is None:
                 call.cards = json.loads(raw)["cards"]
-            elif call.status == 200 and json.loads(raw).get("received") != 1:
-                call.status = -1  # acknowledged something other than the one item sent
+            elif call.status == 200:
+                answer = json.loads(raw)
+                if answer.get("received") != 1:
+                    call.status = -1  # acknowledged something other than the one item sent
+                call.refused = bool(answer.get("refused"))  # e.g. a card not recorded yet: not acknowledged
         except (OSError, http.client.HTTPException) as exc:
             call.status, call.error = None, type(exc).__name__
         call.ended = time.monotonic()
@@ -337,7 +341,7 @@ def records(c: Cluster, calls: list[Call], wait_s: float = 0.0) -> dict:
     """Acknowledged feedback and shown cards of `calls`, looked up in the shared database; with
     `wait_s`, looked up again (bounded) while some card is missing: running replicas write their
     queued card records within moments."""
-    acked = {x.feedback_for for x in calls if x.feedback_for and x.status == 200}
+    acked = {x.feedback_for for x in calls if x.feedback_for and x.status == 200 and not x.refused}
     cards = {card["uuid"] for x in calls if x.status == 200 for card in x.cards}
     deadline = time.monotonic() + wait_s
     while True:
@@ -348,6 +352,7 @@ def records(c: Cluster, calls: list[Call], wait_s: float = 0.0) -> dict:
         time.sleep(0.2)
     return {
         "feedbackAcknowledged": len(acked),
+        "feedbackRefused": sum(1 for x in calls if x.refused),
         "feedbackLost": len(acked - stored),
         "cardsShown": len(cards),
         "cardsNotRecorded": len(cards - recorded),
