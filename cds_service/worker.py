@@ -137,9 +137,10 @@ class BufferedBody:
 
 class CdsWorker(GeventWorker):
     """gunicorn's gevent worker with the changes described at the top of this module, and two
-    more: on shutdown, connections idle between keep-alive requests are closed at once rather
-    than held open (and the worker with them) until their keep-alive time runs out; and calls
-    drain for FLUSH_RESERVE_S less than the master waits, leaving that time to write records."""
+    more: on shutdown, connections idle between keep-alive requests (and only those) are closed at
+    once rather than held open (and the worker with them) until their keep-alive time runs out;
+    and calls drain for FLUSH_RESERVE_S less than the master waits, leaving that time to write
+    records."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -160,16 +161,18 @@ class CdsWorker(GeventWorker):
         super().run()
 
     def _close_idle_when_stopping(self) -> None:
+        """Once, when the worker stops: close each kept-alive connection waiting for its next request.
+
+        Only those: a connection whose next request has begun to arrive, and a new connection that
+        has not finished its first (a balancer sends the request as it connects), are calls in
+        flight; closing them would fail a call the client already sent (one whose token this
+        worker had accepted could not even be re-sent elsewhere). They are answered, then closed."""
         while self.alive:
             gevent.sleep(0.2)
         for client in list(self._idle):
-            try:  # the OS socket: gevent's own shutdown would fail the waiting read with EBADF (logged as an error)
-                getattr(client, "_sock", client).shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _close_unless_input(client)
 
     def handle(self, listener, client, addr):
-        self._idle.add(client)
         try:
             super().handle(listener, client, addr)
         finally:
@@ -182,6 +185,8 @@ class CdsWorker(GeventWorker):
         finally:
             if self.alive:
                 self._idle.add(sock)
+            else:  # answered while stopping (gunicorn chose keep-alive when the call began): now close
+                _close_unless_input(sock)
 
     def load_wsgi(self):
         super().load_wsgi()
@@ -204,6 +209,23 @@ class CdsWorker(GeventWorker):
             _linger(client)
         except OSError:  # the client has gone; nothing more to do
             pass
+
+
+def _close_unless_input(client) -> None:
+    """Shut a connection between requests, unless bytes of a next request (or its end) are
+    already waiting: that request is then read and answered, and the connection closed after it."""
+    raw = getattr(client, "_sock", client)  # the OS socket: gevent's shutdown would fail the waiting read with EBADF
+    try:
+        raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        return
+    except BlockingIOError:
+        pass
+    except OSError:  # reset or closed already: nothing to save, nothing to shut
+        return
+    try:
+        raw.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _linger(client, limit: int = 1024 * 1024, seconds: float = 2.0) -> None:
