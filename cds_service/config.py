@@ -1,4 +1,4 @@
-"""Settings read once from environment variables (documented in the README's table).
+"""Settings read once from environment variables (documented in docs/configuration.md).
 
 Everything has an embedded default so `make serve` works on a fresh clone; invalid values fail
 at start-up with a message naming the variable rather than surfacing as a fault mid-request.

@@ -111,7 +111,6 @@ def _set(path: list, value):
         ("lexicon", _set(["structures", 1, "kind"], "mass"), "each kind once"),
         ("nlp", _set(["modifiers", 0, "category"], "MAYBE"), "MAYBE"),
         ("nlp", _set(["maxNarrativeChars"], 10), "maxNarrativeChars"),
-        ("nlp", _set(["reportMassLabel"], "Mass on {when}"), "unknown placeholders"),
         ("nlp", _set(["sections", "categories", 1, "category"], "addendum"), "each category once"),
     ],
 )

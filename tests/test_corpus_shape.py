@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -44,7 +46,23 @@ CLASSES = {
     "recency",
     "coded",
     "demographics",
+    "assertion-scope",
+    "attribution",
+    "section",
+    "document-status",
+    "template",
+    "laterality",
+    "depth",
+    "transport",
+    "vocabulary-orders",
 }
+# The label-policy ids: the README's "Decisions" table, one "| `id` | rule |" row each.
+DECISIONS = re.findall(
+    r"^\| `([a-z][a-z0-9.-]*)` \|",
+    (CORPUS / "README.md").read_text(encoding="utf-8").split("## Decisions", 1)[1],
+    re.MULTILINE,
+)
+SIDES = {"left", "right", "bilateral", "unspecified"}
 
 
 def load(path: Path) -> dict:
@@ -68,24 +86,37 @@ def test_the_build_script_wrote_the_committed_files():
     assert done.returncode == 0, done.stderr
 
 
+def is_positive(doc: dict) -> bool:
+    """The chart's flank-mass evidence stands: a card, or a draft rated on it."""
+    verdicts = set(doc["expect"].get("verdicts", {}).values())
+    return bool(doc["expect"]["cards"]) or bool({"appropriate", "not-appropriate"} & verdicts)
+
+
 def test_every_class_has_positives_and_negatives():
     docs = [load(p) for p in CHARTS]
-    assert len(docs) >= 80
-    positive = Counter(
-        d["class"]
-        for d in docs
-        if d["expect"]["cards"] or {"appropriate", "not-appropriate"} & set(d["expect"].get("verdicts", {}).values())
-    )
+    assert len(docs) >= 310
+    positive = Counter(d["class"] for d in docs if is_positive(d))
     negative = Counter(d["class"] for d in docs) - positive
     for cls in CLASSES:
         assert positive[cls] + negative[cls] >= 6, cls
         assert positive[cls] and negative[cls], cls
+    assert sum(negative.values()) * 2 >= len(docs), "at least half the charts are look-alikes"
+
+
+def test_every_decision_is_listed_and_followed_by_a_chart():
+    assert len(DECISIONS) == len(set(DECISIONS)) >= 30
+    used = Counter(load(p)["decision"] for p in CHARTS)
+    assert set(used) <= set(DECISIONS), set(used) - set(DECISIONS)
+    assert not set(DECISIONS) - set(used), f"decisions without a chart: {set(DECISIONS) - set(used)}"
 
 
 @pytest.mark.parametrize("path", CHARTS, ids=[p.stem for p in CHARTS])
 def test_chart_is_a_valid_labelled_request(path: Path):
     doc = load(path)
     assert doc["name"] == path.stem and doc["class"] in CLASSES and doc["why"].strip()
+    assert doc["decision"] in DECISIONS
+    datetime.fromisoformat(doc["now"].replace("Z", "+00:00"))
+    assert (doc["expect"].get("side") in SIDES) if doc["expect"]["cards"] else "side" not in doc["expect"]
     discovery = SERVICES[doc["service"]]
     request = doc["request"]
     assert request["hook"] == discovery["hook"]
@@ -111,18 +142,26 @@ def test_chart_is_a_valid_labelled_request(path: Path):
         assert ref in draft_refs and verdict in VERDICTS
 
 
+def attachments(doc: dict) -> list[dict]:
+    """Every narrative attachment: DiagnosticReport.presentedForm and DocumentReference.content."""
+    prefetch = doc["request"]["prefetch"]
+    reports = [e["resource"] for e in prefetch["diagnosticReports"].get("entry", [])]
+    notes = [e["resource"] for e in prefetch["documentReferences"].get("entry", [])]
+    return [f for r in reports for f in r.get("presentedForm", [])] + [
+        c["attachment"] for n in notes for c in n.get("content", [])
+    ]
+
+
 @pytest.mark.parametrize("path", CHARTS, ids=[p.stem for p in CHARTS])
 def test_narratives_decode_in_their_charset(path: Path):
     doc = load(path)
     binaries = {f"Binary/{r['id']}": r for r in doc.get("serverResources", []) if r["resourceType"] == "Binary"}
-    reports = [e["resource"] for e in doc["request"]["prefetch"]["diagnosticReports"].get("entry", [])]
-    for report in reports:
-        for form in report.get("presentedForm", []):
-            source = form if "data" in form else binaries.get(form.get("url", ""))
-            if source is None or not source["contentType"].startswith("text/"):
-                continue
-            text = base64.b64decode(source["data"], validate=True).decode(charset_of(source["contentType"]))
-            assert len(text) > 40
+    for form in attachments(doc):
+        source = form if "data" in form else binaries.get(form.get("url", ""))
+        if source is None or not source["contentType"].startswith("text/"):
+            continue
+        text = base64.b64decode(source["data"], validate=True).decode(charset_of(source["contentType"]))
+        assert len(text) > 40
 
 
 def test_patients_and_binaries_are_distinct_across_charts():
@@ -133,6 +172,5 @@ def test_patients_and_binaries_are_distinct_across_charts():
     assert len(set(patients)) == len(patients) and len(set(binaries)) == len(binaries)
     for doc in docs:
         served = {f"Binary/{r['id']}" for r in doc.get("serverResources", [])}
-        reports = [e["resource"] for e in doc["request"]["prefetch"]["diagnosticReports"].get("entry", [])]
-        urls = {f["url"] for r in reports for f in r.get("presentedForm", []) if "url" in f}
+        urls = {f["url"] for f in attachments(doc) if "url" in f}
         assert served <= urls, doc["name"]

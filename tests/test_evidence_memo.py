@@ -113,5 +113,5 @@ def test_a_session_whose_drafts_change_reuses_the_chart_search_and_answers_as_a_
     assert [entry["evidence"]["remembered"] for entry in log_lines.requests()[3:]] == [False, False, False]
     assert [_without_uuids(a) for a in answers] == [_without_uuids(f) for f in fresh]
     # the drafts did change the answer: the placed CT is named while MRI is drafted, not when it is the draft
-    assert "ServiceRequest/sr-ct" in answers[0][0]["detail"]
+    assert "A CT abdomen is already ordered (CT abdomen)" in answers[0][0]["detail"]
     assert answers[1] == []  # the CT draft is the suggested order: nothing to say

@@ -117,7 +117,7 @@ def test_fixture_resources_are_valid_r4(case):
         e["resource"]
         for value in body["prefetch"].values()
         if value
-        for e in (value.get("entry") if value.get("resourceType") == "Bundle" else [{"resource": value}])
+        for e in ((value.get("entry") or []) if value.get("resourceType") == "Bundle" else [{"resource": value}])
     ]
     for resource in resources + drafts_of(body):
         if resource["resourceType"] not in NOT_R4:

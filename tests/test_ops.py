@@ -126,17 +126,6 @@ def test_dockerfile_serves_with_gunicorn_as_non_root():
     assert "COPY hooks" in text and "CDS_HOOKS_DIR=/app/hooks" in text
 
 
-def test_readme_starts_with_the_two_commands_and_documents_every_setting():
-    readme = (ROOT / "README.md").read_text()
-    commands = [line.strip() for line in readme.splitlines() if line.strip().startswith("make ")]
-    assert commands[:2] == ["make serve", "make test"]
-    settings_source = (ROOT / "cds_service" / "config.py").read_text()
-    import re
-
-    for name in sorted(set(re.findall(r'"(CDS_[A-Z_]+)"', settings_source))):
-        assert f"`{name}`" in readme, f"{name} is not documented in the README"
-
-
 def test_an_unexpected_fault_is_a_500_json_error_with_cors_and_a_logged_trace(make_app, http, log_lines):
     from tests.support.servers import LiveServer
 

@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis, derandomized) of the request and feedback paths over HTTP.
 
-Properties: no input gets a 5xx; every refusal is the JSON error shape with a 4xx the README lists;
+Properties: no input gets a 5xx; every refusal is the JSON error shape with a 4xx docs/api.md lists;
 feedback that is accepted is stored once (a repeat stores nothing), on SQLite and PostgreSQL.
 """
 

@@ -36,8 +36,8 @@ def test_calcified_flank_mass_with_side_size_and_the_sentences_that_say_so(reade
     )
     [first, second] = reading.region_masses()
     assert first.calcified and first.side == "right" and first.size_cm == pytest.approx(5.2)
-    assert first.phrase == "There is a 52 mm solid mass."
-    assert first.calcium_phrase == "It contains echogenic foci with posterior acoustic shadowing."
+    assert first.phrase == "Right kidney: There is a 52 mm solid mass."
+    assert first.calcium_phrase == "Right kidney: It contains echogenic foci with posterior acoustic shadowing."
     assert not second.calcified
 
 

@@ -175,11 +175,11 @@ def test_serve_refuses_a_bad_site_file_before_forking(site_file):
     assert f"{env['CDS_SITE_CONFIG']}: cardKinds/nope: unknown card kind" in result.stderr
 
 
-def test_the_readme_example_site_file_is_valid(make_app, site_file):
+def test_the_documented_example_site_file_is_valid(make_app, site_file):
     from cds_service.config import REPO_ROOT
 
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme.split("## Site configuration and shadow mode", 1)[1]
+    doc = (REPO_ROOT / "docs" / "configuration.md").read_text()
+    section = doc.split("## Site configuration and shadow mode", 1)[1]
     example = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
     app = make_app({**site_file(example), "CDS_SUPPRESSION_SECRET": "x" * 32})
     site = app.extensions["cds"].site.current()

@@ -208,7 +208,9 @@ def find_calcification(
     ruled_out: set[str] = set()
     for ref, study in studies.items():
         if _calcium_words(kb, study_text(study)):
-            found.append(Finding("calcification", ref, study.get("started"), how="study-text"))
+            found.append(
+                Finding("calcification", ref, study.get("started"), how="study-text", label=study_label(study))
+            )
     for ref, doc in reports.items():
         report = doc.resource
         if any(calc_codes.first(c) for c in report.get("conclusionCode") or ()):
@@ -240,6 +242,7 @@ def find_calcification(
                         f"Observation/{obs.get('id')}",
                         obs.get("effectiveDateTime") or obs.get("issued"),
                         how=how,
+                        label=concept_text(obs.get("code")) or None,
                     )
                 )
         for mass in masses:

@@ -38,8 +38,9 @@ FRAGMENT_FIELDS = {
     "allergyNote": {"allergies"},
     "ctOrderedNote": {"orders"},
     "workupDone": {"studies"},
-    "evidenceLine": {"what", "ref", "date", "extra"},
-    "sideLine": {"side"},
+    "evidenceProblem": {"name", "date", "extra"},
+    "evidenceDocument": {"what", "title", "date", "detail"},
+    "otherSide": {"name", "massSide", "side"},
     "unavailableNote": {"what"},
 }
 SUMMARY_FIELDS = {"side", "sideAdj", "patientGroup"}
@@ -78,6 +79,7 @@ class Knowledge:
     precedence: tuple[str, ...]
     order_text: dict[str, re.Pattern]
     order_index: dict[tuple[str, str], str]  # (canonical system, code) -> order class: one lookup per coding
+    siteless_orders: frozenset  # order codes that name no body site (generic FNA, US guidance): the words must
     modality_index: dict[tuple[str, str], str]  # (canonical system, code) -> "us" | "ct" | "mr"
     aliases: dict[str, str]
     reader: Reader  # report narratives (medspaCy, built on first use)
@@ -284,6 +286,7 @@ def _check_reading(docs: dict, paths: dict) -> None:
     nlp, lexicon = docs["nlp"], docs["lexicon"]
     for where, patterns in [
         ("clauseBreaks", nlp["clauseBreaks"]),
+        ("attributionBreaks", nlp["attributionBreaks"]),
         ("revisionCues", nlp["revisionCues"]),
         ("calciumWithoutOwner", nlp["calciumWithoutOwner"]),
         ("sections/fields", nlp["sections"]["fields"]),
@@ -295,8 +298,6 @@ def _check_reading(docs: dict, paths: dict) -> None:
     _require(paths["nlp"], len(set(categories)) == len(categories), "sections/categories: each category once")
     for needed in ("addendum", "findings", nlp["sections"]["default"]):
         _require(paths["nlp"], needed in categories, f"sections/categories: no {needed!r} category")
-    label = _fields(paths["nlp"], "reportMassLabel", nlp["reportMassLabel"])
-    _require(paths["nlp"], label <= {"date", "phrase"}, f"reportMassLabel: unknown placeholders {sorted(label)}")
     kinds = [s["kind"] for s in lexicon["structures"]]
     _require(paths["lexicon"], len(set(kinds)) == len(kinds), "structures: each kind once")
     _require(paths["lexicon"], "mass" in {s["class"] for s in lexicon["structures"]}, "structures: no mass class")
@@ -335,6 +336,12 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
         {f"contrast/{name}": CodeSet(codes, aliases) for name, codes in docs["contrast"]["valueSets"].items()}
     )
     order_index = {key: cid for cid, spec in classes.items() for key in spec.codes.keys()}
+    siteless = frozenset(
+        (aliases.get(c["system"], c["system"]), c["code"])
+        for spec in docs["orders"]["classes"].values()
+        for c in spec["codes"]
+        if c.get("needsSite")
+    )
     modality_index = {
         key: name
         for name, vs in (("us", "modality-ultrasound"), ("ct", "modality-ct"), ("mr", "modality-mr"))
@@ -348,6 +355,7 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
         precedence=precedence,
         order_text=order_text,
         order_index=order_index,
+        siteless_orders=siteless,
         modality_index=modality_index,
         aliases=aliases,
         reader=reader,

@@ -16,13 +16,23 @@ OTHER = "other"
 def classify_concept(concept, kb: Knowledge) -> str:
     """The order class of a CodeableConcept (or list of them): a class id from orders.json, or 'other'.
 
-    A code belongs to one class only (checked at start-up), so the first coded match decides."""
+    A code belongs to one class only (checked at start-up), so the first coded match decides. A code
+    that names no body site ("Fine needle aspiration, with ultrasound guidance") decides the class
+    unless the order's words place it in another region ("... THYROID NODULE"): then it is imaging
+    of another region, rated but never a card."""
     for coding in codings(concept):
         key = kb.key(coding)
         cid = kb.order_index.get(key) if key is not None else None
         if cid is not None:
+            if key in kb.siteless_orders and _elsewhere(concept_text(concept), kb):
+                return "imaging-other"
             return cid
     return classify_text(concept_text(concept), kb)
+
+
+def _elsewhere(text: str, kb: Knowledge) -> bool:
+    """The words name another region and not the flank region."""
+    return bool(text) and kb.concepts["other-region"].found(text) and not kb.order_text["region"].search(text)
 
 
 def classify_text(text: str, kb: Knowledge) -> str:
@@ -56,3 +66,14 @@ def classify_order(resource: dict, kb: Knowledge) -> str:
 def modality_of(order_class: str, kb: Knowledge) -> str | None:
     spec = kb.order_classes.get(order_class)
     return spec.modality if spec else None
+
+
+def order_name(resource: dict) -> str:
+    """The order's name said once: its text, else its first coding's display (not text and every
+    display joined, which repeats the study: "MRI abdomen w/wo contrast . MRI abdomen ...")."""
+    code = resource.get("code") if isinstance(resource, dict) else None
+    if not isinstance(code, dict):
+        return ""
+    if isinstance(code.get("text"), str) and code["text"].strip():
+        return code["text"]
+    return next((c["display"] for c in codings(code) if isinstance(c.get("display"), str) and c["display"].strip()), "")

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from .imaging import Finding
 from .knowledge import Knowledge
 from .masses import Mass
+from .reading.attribution import MassStatement
 from .reading.document import Document
-from .reading.reader import EMPTY, PLACES, Reading
+from .reading.reader import EMPTY, PLACES, Reading, merge_sides
 
 WITH_CODED_MASS = PLACES  # where a calcified mass may sit when the chart codes one
 MAX_READ = 12  # narratives read per request (newest first); older ones cannot change the answer
@@ -51,19 +52,36 @@ def read_reports(record, kb: Knowledge, us_reports: dict[str, Document], docs: l
     return readings
 
 
-def report_masses(kb: Knowledge, readings: list[ReportReading]) -> list[Mass]:
-    """Calcified flank-region masses described in ultrasound reports, newest first."""
-    template = kb.raw["nlp"]["reportMassLabel"]
+def standing_calcified(readings: list[ReportReading], regions) -> list[tuple[ReportReading, list[MassStatement]]]:
+    """Each ultrasound reading with its calcified masses that a newer ultrasound has not contradicted:
+    a newer report that describes the mass on that side and says it has no calcification outranks
+    an older one that saw some (a follow-up that is silent about calcium does not)."""
+    denied: set[str | None] = set()
     found = []
-    for item in readings:
+    for item in readings:  # newest first
         if item.modality != "us":
             continue
-        for statement in item.reading.calcified_masses():
+        kept = [
+            m
+            for m in item.reading.calcified_masses(regions)
+            if not (None in denied or (m.side is None and denied) or m.side in denied or "bilateral" in denied)
+        ]
+        if kept:
+            found.append((item, kept))
+        denied |= {m.side for m in item.reading.masses if m.region in regions and m.calcium_denied}
+    return found
+
+
+def report_masses(readings: list[ReportReading]) -> list[Mass]:
+    """Calcified flank-region masses described in ultrasound reports, newest first."""
+    found = []
+    for item, statements in standing_calcified(readings, ("flank",)):
+        for statement in statements:
             found.append(
                 Mass(
                     resource={},
                     ref=item.ref,
-                    label=template.format(date=item.date[:10] or "unknown date", phrase=statement.phrase),
+                    label=statement.phrase,
                     side=statement.side,
                     date=item.date or None,
                     size_cm=statement.size_cm,
@@ -79,21 +97,19 @@ def report_masses(kb: Knowledge, readings: list[ReportReading]) -> list[Mass]:
 def calcified_in_reports(readings: list[ReportReading], coded_mass: bool) -> list[Finding]:
     regions = WITH_CODED_MASS if coded_mass else ("flank",)
     found = []
-    for item in readings:
-        statements = item.reading.calcified_masses(regions) if item.modality == "us" else []
-        if statements:
-            first = next((m for m in statements if m.side), statements[0])
-            found.append(
-                Finding(
-                    "calcification",
-                    item.ref,
-                    item.date or None,
-                    how="report-text",
-                    label=item.title or None,
-                    side=first.side,
-                    quote=first.calcium_phrase or first.phrase,
-                )
+    for item, statements in standing_calcified(readings, regions):
+        first = next((m for m in statements if m.side), statements[0])
+        found.append(
+            Finding(
+                "calcification",
+                item.ref,
+                item.date or None,
+                how="report-text",
+                label=item.title or None,
+                side=merge_sides(m.side for m in statements),
+                quote=first.calcium_phrase or first.phrase,
             )
+        )
     return found
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..clinical.imaging import Finding, find_calcification, find_ultrasounds, newest_first, us_findings
 from ..clinical.masses import Mass, closed_mass_dates, find_masses
-from ..clinical.orders import classify_order
+from ..clinical.orders import classify_order, order_name
 from ..clinical.reading.document import documents
 from ..clinical.reports import calcified_in_reports, flank_site_reported, read_reports, report_masses, superseded
 from ..clinical.select import MAX_IMAGING
@@ -40,6 +40,7 @@ class Evidence:
     calcifications: list[Finding] = field(default_factory=list)
     cross_sectional: list[Finding] = field(default_factory=list)
     ct_orders: list[str] = field(default_factory=list)  # active CT orders, and concordant CT drafts
+    order_names: dict[str, str] = field(default_factory=dict)  # order ref -> its name, for the card
     mr_orders: list[str] = field(default_factory=list)
     placed: dict[str, list[str]] = field(default_factory=dict)  # active orders in the chart, drafts not yet told apart
     contrast_allergies: list[str] = field(default_factory=list)
@@ -126,7 +127,7 @@ def search_chart(record, kb, now: datetime) -> Evidence:
     if not evidence.masses:
         # No standing Condition: the ultrasound report itself may describe the mass (problem lists
         # lag the report), unless the clinician closed it on or after the report's date.
-        described = report_masses(kb, readings)
+        described = report_masses(readings)
         closed = closed_mass_dates(record, kb) if described else []
         for mass in described:
             if any(not when or when[:10] >= (mass.date or "")[:10] for when in closed):
@@ -145,6 +146,9 @@ def search_chart(record, kb, now: datetime) -> Evidence:
     evidence.cross_sectional = cross_sectional_done(record, kb, evidence.masses, docs)
     # room for drafts that an EHR also lists as active, which orders_in_force drops
     evidence.placed = active_orders(record, kb, limit=MAX_IMAGING + DRAFT_SLACK)
+    evidence.order_names = {
+        ref: order_name(record.find(ref) or {}) for refs in evidence.placed.values() for ref in refs
+    }
     evidence.contrast_allergies = contrast_allergies(record, kb)
     return evidence
 
@@ -154,11 +158,12 @@ def add_drafts(evidence: Evidence, record, kb) -> Evidence:
     positive chart (placed ones that are not drafts, and drafts concordant with the suggestion)."""
     if evidence.positive:
         draft_refs = {f"{d.get('resourceType')}/{d.get('id')}" for d in record.drafts}
-        concordant = [
-            f"ServiceRequest/{d.get('id')}"
-            for d in record.drafts
-            if classify_order(d, kb) == kb.suggested_order["class"]
-        ]
+        concordant = [d for d in record.drafts if classify_order(d, kb) == kb.suggested_order["class"]]
+        evidence.order_names = {
+            **evidence.order_names,
+            **{f"ServiceRequest/{d.get('id')}": order_name(d) for d in concordant},
+        }
+        concordant = [f"ServiceRequest/{d.get('id')}" for d in concordant]
         evidence.ct_orders = orders_in_force(evidence.placed.get("ct", []), draft_refs) + concordant
         evidence.mr_orders = orders_in_force(evidence.placed.get("mr", []), draft_refs)
     return evidence

@@ -13,16 +13,21 @@ import uuid
 
 from ..audit.ledger import IssuedCard
 from ..clinical import contrast
-from ..clinical.codes import codings
+from ..clinical.orders import order_name
 from ..clinical.suggest import ct_request
 from .exchange import Exchange
 
 MAX_LABEL = 100
+MAX_DOCUMENT_LINES = 2  # reports or studies cited; the newest finding first
 
 
-def _line(value) -> str:
+def _line(value, limit: int = MAX_LABEL) -> str:
+    """One line of chart text for markdown, cut at a word boundary with an ellipsis, no trailing
+    full stop (templates add their own punctuation)."""
     text = " ".join(str(value or "").split())
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return text.rstrip(".")
 
 
 # Written with a literal prefix so the regex engine skips ahead to each run (1 µs a card); the
@@ -39,27 +44,59 @@ def _date(value) -> str:
     return f", {value[:10]}" if isinstance(value, str) and value else ""
 
 
+def _quoted(text: str | None) -> str:
+    """The report's own sentence, in quotation marks, at most about 200 characters."""
+    if not text:
+        return ""
+    said = _line(text, 200)
+    return f": “{said}{'' if said.endswith('…') else '.'}”"
+
+
+def _document_lines(kb, evidence) -> list[str]:
+    """One line per report or study that shows the finding: what it is, its title and date, and the
+    sentence that ties calcification to the mass (or what was coded), newest first."""
+    frag = kb.cards["fragments"]
+    what, how = frag["evidenceWhat"], frag["calcificationHow"]
+    lines: dict[str, str] = {}
+
+    def add(ref: str, kind: str, title, date, detail: str) -> None:
+        if ref not in lines and len(lines) < MAX_DOCUMENT_LINES:
+            title = _line(title) or what[kind]
+            lines[ref] = frag["evidenceDocument"].format(what=what[kind], title=title, date=_date(date), detail=detail)
+
+    # a quoted sentence says more than a code: a report that has both is cited by its sentence
+    for item in sorted(evidence.calcifications, key=lambda f: f.quote is None):
+        if item.how == "condition-evidence":
+            continue  # said on the problem-list line
+        kind = "observation" if item.ref.startswith("Observation/") else "ultrasound-report"
+        if item.ref.startswith("ImagingStudy/"):
+            kind = "ultrasound-study"
+        add(item.ref, kind, item.label, item.date, _quoted(item.quote) if item.quote else f" — {how[item.how]}")
+    for mass in evidence.masses:
+        if mass.from_report:
+            add(mass.ref, "mass-report", mass.source, mass.date, _quoted(mass.quote))
+    for item in evidence.ultrasounds:
+        add(item.ref, item.kind, item.label, item.date, "")
+    return list(lines.values())
+
+
 def _evidence_lines(kb, evidence) -> str:
     frag = kb.cards["fragments"]
-    line, what = frag["evidenceLine"], frag["evidenceWhat"]
-    side = kb.cards["sides"][evidence.side or "unknown"]
     lines = []
-    for mass in evidence.masses[:2]:
-        extra = f" — {_line(mass.label)}. " + frag["sideLine"].format(side=side)
+    coded = next((m for m in evidence.masses if not m.from_report), None)
+    if coded is not None:
+        extra = f" — {frag['calcificationHow']['condition-evidence']}" if coded.calcification_coded else ""
+        recorded = f" (recorded {coded.date[:10]})" if isinstance(coded.date, str) and coded.date else ""
+        lines.append(frag["evidenceProblem"].format(name=_line(coded.label), date=recorded, extra=extra))
+    lines += _document_lines(kb, evidence)
+    other = evidence.other_side_mass
+    if evidence.side is None:
+        lines.append(frag["sideUnknown"])
+    elif other is not None:
+        sides = kb.cards["sides"]
         lines.append(
-            line.format(
-                what=what["mass-report" if mass.from_report else "mass"],
-                ref=mass.ref,
-                date=_date(mass.date),
-                extra=extra,
-            )
+            frag["otherSide"].format(name=_line(other.label), massSide=sides[other.side], side=sides[evidence.side])
         )
-    for item in evidence.ultrasounds[:3]:
-        extra = f" — {_line(item.label)}" if item.label else ""
-        lines.append(line.format(what=what[item.kind], ref=item.ref, date=_date(item.date), extra=extra))
-    for item in evidence.calcifications[:3]:
-        extra = f" — {frag['calcificationHow'][item.how]}"
-        lines.append(line.format(what=what["calcification"], ref=item.ref, date=_date(item.date), extra=extra))
     return "\n".join(lines)
 
 
@@ -67,23 +104,15 @@ def _workup(kb, evidence) -> str:
     frag = kb.cards["fragments"]
     if not evidence.cross_sectional:
         return frag["workupNone"]
-    studies = ", ".join(f"{f.ref} ({f.kind.upper()}{_date(f.date)})" for f in evidence.cross_sectional[:3])
+    studies = ", ".join(
+        f"{_line(f.label) or f.kind.upper()} ({f.kind.upper()}{_date(f.date)})" for f in evidence.cross_sectional[:3]
+    )
     return frag["workupDone"].format(studies=studies)
-
-
-def _order_words(code) -> str:
-    """The order's name said once: its text, else its first coding's display (not text and every
-    display joined, which repeats the study: "MRI abdomen w/wo contrast . MRI abdomen ...")."""
-    if not isinstance(code, dict):
-        return ""
-    if isinstance(code.get("text"), str) and code["text"].strip():
-        return code["text"]
-    return next((c["display"] for c in codings(code) if isinstance(c.get("display"), str) and c["display"].strip()), "")
 
 
 def _order_label(kb, decision) -> str:
     draft = decision.draft or {}
-    text = _order_words(draft.get("code")) if draft.get("resourceType") == "ServiceRequest" else ""
+    text = order_name(draft) if draft.get("resourceType") == "ServiceRequest" else ""
     spec = kb.order_classes.get(decision.order_class)
     return _line(text or (spec.label if spec else "this order"))
 
@@ -141,7 +170,9 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "differential": frag["differential"][group],
         "pediatricNote": frag["pediatricNote"] if evidence.pediatric else "",
         "allergyNote": "",  # the contrast allergy is part of the contrast safety section below
-        "ctOrderedNote": frag["ctOrderedNote"].format(orders=", ".join(evidence.ct_orders))
+        "ctOrderedNote": frag["ctOrderedNote"].format(
+            orders=", ".join(_line(evidence.order_names.get(ref) or ref) for ref in evidence.ct_orders[:3])
+        )
         if evidence.ct_orders
         else "",
         "unavailableNote": _unavailable_note(kb, unavailable),

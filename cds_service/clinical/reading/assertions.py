@@ -90,6 +90,15 @@ class Assertor:
             "|".join(f"(?:{m['pattern']})" for m in spec["modifiers"] if m["category"] in self.not_counted),
             re.IGNORECASE,
         )
+        # any cue that can change an assertion: a sentence without one is all "present", no ConText needed
+        self.any_cue = re.compile(
+            "|".join(
+                f"(?:{m['pattern']})"
+                for m in spec["modifiers"]
+                if m["direction"] not in ("TERMINATE", "PSEUDO") and m["category"] not in self.current
+            ),
+            re.IGNORECASE,
+        )
         self._nlp = None
         self._lock = threading.Lock()
         # Calls are serialised: the matchers are not documented as thread-safe, and under the GIL a
@@ -139,15 +148,16 @@ class Assertor:
     def _within_clause(self, target, modifier, _between) -> bool:
         """Whether a cue reaches a target: no clause break between them, and a bare comma only
         inside a coordinated list ("no A, B or C")."""
-        doc = target.doc
+        text = target.doc.user_data["text"]  # Doc.text joins every token anew on each access
         if modifier.start < target.start:
-            between = doc.text[modifier.end_char : target.start_char]
-            after = doc.text[target.end_char : target.end_char + 40]
+            start, end = modifier.end_char, target.start_char
+            after = text[target.end_char : target.end_char + 40]
         else:
-            between = doc.text[target.end_char : modifier.start_char]
+            start, end = target.end_char, modifier.start_char
             after = ""
-        if self.breaks.search(between):
+        if self.breaks.search(text, start, end):  # searched in place: a break may look behind ("if there is")
             return False
+        between = text[start:end]
         if "," in between and not _LIST_WORD.search(between.split(",", 1)[1]) and not _CONJUNCTION.match(after):
             return False
         return True
@@ -166,10 +176,13 @@ class Assertor:
         every cue with every target of a doc, so one bounded sentence keeps that constant)."""
         if not spans:
             return []
+        if not self.any_cue.search(sentence):
+            return [frozenset()] * len(spans)
         nlp = self.nlp
         _, _, context = (c for _, c in nlp.pipeline)
         with self.run_lock:
             doc = nlp.make_doc(sentence)
+            doc.user_data["text"] = sentence
             for token in doc:
                 token.is_sent_start = token.i == 0
             targets = [doc.char_span(s, e, label="T", alignment_mode="expand") for s, e in spans]

@@ -43,6 +43,7 @@ class MassStatement:
     assertion: str  # present | uncertain | negated | hypothetical | historical | other-subject
     phrase: str  # the sentence that names the mass, one line, for the card
     calcium_phrase: str = ""  # the sentence that ties calcium to it, when another one
+    calcium_denied: bool = False  # the report says this mass has no calcification
 
     @property
     def counted(self) -> bool:
@@ -72,6 +73,7 @@ class Attributor:
 
     def __init__(self, organ_regions: dict[str, str | None]):
         self.organ_regions = organ_regions  # organ kind -> region: an organ heading places its masses
+        self.context_side: str | None = None  # while reading one section: the side last spoken of
 
     def statements(self, sections: list[tuple[Section, list[SentenceReading]]]) -> list[MassStatement]:
         body: list[_Mass] = []
@@ -79,14 +81,21 @@ class Attributor:
         withdrawn = False
         for section, readings in sorted(sections, key=lambda s: s[0].override):
             found = revisions if section.override else body
-            fallback = body[-1] if section.override and body else None
             last: _Mass | None = None
+            self.context_side = section.side
             for reading in readings:
-                last = self._sentence(section, reading, found, last, fallback)
+                # a reference with no mass named yet in its section is to the report's last mass
+                fallback = body[-1] if body and (section.override or last is None) else None
+                last = self._sentence(section, reading, found, last, fallback, revises=section.override)
                 withdrawn = withdrawn or (section.override and _gives_away(reading))
         self._settle(body, revisions, withdrawn)
         kept = body + [m for m in revisions if m.target is None and m.assertion in COUNTED]
         return [_statement(m) for m in kept]
+
+    def carry_side(self, sides: set[str]) -> None:
+        """The side a sentence spoke of carries to the next ("Normal right kidney. No mass.")."""
+        if len(sides) == 1:
+            self.context_side = next(iter(sides))
 
     def _region(self, thing: Thing, section: Section) -> str:
         if thing.depth == "superficial":
@@ -102,7 +111,7 @@ class Attributor:
             thing,
             sentence,
             target.region if target else self._region(thing, section),
-            (target.side if target else None) or thing.side or section.side,
+            (target.side if target else None) or thing.side or self.context_side,
             thing.size_cm,
             thing.assertion,
             target=target,
@@ -110,30 +119,37 @@ class Attributor:
         found.append(mass)
         return mass
 
-    def _sentence(self, section, reading: SentenceReading, found: list[_Mass], last, fallback) -> _Mass | None:
+    def _sentence(self, section, reading, found: list[_Mass], last, fallback, revises: bool) -> _Mass | None:
+        said = f"{section.title}: {reading.text}" if section.organ else reading.text  # "Left kidney: ..." as written
         named: list[tuple[_Mass, Thing]] = []
         for thing in reading.things:
             if thing.cls != MASS:
                 continue
             refers = thing.reference or (thing.definite and not thing.location and not thing.side)
-            if refers and last is not None:
+            if thing.located_in_clause and refers:
+                continue  # "separate from the mass", "adjacent to the mass": a landmark, not what is described
+            referent = last if last is not None else (fallback if not revises else None)
+            if refers and referent is not None:
                 if thing.assertion not in COUNTED:
-                    last.assertion = thing.assertion
-                last.size_cm = last.size_cm or thing.size_cm
-                named.append((last, thing))
+                    referent.assertion = thing.assertion
+                referent.size_cm = referent.size_cm or thing.size_cm
+                named.append((referent, thing))
+                last = referent
             elif refers and fallback is not None:
-                last = self._new(thing, section, reading.text, found, target=fallback)
+                last = self._new(thing, section, said, found, target=fallback)
                 named.append((last, thing))
             elif not thing.reference:
-                last = self._new(thing, section, reading.text, found)
+                last = self._new(thing, section, said, found)
                 named.append((last, thing))
         for mass, thing in named:
-            mass.calcium += [(c, reading.text) for c in thing.calcium]
-        if reading.loose:
-            if last is None and fallback is not None:
-                last = self._new(Thing("reference", MASS, 0, 0, "", 0), section, reading.text, found, fallback)
+            mass.calcium += [(c, said) for c in thing.calcium]
+        self.carry_side(reading.sides)
+        if reading.loose and not (section.organ and not named and last is None and not revises):
+            # loose calcium under a heading that names another structure ("Aorta:") is that structure's
+            if last is None and revises and fallback is not None:
+                last = self._new(Thing("reference", MASS, 0, 0, "", 0), section, said, found, fallback)
             if last is not None and last.assertion in COUNTED:
-                last.calcium += [(c, reading.text) for c in reading.loose]
+                last.calcium += [(c, said) for c in reading.loose]
         return last
 
     @staticmethod
@@ -143,11 +159,9 @@ class Attributor:
             for mass in body:
                 mass.revised = False
         for revision in revisions:
-            targets = (
-                [revision.target]
-                if revision.target
-                else [m for m in body if revision.side is None or m.side in (revision.side, None)]
-            )
+            side = (revision.target or revision).side
+            # the body names one mass in its findings and again in its impression: revise every mention
+            targets = [m for m in body if side is None or m.side in (side, None)]
             if revision.assertion == "negated" and not revision.calcium:
                 for mass in targets:
                     mass.assertion = "negated"
@@ -168,10 +182,17 @@ def _gives_away(reading: SentenceReading) -> bool:
 
 def _statement(mass: _Mass) -> MassStatement:
     calcified = mass.calcified()
+    counted = [c for c, _ in mass.calcium if c.assertion in COUNTED and not c.negative]
     calcium_sentence = next((s for c, s in mass.calcium if c.assertion in COUNTED and not c.negative), "")
+    side = mass.side
+    named = {c.side for c in counted if c.side}
+    if calcified and side in (None, "bilateral") and len(named) == 1:
+        side = named.pop()  # "bilateral renal masses, the left with calcification"
+    denied = not calcified and any(c.assertion == "negated" or c.negative for c, _ in mass.calcium)
     return MassStatement(
         region=mass.region,
-        side=mass.side,
+        side=side,
+        calcium_denied=denied,
         size_cm=mass.size_cm,
         calcified=calcified,
         uncertain=mass.assertion == "uncertain"

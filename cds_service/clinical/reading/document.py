@@ -13,6 +13,7 @@ error: such a report counts as undated, so it can never be the newest.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,10 @@ SILENT = ("cancelled", "entered-in-error", "registered")  # a tuple: a malformed
 RANK = {"amended": 3, "corrected": 3, "appended": 3, "final": 2, "current": 2, "preliminary": 1, "partial": 1}
 FUTURE_SLACK = timedelta(days=1)  # time zones and clocks differ; a day ahead is not yet a keying error
 HEADER_CHARS = 300  # where a report without a coded modality names its exam ("EXAM: US RENAL")
+# the lines of a report's head that name its exam: the first line, or a labelled one
+_EXAM_LINE = re.compile(
+    r"^\s*(?:exam(?:ination)?|procedure|study|type|modality|test)\b[^:\n]{0,20}:\s*(.+)$", re.I | re.M
+)
 
 
 @dataclass
@@ -155,7 +160,7 @@ def modality(resource: dict, kb: Knowledge, studies: dict[str, set[str]], words:
         if found in ("ct", "mr"):
             return found
     linked = set().union(*(studies.get(k, set()) for k in _study_keys(resource))) if studies else set()
-    for name in ("us", "ct", "mr"):
+    for name in ("us", "ct", "mr", "xr"):
         if name in linked:
             return name
     return modality_from_words(words or _title(resource), kb)
@@ -164,10 +169,21 @@ def modality(resource: dict, kb: Knowledge, studies: dict[str, set[str]], words:
 def modality_from_words(text: str, kb: Knowledge) -> str | None:
     if not text:
         return None
+    if kb.concepts["radiograph"].found(text):
+        return "xr"
     if kb.concepts["ultrasound"].found(text):
         return "us"
     found = modality_of(classify_concept({"text": text}, kb), kb)
     return found if found in ("ct", "mr") else None
+
+
+def _exam_named(text: str, kb: Knowledge) -> str | None:
+    """The modality of the exam a report's text names at its head: an "EXAM:" line, else its first
+    line (not any mention: "Ultrasound or CT suggested" in the impression is advice)."""
+    head = text[:HEADER_CHARS]
+    labelled = _EXAM_LINE.search(head)
+    first = next((line for line in head.split("\n") if line.strip()), "")
+    return modality_from_words(labelled.group(1) if labelled else first, kb)
 
 
 def is_imaging(resource: dict, kb: Knowledge, has_modality: bool) -> bool:
@@ -251,8 +267,7 @@ def documents(record, kb: Knowledge, now: datetime) -> list[Document]:
         if not is_imaging(resource, kb, found is not None):
             continue
         if found is None:
-            header = report_text(resource, record.binaries, HEADER_CHARS, _attachments(resource))
-            found = modality_from_words(header[:HEADER_CHARS], kb)
+            found = _exam_named(report_text(resource, record.binaries, HEADER_CHARS, _attachments(resource)), kb)
         date, future = sane_date(raw_date(resource), now)
         docs.append(
             Document(

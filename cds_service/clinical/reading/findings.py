@@ -28,11 +28,21 @@ from .assertions import Assertor
 from .lexicon import MASS, ORGAN, Lexicon, Mention
 
 WINDOW = 60  # characters a linking phrase may span between calcium and its structure
-_FILLER = re.compile(
-    r"^[\s,\-]*(?:(?:and|or|a|an|the|very|mildly|partially|densely|heavily|[a-z]+(?:ic|al|ed|ous|ive|ar|ent|ing)|\d[\d.x ]*(?:cm|mm)?)[\s,\-]+){0,4}$"
+# "... is reverberation artifact": a bare copula between the calcium and another structure says what it is
+_IS = re.compile(
+    r"\s*(?:is|are|was|were)(?:\s+(?:actually|in\s+fact|likely|probably|now|instead|felt\s+to\s+be|thought\s+to\s+be))*"
+    r"(?:\s+(?:an?|the))?\s*",
+    re.IGNORECASE,
 )
+_RELATIVE = re.compile(
+    r"\s*,?\s*(?:which|that|who)\s+(?:is|are|was|were|appears?|shows?|contains?|has|have|demonstrates?)\b",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(r"^[\s,\-]*(?:[a-z0-9][a-z0-9.\-/]*[\s,\-]+){0,5}$")
+# words that end a noun phrase: prepositions, verbs, determiners, negations
 _NOT_FILLER = re.compile(
-    r"\b(?:in|within|of|with|without|at|from|to|by|near|adjacent|along|is|are|was|were|has|have|contains?|shows?|no|not)\b"
+    r"\b(?:in|within|of|with|w/|without|at|from|to|by|near|adjacent|along|is|are|was|were|has|have|contains?|shows?|"
+    r"no|not|the|a|an|this|these|that|which|and|or|but|seen|noted|measuring|measures)\b"
 )
 
 
@@ -43,6 +53,7 @@ class Calcium:
     text: str
     form: str  # nominal | adjectival | sonographic | absent
     negative: bool  # explicitly not calcium ("non-calcified", "non-shadowing")
+    side: str | None = None  # a side named between its structure and it ("bilateral masses, the left w/ calc")
     assertion: str = "present"
     owner: int | None = None  # index of the owning Thing in the sentence; None = loose
 
@@ -75,24 +86,25 @@ class SentenceReading:
     things: list[Thing]
     loose: list[Calcium]  # calcium the sentence ties to no structure
     revision: bool  # the sentence revises an earlier statement ("on review", "rather than")
+    sides: set[str] = field(default_factory=set)  # the sides it names
 
 
 class SentenceReader:
     def __init__(self, lexicon: Lexicon, assertor: Assertor, spec: dict):
         self.lexicon = lexicon
         self.assertor = assertor
-        self.breaks = assertor.breaks
+        self.breaks = re.compile("|".join(f"(?:{p})" for p in spec["attributionBreaks"]), re.IGNORECASE)
         self.revision = re.compile("|".join(f"(?:{p})" for p in spec["revisionCues"]), re.IGNORECASE)
         self.no_type = re.compile(rf"^(?:{'|'.join(spec['calciumWithoutOwner'])})$", re.IGNORECASE)
         self.pronoun = lexicon.links["pronoun"]
-        self.landmark = re.compile(
-            rf"(?:{lexicon.links['landmark'].pattern})(?:\s+(?:the|a|an|left|right|l|r|\w+al|\w+ic))*\s*$",
-            re.IGNORECASE,
-        )
+        tail = r"(?:\s+[\w/-]+){0,4}\s*$"  # the words between the place word and the noun: "of the descending"
+        self.contained = re.compile(rf"(?:{lexicon.links['locative'].pattern}){tail}", re.IGNORECASE)
+        self.landmark = re.compile(rf"(?:{lexicon.links['landmark'].pattern}){tail}", re.IGNORECASE)
         self.definite = re.compile(rf"(?:{lexicon.links['definite'].pattern})\s*$", re.IGNORECASE)
 
     def _clauses(self, text: str) -> list[int]:
-        """Start offsets of the sentence's clauses (0 first)."""
+        """Start offsets of the sentence's clauses (0 first), for attribution: the hard breaks only
+        (a comma before a measurement does not part an aneurysm from "with a calcified wall")."""
         return [0] + [m.start() for m in self.breaks.finditer(text) if m.start() > 0]
 
     @staticmethod
@@ -116,24 +128,30 @@ class SentenceReader:
         clauses = self._clauses(text)
         self._place(text, things, modifiers, mentions, clauses)
         loose = []
+        sides = [m for m in mentions if m.layer == "side"]
         for calc in calcium:
             calc.owner = self._owner(text, calc, things, modifiers, clauses)
+            # a side named after its structure and before it: "bilateral masses, the left with calcification"
+            since = things[calc.owner].end if calc.owner is not None else clauses[self._clause_of(clauses, calc.start)]
+            between = [m for m in sides if since <= m.start < calc.start]
+            calc.side = between[-1].kind if between else None
             if calc.owner is None:
                 loose.append(calc)
             else:
                 things[calc.owner].calcium.append(calc)
-        return SentenceReading(text, things, loose, bool(self.revision.search(text)))
+        return SentenceReading(text, things, loose, bool(self.revision.search(text)), {m.kind for m in sides})
 
     # -- structures and their noun phrases ----------------------------------------------------
     def _things(self, text: str, mentions: list[Mention]) -> tuple[list[Thing], list[Mention]]:
         things: list[Thing] = []
         loose_adjectives: list[Mention] = []
         pending: list[Mention] = []
-        for m in mentions:
-            if m.layer != "structure":
-                continue
+        heads = [m for m in mentions if m.layer == "structure"]
+        for n, m in enumerate(heads):
             structure = self.lexicon.by_kind[m.kind]
-            if not m.head:
+            following = heads[n + 1] if n + 1 < len(heads) else None
+            adjunct = following is not None and following.head and not text[m.end : following.start].strip(" -")
+            if not m.head or adjunct:  # "lower pole mass": the first noun qualifies the second
                 pending.append(m)
                 continue
             np_start = m.start
@@ -170,13 +188,18 @@ class SentenceReader:
         structure that a place word introduces after another one ("mass in the left kidney", "mass
         anterior to the aorta") is a landmark of its clause: it places the first, it is not what the
         clause describes."""
+        relational: set[int] = set()  # landmarks that only neighbour a structure ("abutting the liver")
         for i, thing in enumerate(things):
             clause = self._clause_of(clauses, thing.start)
             earlier = [t for t in things[:i] if self._clause_of(clauses, t.start) == clause and not t.located_in_clause]
             if not earlier:
                 continue
             gap = text[earlier[-1].end : thing.np_start]
-            if not (self.landmark.search(gap) or (thing.cls == ORGAN and earlier[-1].cls != ORGAN)):
+            if self.landmark.search(gap):
+                thing.located_in_clause = True
+                relational.add(i)
+                continue
+            if not (self.contained.search(gap) or (thing.cls == ORGAN and earlier[-1].cls != ORGAN)):
                 continue
             thing.located_in_clause = True
             owner = earlier[-1]
@@ -186,7 +209,11 @@ class SentenceReader:
         for thing in things:
             if thing.cls == MASS and thing.location is None and not thing.reference:
                 clause = self._clause_of(clauses, thing.start)
-                organs = [t for t in things if t.cls == ORGAN and self._clause_of(clauses, t.start) == clause]
+                organs = [
+                    t
+                    for i, t in enumerate(things)
+                    if t.cls == ORGAN and i not in relational and self._clause_of(clauses, t.start) == clause
+                ]
                 if organs:
                     place = min(organs, key=lambda t: abs(t.start - thing.start))
                     thing.location, thing.region = place.kind, self.lexicon.by_kind[place.kind].region
@@ -196,7 +223,12 @@ class SentenceReader:
         for thing in things:
             clause = self._clause_of(clauses, thing.start)
             in_clause = [m for m in sides if self._clause_of(clauses, m.start) == clause]
-            in_phrase = [m for m in in_clause if thing.np_start <= m.start < thing.end]
+            in_phrase = [
+                m
+                for m in in_clause
+                if thing.np_start <= m.start < thing.end
+                or (m.end <= thing.np_start and _filler(text[m.end : thing.np_start]))
+            ]
             thing.side = (in_phrase or sorted(in_clause, key=lambda m: abs(m.start - thing.start)) or [None])[0]
             thing.side = thing.side.kind if thing.side else None
             near = sorted(
@@ -215,15 +247,21 @@ class SentenceReader:
 
     # -- whose calcium ------------------------------------------------------------------------
     def _owner(self, text: str, calc: Calcium, things: list[Thing], adjectives, clauses) -> int | None:
+        # 0. a structure named inside the calcium's own words ("milk of calcium cyst", "foci within the mass")
+        inside = [
+            i for i, t in enumerate(things) if calc.start <= t.start < calc.end or t.np_start <= calc.start < t.end
+        ]
+        if inside:
+            return inside[0]
         clause = self._clause_of(clauses, calc.start)
         same = [i for i, t in enumerate(things) if self._clause_of(clauses, t.start) == clause]
         after = [i for i in same if things[i].start >= calc.end and things[i].start - calc.end <= WINDOW]
         before = [i for i in same if things[i].end <= calc.start]
         links = self.lexicon.links
-        # 1. what the calcium is said to be
+        # 1. what the calcium is said to be ("consistent with a stone", "is reverberation artifact")
         for i in after:
-            gap = text[calc.end : things[i].start]
-            if links["identity"].search(gap):
+            gap = text[calc.end : max(calc.end, things[i].np_start)]
+            if links["identity"].search(gap) or (things[i].cls != MASS and _IS.fullmatch(gap)):
                 return i
             break
         # 2. the noun a calcium adjective qualifies
@@ -252,16 +290,19 @@ class SentenceReader:
                 )
             )
             return len(things) - 1
+        # 4. a relative clause describes the noun right before it, landmark or not ("the costal cartilage,
+        # which is calcified"); otherwise the structure before it that a linking word ties it to
+        if before and _RELATIVE.match(text[things[before[-1]].end : calc.start]):
+            return before[-1]
         candidates = [i for i in before if not things[i].located_in_clause]
-        # 4. the structure before it that a linking word ties it to
         if candidates:
             gap = text[things[candidates[-1]].end : calc.start]
             if links["with"].search(gap) or links["copula"].search(gap) or not gap.strip(" ,-"):
                 return candidates[-1]
-        # 5. the structure a place phrase after it names
+        # 5. the structure a place phrase after it names ("is in the wall of the separate cyst")
         if after:
-            gap = text[calc.end : things[after[0]].start]
-            if links["locative"].search(gap) and len(gap.split()) <= 6:
+            gap = text[calc.end : max(calc.end, things[after[0]].np_start)]
+            if links["locative"].search(gap) and len(gap.split()) <= 8:
                 return after[0]
         # 6. the nearest structure before it in its clause
         if candidates:
@@ -270,5 +311,6 @@ class SentenceReader:
 
 
 def _filler(gap: str) -> bool:
-    """Only adjectives, measurements and commas between two words of one noun phrase."""
-    return len(gap) <= 40 and bool(_FILLER.match(gap.lower()))
+    """Only modifiers (adjectives, sides, measurements, commas) between two words of one noun phrase."""
+    gap = gap.lower()
+    return len(gap) <= 40 and bool(_FILLER.match(gap)) and not _NOT_FILLER.search(gap)

@@ -103,6 +103,9 @@ class Lexicon:
             relevant=words(mass_words + calcium_words),
         )
 
+    def sides_in(self, text: str) -> set[str]:
+        return {name for name, pattern in self.sides.items() if pattern.search(text)}
+
     def mentions(self, text: str) -> list[Mention]:
         """Every structure, calcium, side, size and depth mention of one sentence, in text order.
         Structure mentions never overlap one another (the longest wins, then the lexicon's order);

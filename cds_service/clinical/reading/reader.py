@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .assertions import Assertor
 from .attribution import COUNTED, Attributor, MassStatement
-from .findings import SentenceReader
+from .findings import SentenceReader, SentenceReading
 from .lexicon import MASS, ORGAN, Lexicon
 from .sections import Sectioner
 
@@ -108,6 +108,8 @@ class Reader:
                     continue
                 for sentence in self.assertor.sentences(unit):
                     if not self.relevant(sentence):
+                        # still a place: "The left kidney measures 12.9 cm." sets the side of what follows
+                        readings.append(SentenceReading(sentence, [], [], False, self.lexicon.sides_in(sentence)))
                         continue
                     if analysed >= self.max_sentences:
                         log.info("narrative has more than %d relevant sentences; the rest is ignored", analysed)

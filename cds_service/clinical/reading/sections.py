@@ -25,11 +25,16 @@ from .templates import Tables, checkboxes
 
 _LABEL = re.compile(r"^[ \t>*#•\-]*(?P<label>[A-Za-z][A-Za-z /&()'.,#-]{0,48}?)[ \t]*:(?!//)[ \t]*(?P<rest>.*)$")
 _TITLE_LINE = re.compile(r"^[ \t*#=_\-]*(?P<label>[A-Za-z][A-Za-z /&()'-]{1,48}?)[ \t*#=_\-]*$")
-_ADDENDUM_LINE = re.compile(r"^[\W_]*(?:addend(?:um|a)|amended report|corrected report)\b", re.IGNORECASE)
+# "ADDENDUM", "*** ADDENDUM 1 (11/10/2026 10:15) ***:", "Amended report:" and what follows on the line
+_ADDENDUM_LINE = re.compile(
+    r"^[\W_]*(?:addend(?:um|a)|amended report|corrected report)\b(?:[ \t]*\d*)(?:[ \t]*\([^)\n]*\))?[\W_]*?(?::|$)[ \t]*",
+    re.IGNORECASE,
+)
 _INLINE_LABEL = re.compile(r"(?<=[.!?;])[ \t]+(?=[A-Z][A-Za-z /&()-]{1,40}:[ \t])")
 _CONTINUES = re.compile(r"[^.!?:]\s*$")  # a line that ends mid-sentence
 _WORDS_OF_TITLE = re.compile(r"[^a-z]+")
 MAX_TITLE_WORDS = 6
+MAX_REMEMBERED = 4096  # label readings kept (labels are at most 49 characters)
 
 
 @dataclass(frozen=True)
@@ -55,12 +60,9 @@ class Sectioner:
         self.contained = [(c, [_norm(w) for w in c.get("words", ())]) for c in self.categories]
         self.default = next(c for c in self.categories if c["category"] == spec["default"])
         self.fields = re.compile(rf"^(?:{'|'.join(spec['fields'])})$", re.IGNORECASE)
-        self.inline = re.compile(
-            r"[ \t]+(?=(?:" + "|".join(re.escape(t).replace(r"\ ", r"\s") for t in self.exact) + r"):[ \t])",
-            re.IGNORECASE,
-        )
         self.tables = Tables(spec["columns"])
         self.by_category = {c["category"]: c for c in self.categories}
+        self._headings: dict[str, tuple[str, str | None, str | None] | None] = {}
 
     def _category(self, title: str) -> dict | None:
         norm = _norm(title)
@@ -80,7 +82,16 @@ class Sectioner:
 
     def _heading(self, label: str) -> tuple[str, str | None, str | None] | None:
         """('organ', kind, side) for a label naming only places; ('field', ...) for one naming a
-        structure or an attribute; None for anything else."""
+        structure or an attribute; None for anything else. Remembered: labels repeat from report
+        to report (a memo of short labels, emptied when full)."""
+        if label in self._headings:
+            return self._headings[label]
+        if len(self._headings) >= MAX_REMEMBERED:
+            self._headings.clear()
+        found = self._headings[label] = self._read_heading(label)
+        return found
+
+    def _read_heading(self, label: str) -> tuple[str, str | None, str | None] | None:
         if self.fields.match(_norm(label)) or self.fields.match(label.strip().lower()):
             return "field", None, None
         mentions = self.lexicon.mentions(label)
@@ -98,7 +109,6 @@ class Sectioner:
     def _lines(self, text: str) -> list[str]:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = _INLINE_LABEL.sub("\n", text)
-        text = self.inline.sub("\n", text)
         return self.tables.rewrite([checkboxes(line) for line in text.split("\n")])
 
     def split(self, text: str) -> list[Section]:
@@ -107,9 +117,11 @@ class Sectioner:
             if not line.strip():
                 reader.blank()
                 continue
-            if _ADDENDUM_LINE.match(line):
-                rest = line.split(":", 1)[1] if ":" in line else ""
-                reader.start(self.by_category["addendum"], line.split(":", 1)[0].strip(" *#=-"), rest)
+            addendum = _ADDENDUM_LINE.match(line)
+            if addendum:
+                reader.start(
+                    self.by_category["addendum"], line[: addendum.end()].strip(" *#=-:\t"), line[addendum.end() :]
+                )
                 continue
             label = _LABEL.match(line)
             title = None if label else _TITLE_LINE.match(line)

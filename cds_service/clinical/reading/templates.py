@@ -21,6 +21,7 @@ _WORD_FIRST = re.compile(rf"({_WORD})[ \t]*({_CHECKED}|{_EMPTY})")
 _TICKED = re.compile(_CHECKED)
 _CELL_SPLIT = re.compile(r"\s*\|\s*|\t+|\s{2,}")
 MAX_TABLE_ROWS = 40
+NUMBERING = ("", "no", "nr", "num", "number")  # a "#" or "No." column numbers the table's lesions
 
 
 def _ticked_words(line: str, pattern: re.Pattern, box_group: int, word_group: int) -> str | None:
@@ -70,17 +71,26 @@ class Tables:
         titles: list[str] = []
         rows = 0
         for line in lines:
+            if header is not None and not line.strip():
+                continue  # HTML tables come with blank lines between their rows
             cells = _cells(line)
             if header is not None and cells and abs(len(cells) - len(header)) <= 1 and rows < MAX_TABLE_ROWS:
                 if set("".join(cells)) <= set("-=:+ "):
                     continue  # a ruler line under the header
                 fields = [f"{t}: {v}" for t, v in zip(titles, cells, strict=False) if v and t]
+                if "lesion" not in header:  # a table with a calcification column tabulates lesions
+                    fields.insert(0, "Lesion")
                 out.append(", ".join(fields) + ".")
                 rows += 1
                 continue
             found = self._header(cells) if cells else None
             if found is not None:
-                header, titles, rows = found, [c.strip(" :*#") for c in cells], 0
+                # a numbering column ("#", "No.") names the row's lesion
+                titles = [
+                    "Lesion" if n == "lesion" and c.strip(" :*#.").lower() in NUMBERING else c.strip(" :*#")
+                    for n, c in zip(found, cells, strict=True)
+                ]
+                header, rows = found, 0
                 out.append("")
                 continue
             header = None

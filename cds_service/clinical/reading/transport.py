@@ -25,8 +25,7 @@ from ..codes import ref_key
 log = logging.getLogger("cds_service.narrative")
 
 MAX_ATTACHMENT_BYTES = 256 * 1024  # decoded bytes read from one attachment; the rest is ignored
-BLOCKS = re.compile(r"</(p|div|li|tr|h[1-6]|section|table)>|<br\s*/?>", re.IGNORECASE)
-CELLS = re.compile(r"</t[dh]>", re.IGNORECASE)
+BLOCKS = re.compile(r"</(p|div|li|h[1-6]|section|table)>|<br\s*/?>", re.IGNORECASE)
 CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 
@@ -47,10 +46,14 @@ def _decode_bytes(raw: bytes, content_type: str) -> str:
 def html_text(markup: str) -> str:
     """Visible text of an HTML fragment, one line per block element. Inline tags add no space
     ("<b>non</b>-calcified" stays one word); table cells are separated by " | "."""
-    marked = CELLS.sub(lambda m: m.group(0) + " | ", BLOCKS.sub(lambda m: m.group(0) + "\n", markup))
-    tree = HTMLParser(marked)
+    tree = HTMLParser(BLOCKS.sub(lambda m: m.group(0) + "\n", markup))
     for node in tree.css("script, style"):
         node.decompose()
+    # inside the cells: text put between them in the markup would be moved out of the table by the parser
+    for cell in tree.css("td, th"):
+        cell.insert_child(" | ")
+    for row in tree.css("tr"):
+        row.insert_child("\n")
     root = tree.body or tree.root
     return root.text(separator="") if root is not None else ""
 
