@@ -18,5 +18,5 @@ USER cds
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"
-# Workers and threads come from CDS_WORKERS / CDS_THREADS (default 2 / 4).
+# Worker processes come from CDS_WORKERS (default 2).
 CMD ["cds-service", "serve", "--host", "0.0.0.0", "--port", "8080"]

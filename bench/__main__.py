@@ -43,13 +43,12 @@ def _ab(service: str, floor: str, bodies: list[bytes], n: int, concurrency: int,
     return {side: load.summarise(r) for side, r in runs.items()}
 
 
-def run(quick: bool, workers: int, threads: int, out_dir: Path, scale: float = 1.0) -> dict:
+def run(quick: bool, workers: int, out_dir: Path, scale: float = 1.0) -> dict:
     scale = 0.02 if quick else scale
     n = lambda full: max(10, int(full * scale))  # noqa: E731
     rounds = 1 if quick else 2
     results: dict = {
         "workers": workers,
-        "threads": threads,
         "quick": quick,
         "scale": scale,
         "scenarios": {},
@@ -62,8 +61,8 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path, scale: float = 1
             "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench.sqlite3",
             "CDS_LOG_LEVEL": "WARNING",
         }
-        service, _, master = stack.enter_context(served(env, tmp_path, workers, threads, with_process=True))
-        floor, _ = stack.enter_context(served({}, tmp_path, workers, threads, command=("bench.serve", "floor")))
+        service, _, master = stack.enter_context(served(env, tmp_path, workers, with_process=True))
+        floor, _ = stack.enter_context(served({}, tmp_path, workers, command=("bench.serve", "floor")))
         scenarios = results["scenarios"]
 
         positive = [data.encode(data.order_select(data.mri_draft(), data.prefetch(80))) for _ in range(20)]
@@ -123,7 +122,7 @@ def run(quick: bool, workers: int, threads: int, out_dir: Path, scale: float = 1
             "CDS_TRUSTED_CLIENTS": str(client.clients_file),
             "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/bench-auth.sqlite3",
         }
-        authed, _ = stack.enter_context(served(auth_env, tmp_path, workers, threads))
+        authed, _ = stack.enter_context(served(auth_env, tmp_path, workers))
         count = n(2000)
         runs = {"service": [], "floor": []}
         for _ in range(rounds):  # same service, auth off ("floor" column) against auth required
@@ -165,10 +164,9 @@ def main(argv=None) -> int:
         "--scale", type=float, default=1.0, help="fraction of the full request counts (quicker, noisier)"
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
-    results = run(args.quick, args.workers, args.threads, args.out, args.scale)
+    results = run(args.quick, args.workers, args.out, args.scale)
     return 0 if args.quick or all(t["met"] for t in results["targets"]) else 1
 
 

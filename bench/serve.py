@@ -1,4 +1,4 @@
-"""`python -m bench.serve floor --port P --workers N --threads T`: the floor under our gunicorn settings."""
+"""`python -m bench.serve floor --port P --workers N`: the floor under our gunicorn settings."""
 
 from __future__ import annotations
 
@@ -17,6 +17,5 @@ if __name__ == "__main__":
     parser.add_argument("target", choices=["floor"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    GunicornApp(gunicorn_options("127.0.0.1", args.port, args.workers, args.threads), create_app).run()
+    GunicornApp(gunicorn_options("127.0.0.1", args.port, args.workers), create_app).run()

@@ -59,7 +59,7 @@ def soak(seconds: float, concurrency: int, seed: int, tolerance: float | None) -
             "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/soak.sqlite3",
             "CDS_LOG_LEVEL": "WARNING",
         }
-        url, log_path, master = stack.enter_context(served(env, tmp_path, 2, 4, with_process=True))
+        url, log_path, master = stack.enter_context(served(env, tmp_path, 2, with_process=True))
         fhir = stack.enter_context(FaultyFhir(hang_s=10.0))
         requests = mix(seed, fhir.url, f"http://127.0.0.1:{free_port()}/fhir")
         host, port = url.removeprefix("http://").split(":")

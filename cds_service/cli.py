@@ -1,4 +1,4 @@
-"""The `cds-service` command: serve under gunicorn, or evaluate one request file offline."""
+"""The `cds-service` command: serve, evaluate, score, try, report, purge, seed (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,19 @@ from pathlib import Path
 
 import orjson
 
+from . import trial
+
+NO_THREADS = (
+    "has no effect: each gevent worker serves its connections as greenlets, not threads "
+    "(CDS_WORKER_CONNECTIONS bounds them; CDS_WORKERS sets the processes)"
+)
+
 
 def _serve(args) -> int:
+    if args.threads is not None:
+        raise CliError(f"--threads {NO_THREADS}")
+    if os.environ.get("CDS_THREADS"):
+        raise CliError(f"CDS_THREADS {NO_THREADS}; unset it")
     # gevent must patch the standard library before requests, ssl or psycopg are imported here
     # (the master checks the configuration with them before forking the gevent workers).
     from gevent import monkey
@@ -21,9 +32,8 @@ def _serve(args) -> int:
     from .server import run_gunicorn
 
     workers = args.workers or _int(os.environ, "CDS_WORKERS", 2)  # a bad value: one line, exit 2 (main)
-    threads = args.threads or _int(os.environ, "CDS_THREADS", 4)
     with metrics.shared_dir():  # before gunicorn forks its workers, so they all write there
-        return run_gunicorn(args.host, args.port, workers, threads)
+        return run_gunicorn(args.host, args.port, workers)
 
 
 def _evaluate(args) -> int:
@@ -128,8 +138,7 @@ def _report(args) -> int:
     from .audit import report, report_render
 
     settings, db = _database()
-    displays = report.load_reason_displays(settings.hooks_dir / "knowledge" / "override-reasons.json")
-    data = report.build(db, args.since, reason_displays=displays, now=args.now)
+    data = report.report_for(db, args.since, settings.hooks_dir, now=args.now)
     if args.format == "json":
         out = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     elif args.format == "html":
@@ -172,6 +181,8 @@ def _confirm(question: str) -> bool:
 def _purge(args) -> int:
     from .audit import report
 
+    if args.dry_run and args.yes:
+        raise CliError("--yes has no effect with --dry-run (nothing is deleted, so nothing is asked)")
     settings, db = _database()
     days = args.days if args.days is not None else settings.retention_days
     due = report.expired(db, days, now=args.now)
@@ -204,6 +215,10 @@ def _seed_fhir(args) -> int:
     return 0
 
 
+def _try(args) -> int:
+    return trial.run(args, _database)
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes in one line (and exit 2), not argparse's usage block."""
 
@@ -216,46 +231,90 @@ def _hidden_now(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--now", type=float, default=None, help=argparse.SUPPRESS)
 
 
+EPILOG = """\
+first hour (with `make serve` running; its client authentication is off):
+  cds-service try                   call the service with a sample chart, accept its card, show the report
+  cds-service evaluate FILE         the same call offline, printing the answer
+  cds-service report --format html --out report.html
+
+documentation: README.md, then docs/cli.md for every command and docs/configuration.md for every setting
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="cds-service", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    serve = sub.add_parser("serve", help="serve the CDS Hooks API under gunicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, help="worker processes (default: CDS_WORKERS or 2)")
-    serve.add_argument("--threads", type=int, help="threads per worker (default: CDS_THREADS or 4)")
+    parser = _Parser(
+        prog="cds-service",
+        description="A CDS Hooks 2.0 service for imaging decisions at order entry, and its tools.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the CDS Hooks API (gunicorn, gevent workers; client JWTs required unless CDS_AUTH_MODE=off)",
+        description="Serve the CDS Hooks API until stopped; prints 'listening on URL' once a call would be answered at once.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: CDS_WORKERS, else 2)")
+    serve.add_argument("--threads", help=argparse.SUPPRESS)  # refused with a reason (gevent workers)
     serve.set_defaults(func=_serve)
-    evaluate = sub.add_parser("evaluate", help="run one CDS Hooks request file offline and print the response")
-    evaluate.add_argument("request", help="path to a CDS Hooks request JSON file")
+    trial.add_parser(sub, _try)
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="run one CDS Hooks request file offline and print the answer (nothing recorded)",
+        description="Run one CDS Hooks request file through the service offline and print the answer JSON.",
+    )
+    evaluate.add_argument("request", help="path to a CDS Hooks request JSON file, e.g. fixtures/cases/*.json")
     evaluate.add_argument("--service", help="service id (default: the one service for the request's hook)")
     evaluate.set_defaults(func=_evaluate)
-    ev = sub.add_parser("eval", help="score a labelled corpus of charts (sensitivity, specificity, misses, latency)")
+    ev = sub.add_parser(
+        "eval",
+        help="score a folder of labelled charts: sensitivity, specificity, every miss, latency",
+        description="Score a folder of labelled charts (format: fixtures/corpus/README.md) through the service.",
+    )
     ev.add_argument("folder", metavar="DIR", help="folder of labelled chart files (fixtures/corpus/README.md)")
-    ev.add_argument("--min-sensitivity", type=float, metavar="X", help="exit 1 when sensitivity is below X (0-1)")
-    ev.add_argument("--min-specificity", type=float, metavar="Y", help="exit 1 when specificity is below Y (0-1)")
-    ev.add_argument(
-        "--min-accuracy",
-        type=float,
-        metavar="Z",
-        help="exit 1 when the share of charts matching their label exactly (cards and verdicts) is below Z",
-    )
+    for flag, letter, what in (
+        ("--min-sensitivity", "X", "sensitivity"),
+        ("--min-specificity", "Y", "specificity"),
+        ("--min-accuracy", "Z", "the share of charts matching their label exactly (cards and verdicts)"),
+    ):
+        ev.add_argument(
+            flag, type=float, metavar=letter, help=f"exit 1 when {what} is below {letter}, 0-1 (default: no minimum)"
+        )
     ev.set_defaults(func=_eval)
-    rep = sub.add_parser("report", help="cards shown, accepted and overridden, from the database")
-    rep.add_argument(
-        "--since", type=_positive_int, default=30, metavar="DAYS", help="look back this many days (default 30)"
+    rep = sub.add_parser(
+        "report",
+        help="the committee report: decisions, cards, acceptance, override reasons, ratings",
+        description="The committee report from the database named by CDS_DATABASE_URL.",
     )
-    rep.add_argument("--format", choices=("text", "json", "html"), default="text")
-    rep.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    rep.add_argument(
+        "--since",
+        type=_positive_int,
+        default=30,
+        metavar="DAYS",
+        help="look back this many days (default: %(default)s)",
+    )
+    rep.add_argument("--format", choices=("text", "json", "html"), default="text", help="(default: %(default)s)")
+    rep.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
     _hidden_now(rep)
     rep.set_defaults(func=_report)
-    purge = sub.add_parser("purge", help="delete stored cards and feedback older than CDS_RETENTION_DAYS")
-    purge.add_argument("--days", type=_positive_int, help="override CDS_RETENTION_DAYS")
-    purge.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
-    purge.add_argument("--yes", action="store_true", help="delete without asking")
+    purge = sub.add_parser(
+        "purge",
+        help="delete stored cards, ratings and feedback older than the retention period",
+        description="Delete stored cards, ratings and feedback older than the retention period.",
+    )
+    purge.add_argument("--days", type=_positive_int, help="retention in days (default: CDS_RETENTION_DAYS, else 365)")
+    purge.add_argument(
+        "--dry-run", action="store_true", help="count what would be deleted; delete nothing (default: off)"
+    )
+    purge.add_argument("--yes", action="store_true", help="delete without asking (default: off: ask on the terminal)")
     _hidden_now(purge)
     purge.set_defaults(func=_purge)
     seed_fhir = sub.add_parser(
-        "seed-fhir", help="load a FHIR transaction Bundle (default: the demo patients) into a FHIR server"
+        "seed-fhir",
+        help="load a FHIR transaction Bundle (default: the demo patients) into a FHIR server",
+        description="POST a FHIR transaction or batch Bundle to a FHIR R4 server's base URL.",
     )
     seed_fhir.add_argument("url", help="the FHIR server's base URL, e.g. http://localhost:8090/fhir")
     seed_fhir.add_argument(
@@ -266,10 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="S",
-        help="wait up to S seconds for the server to answer GET [base]/metadata first",
+        help="first wait up to S seconds for GET [base]/metadata to answer (default: %(default)s, no wait)",
     )
     seed_fhir.add_argument(
-        "--timeout", type=float, default=60.0, metavar="S", help="time limit of the POST (default 60)"
+        "--timeout", type=float, default=60.0, metavar="S", help="time limit of the POST (default: %(default)s)"
     )
     seed_fhir.set_defaults(func=_seed_fhir)
     return parser

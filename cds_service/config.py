@@ -116,6 +116,7 @@ class Settings:
     db_connect_timeout_s: float = 3.0
     migration_timeout_s: float = 300.0
     graceful_timeout_s: int = 20
+    decision_window_min: int = 30
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> Settings:
@@ -170,6 +171,7 @@ class Settings:
             db_connect_timeout_s=_float(env, "CDS_DB_CONNECT_TIMEOUT_S", cls.db_connect_timeout_s),
             migration_timeout_s=_float(env, "CDS_MIGRATION_TIMEOUT_S", cls.migration_timeout_s),
             graceful_timeout_s=_int(env, "CDS_GRACEFUL_TIMEOUT_S", cls.graceful_timeout_s),
+            decision_window_min=_int(env, "CDS_DECISION_WINDOW_MIN", cls.decision_window_min),
             **_tls(env),
         )
         values.update(overrides)

@@ -28,7 +28,9 @@ _ENDPOINTS = {
     "feedback.receive": "feedback",
     "discovery.discovery": "discovery",
     "health.healthz": "health",
+    "health.readyz": "readiness",
     "metrics.scrape": "metrics",
+    "openapi.description": "openapi",
 }
 
 # Log reasons (auth/verify.py `refuse`) -> a fixed slug; the reason text may hold an iss or a kid.

@@ -24,11 +24,15 @@ def expect(workers: int) -> None:
     _expected, _warmed = workers, multiprocessing.get_context("fork").Value("i", 0)
 
 
-def worker_warm() -> None:
-    """In a worker, once warm (before it accepts its first connection)."""
-    if _warmed is not None:
-        with _warmed.get_lock():
-            _warmed.value += 1
+def worker_warm() -> bool:
+    """In a worker, once warm (before it accepts its first connection). True in the one worker whose
+    warm-up completed the replica's first full set: `serve` says "listening" there, when a call
+    would be answered at once (a replaced worker later counts past it and says nothing)."""
+    if _warmed is None:
+        return False
+    with _warmed.get_lock():
+        _warmed.value += 1
+        return _warmed.value == _expected
 
 
 def workers() -> tuple[int, int]:

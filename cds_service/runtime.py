@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import openapi
+from .audit import decisions
 from .audit.writer import LedgerWriter
 from .auth import Authenticator, build_authenticator
 from .clinical import load_knowledge
@@ -54,6 +55,7 @@ class Runtime:
     knowledge: Any = None  # clinical.Knowledge, validated at start-up (with the site's local codes)
     openapi_body: bytes = b""  # GET /openapi.json, bundled from hooks/openapi.json at start-up
     site: Any = None  # site.SiteHolder: the site file in force, re-read on change
+    decision_secret: bytes | None = None  # keys the decision hashes (audit.decisions)
     clock: Any = field(default=time.time)  # wall clock (epoch seconds) for dates and suppression; tests replace it
 
     @classmethod
@@ -89,13 +91,14 @@ class Runtime:
             ),
             auth=build_authenticator(settings),
             database=database,
-            ledger=LedgerWriter(database),
+            ledger=LedgerWriter(database, decision_window_s=settings.decision_window_min * 60),
             discovery_body=orjson.dumps(discovery),
             knowledge=knowledge,
             openapi_body=openapi.served_body(settings.hooks_dir, content.schemas, list(content.services)),
             site=site,
         )
         site.on_change(runtime._apply_site)
+        runtime.decision_secret = secret or decisions.instance_secret(database)
         return runtime
 
     def _apply_site(self, config) -> None:

@@ -38,7 +38,8 @@ class GunicornApp(BaseApplication):
 
             app = create_app()
             warm(app.extensions["cds"])  # before the worker takes calls (cds_service.warmup says why)
-            readiness.worker_warm()
+            if readiness.worker_warm():
+                _say(f"listening on {', '.join(_urls)}")
         _tune_gc()
         return app
 
@@ -77,7 +78,6 @@ def gunicorn_options(
     host: str,
     port: int,
     workers: int,
-    threads: int,
     *,
     read_timeout_s: int = 10,
     connections: int = 1000,
@@ -85,7 +85,6 @@ def gunicorn_options(
     tls_cert: str | None = None,
     tls_key: str | None = None,
 ) -> dict:
-    """`threads` is accepted for compatibility (the CLI flag, CDS_THREADS); gevent workers do not use it."""
     from .worker import FLUSH_RESERVE_S
 
     options = {
@@ -114,7 +113,7 @@ def gunicorn_options(
     return options
 
 
-def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
+def run_gunicorn(host: str, port: int, workers: int) -> int:
     from .auth import check_trusted_clients
     from .config import ConfigError, Settings
     from .content import ContentError
@@ -134,7 +133,6 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
         host,
         port,
         workers,
-        threads,
         read_timeout_s=settings.read_timeout_s,
         connections=settings.worker_connections,
         graceful_timeout_s=settings.graceful_timeout_s,
@@ -146,11 +144,21 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int) -> int:
     return 0
 
 
+_urls: list[str] = []  # set in the master before it forks, so every worker knows them
+
+
+def _say(line: str) -> None:
+    print(f"cds-service: {line}", file=sys.stderr, flush=True)
+
+
 def _announce(server) -> None:
-    """gunicorn's when_ready hook: one line a newcomer can click (gunicorn's own is below our log level)."""
+    """gunicorn's when_ready hook, in the master once the socket is open and before any worker is
+    forked. The socket accepts already, but a call would wait for a worker's warm-up (about a
+    second, longer on a busy machine): "listening", the line a newcomer waits for and can click,
+    comes from the last worker to warm up (GunicornApp.load)."""
     scheme = "https" if server.cfg.is_ssl else "http"  # gunicorn names every TCP listener http://
-    for listener in server.LISTENERS:
-        print(f"cds-service: listening on {scheme}://{str(listener).split('://', 1)[-1]}", file=sys.stderr, flush=True)
+    _urls[:] = [f"{scheme}://{str(listener).split('://', 1)[-1]}" for listener in server.LISTENERS]
+    _say(f"warming up {server.cfg.workers} worker(s) for {', '.join(_urls)}")
 
 
 def _metrics_child_exit(server, worker) -> None:

@@ -63,11 +63,11 @@ def test_the_draft_order_is_named_once(live, http):
     service, body = _case("adult-left-coded-conclusion-mri")
     code = body["context"]["draftOrders"]["entry"][0]["resource"]["code"]
     [card] = http.post(f"{live()}/cds-services/{service}", json=body).json()["cards"]
-    assert f"the draft order is {code['text']};" in card["detail"]
+    assert f"the draft order is {code['text']}. " in card["detail"]
     assert code["coding"][0]["display"] not in card["detail"]
     del code["text"]  # no text: the first coding's display, alone
     [card] = http.post(f"{live()}/cds-services/{service}", json=body).json()["cards"]
-    assert f"the draft order is {code['coding'][0]['display']};" in card["detail"]
+    assert f"the draft order is {code['coding'][0]['display']}. " in card["detail"]
 
 
 def test_a_card_that_would_link_a_source_for_the_other_group_stops_start_up(tmp_path):

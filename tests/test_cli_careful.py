@@ -109,9 +109,8 @@ def test_serve_takes_workers_from_cds_workers(tmp_path):
         "CDS_AUTH_MODE": "off",
         "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
         "CDS_WORKERS": "3",
-        "CDS_THREADS": "1",
     }
-    with served(env, tmp_path, workers=None, threads=None, with_process=True) as (_url, _log, proc):
+    with served(env, tmp_path, workers=None, with_process=True) as (_url, _log, proc):
         deadline = time.monotonic() + 15
         while len(child_pids(proc.pid)) != 3 and time.monotonic() < deadline:
             time.sleep(0.1)

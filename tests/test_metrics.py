@@ -70,6 +70,26 @@ def test_metrics_count_requests_stages_cards_fetch_failures_and_refusals(live, h
     assert secret_patient not in after and fhir.token not in after
 
 
+def test_every_route_has_its_own_endpoint_label(make_app, live, http):
+    """Only a path no route serves is "other": /readyz and /openapi.json were counted there."""
+    from cds_service.metrics import _ENDPOINTS
+
+    app = make_app()
+    routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert routes <= set(_ENDPOINTS), routes - set(_ENDPOINTS)
+    url = live()
+    before = scrape(http, url)
+    for path in ("/readyz", "/openapi.json", "/no-such-path"):
+        http.get(f"{url}{path}", timeout=10)
+    after = scrape(http, url)
+    for endpoint, status in (("readiness", "200"), ("openapi", "200"), ("other", "404")):
+        assert (
+            value(after, "cds_http_requests_total", endpoint=endpoint, status=status)
+            - value(before, "cds_http_requests_total", endpoint=endpoint, status=status)
+            == 1
+        ), endpoint
+
+
 def test_jwt_refusals_are_counted_by_reason_without_token_data(live, http, tmp_path):
     url = live({"CDS_AUTH_MODE": "required"})
     before = scrape(http, url)
@@ -101,7 +121,7 @@ def test_gunicorn_workers_share_their_metrics_and_the_directory_is_removed(tmp_p
     temp.mkdir()
     env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "TMPDIR": str(temp)}
     calls = 12
-    with served(env, tmp_path, workers=2, threads=2, with_process=True) as (url, log_path, proc):
+    with served(env, tmp_path, workers=2, with_process=True) as (url, log_path, proc):
         for _ in range(calls):  # a new connection each time, so both workers take some
             with requests.Session() as session:
                 assert session.post(f"{url}/cds-services/{SELECT}", json=CASE, timeout=10).json()["cards"]

@@ -61,3 +61,15 @@ def test_the_sandbox_url_opens_the_compose_demo_on_a_positive_demo_patient():
     demo = json.loads((ROOT / "fixtures" / "demo" / "patients.bundle.json").read_text())
     assert f"Patient/{query['patientId']}" in {e["request"]["url"] for e in demo["entry"]}
     assert query["patientId"] == "demo-adult"  # a positive one (tests/test_seed_fhir.py shows it gets cards)
+
+
+def test_the_documented_try_command_runs_the_loop(live, tmp_path):
+    from tests.support.cli import run_cli
+
+    command = re.search(r"`\.venv/bin/cds-service (try [^`]*)`", " ".join(FIRST_HOUR.split())).group(1).split()
+    database = {"CDS_DATABASE_URL": f"sqlite:///{tmp_path}/first-hour.sqlite3"}
+    url = live(database)
+    args = [url if a.startswith("http://127.0.0.1:8081") else a for a in command]
+    result = run_cli(*args, env=database)
+    assert result.returncode == 0, result.stderr
+    assert "feedback (accepted)" in result.stdout and "accepted 1" in result.stdout

@@ -125,8 +125,16 @@ def test_local_orderable_code_joins_an_order_class(live, http, site_file):
 def test_discovery_advertises_the_options_the_site_allows(live, http, site_file):
     entries = http.get(f"{live()}/cds-services").json()["services"]
     options = entries[0]["extension"][OPTIONS_EXTENSION]
-    assert {o["code"] for o in options} == {"max-cards", "info-cards", "suppress-repeats"}
+    # suppress-repeats would do nothing while suppression is off: not offered
+    assert {o["code"] for o in options} == {"max-cards", "info-cards"}
     assert all({"code", "type", "name", "description", "default"} <= set(o) for o in options)
+    body = positive()
+    body["extension"] = {CONFIG_EXTENSION: {"suppress-repeats": False}}
+    refused = _post(http, live(), body)
+    assert refused.status_code == 400 and "suppress-repeats" in refused.json()["message"]
+    suppressing = live({**site_file({"suppression": {"enabled": True}}), "CDS_SUPPRESSION_SECRET": "s" * 32})
+    options = http.get(f"{suppressing}/cds-services").json()["services"][0]["extension"][OPTIONS_EXTENSION]
+    assert {o["code"] for o in options} == {"max-cards", "info-cards", "suppress-repeats"}
     url = live(site_file({"perCallOptions": ["max-cards"], "maxCardsPerResponse": 3}))
     only = http.get(f"{url}/cds-services").json()["services"][0]["extension"][OPTIONS_EXTENSION]
     assert only == [
@@ -164,6 +172,11 @@ def test_info_cards_off_per_call(live, http):
     body["extension"] = {CONFIG_EXTENSION: {"info-cards": False}}
     response = _post(http, url, body).json()
     assert response["cards"] == [] and response["systemActions"]
+
+
+def test_a_site_file_allowing_an_option_that_does_nothing_is_refused(make_app, site_file):
+    with pytest.raises(ContentError, match="perCallOptions: suppress-repeats does nothing unless suppression"):
+        make_app(site_file({"perCallOptions": ["suppress-repeats"]}))
 
 
 def test_serve_refuses_a_bad_site_file_before_forking(site_file):

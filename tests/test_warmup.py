@@ -69,7 +69,10 @@ def _warmed(log_path) -> list[dict]:
     return [entry for entry in map(json.loads, lines) if entry.get("msg") == "worker warmed up"]
 
 
-def test_each_served_worker_warms_up_when_it_starts(tmp_path):
+def test_each_served_worker_warms_up_and_listening_is_said_after_the_last(tmp_path):
+    """Each worker builds what a first call would before taking one; and "listening" follows the
+    last warm-up (it came as soon as the socket was open, while the workers still had their
+    warm-up ahead, so the first call waited)."""
     env = {"CDS_AUTH_MODE": "off", "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/cds.sqlite3", "CDS_LOG_LEVEL": "INFO"}
     with served(env, tmp_path, workers=2) as (url, log_path):
         answer = requests.post(
@@ -80,7 +83,15 @@ def test_each_served_worker_warms_up_when_it_starts(tmp_path):
         assert answer.status_code == 200 and answer.json()["cards"]
         # /healthz answered once one worker was up; the other may still be warming up: wait for its line
         deadline = time.monotonic() + 60
-        while len(_warmed(log_path)) < 2 and time.monotonic() < deadline:
+        while "listening on" not in log_path.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
-        warmed = _warmed(log_path)
+        lines = log_path.read_text().splitlines()
+    warmed = _warmed(log_path)
     assert len(warmed) == 2 and all(entry["modelPlans"] > 0 for entry in warmed)
+    said = [i for i, line in enumerate(lines) if "cds-service: listening on http://127.0.0.1:" in line]
+    warm_lines = [i for i, line in enumerate(lines) if '"worker warmed up"' in line]
+    starting = [
+        i for i, line in enumerate(lines) if "cds-service: warming up 2 worker(s) for http://127.0.0.1:" in line
+    ]
+    assert len(said) == 1 and len(warm_lines) == 2 and len(starting) == 1
+    assert starting[0] < warm_lines[0] < warm_lines[1] < said[0]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import orjson
 
 from ..storage import Database, StorageError
+from . import decisions
 
 log = logging.getLogger("cds_service.audit")
 SUBJECT_KEEP_S = 7 * 86400  # card -> hashed patient rows (suppression of repeated alerts) kept a week
@@ -25,6 +26,7 @@ class IssuedCard:
     disposition: str = "shown"  # shown | shadow | suppressed | capped (site configuration)
     subject_key: str | None = None  # HMAC of the patient id, only when suppression is on
     order_kind: str | None = None  # the order class the card is about ("none" for patient-view)
+    decision_key: str | None = None  # keyed hash of patient, draft and kind (audit.decisions); never stored
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,13 @@ class IssuedRating:
     shadow: bool = False
 
 
-def record_batch(db: Database, items: list[tuple], retry_delays_s: tuple[float, ...] = ()) -> None:
+def record_batch(
+    db: Database,
+    items: list[tuple],
+    retry_delays_s: tuple[float, ...] = (),
+    decision_window_s: int = decisions.DEFAULT_WINDOW_S,
+    now: int | None = None,
+) -> None:
     """Store the cards and ratings of several responses in one transaction.
 
     items: (service_id, hook, cards, ratings, request_id). A database that is busy or briefly away
@@ -44,12 +52,12 @@ def record_batch(db: Database, items: list[tuple], retry_delays_s: tuple[float, 
     log keeps the count that was not recorded."""
     for delay in retry_delays_s:
         try:
-            _write(db, items)
+            _write(db, items, decision_window_s, now)
             return
         except StorageError:
             time.sleep(delay)
     try:
-        _write(db, items)
+        _write(db, items, decision_window_s, now)
     except StorageError as exc:
         log.error(
             "issued cards not recorded",
@@ -62,8 +70,9 @@ def record_batch(db: Database, items: list[tuple], retry_delays_s: tuple[float, 
         )
 
 
-def _write(db: Database, items: list[tuple]) -> None:
-    now = int(time.time())
+def _write(db: Database, items: list[tuple], decision_window_s: int, at: int | None) -> None:
+    now = int(time.time()) if at is None else at
+    shown = [c.decision_key for _, _, issued, _, _ in items for c in issued if c.decision_key]
     card_rows: list[tuple] = [
         (
             c.uuid,
@@ -75,9 +84,10 @@ def _write(db: Database, items: list[tuple]) -> None:
             c.consult_id,
             now,
             c.disposition,
+            c.decision_key,
         )
-        for service, hook, cards, _, _ in items
-        for c in cards
+        for service, hook, issued, _, _ in items
+        for c in issued
     ]
     rating_rows: list[tuple] = [
         (r.consult_id, service, r.order_kind, r.rating, now, int(r.shadow))
@@ -93,10 +103,11 @@ def _write(db: Database, items: list[tuple]) -> None:
     if not card_rows and not rating_rows:
         return
     with db.transaction():
+        ids = decisions.assign(db, shown, now, decision_window_s)
         db.execute_many(
             "INSERT INTO cds_card (uuid, service_id, hook, kind, indicator, suggestion_uuids, consult_id, issued_at,"
-            " disposition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
-            card_rows,
+            " disposition, decision_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING",
+            [(*row[:-1], ids.get(row[-1])) for row in card_rows],
         )
         db.execute_many(
             "INSERT INTO cds_rating (consult_id, service_id, order_kind, rating, issued_at, shadow)"

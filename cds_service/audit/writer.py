@@ -24,7 +24,7 @@ import time
 
 from .. import metrics
 from ..storage import Database
-from . import ledger
+from . import decisions, ledger
 
 log = logging.getLogger("cds_service.audit")
 _writers: list[LedgerWriter] = []
@@ -35,8 +35,16 @@ LINGER_S = 0.05
 
 
 class LedgerWriter:
-    def __init__(self, db: Database, max_batch: int = 500, capacity: int = 20000, linger_s: float = LINGER_S):
+    def __init__(
+        self,
+        db: Database,
+        max_batch: int = 500,
+        capacity: int = 20000,
+        linger_s: float = LINGER_S,
+        decision_window_s: int = decisions.DEFAULT_WINDOW_S,
+    ):
         self._db = db
+        self._window_s = decision_window_s
         self._linger_s = linger_s
         self._flushing = threading.Event()
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
@@ -53,7 +61,7 @@ class LedgerWriter:
             self._queue.put_nowait(item)
             metrics.ledger_depth(self._queue.qsize())
         except queue.Full:
-            ledger.record_batch(self._db, [item])
+            ledger.record_batch(self._db, [item], decision_window_s=self._window_s)
 
     def _start(self) -> None:
         # Started on first use, i.e. in the worker process after gunicorn has forked.
@@ -74,7 +82,7 @@ class LedgerWriter:
                 except queue.Empty:
                     break
             try:
-                ledger.record_batch(self._db, batch, RETRY_DELAYS_S)
+                ledger.record_batch(self._db, batch, RETRY_DELAYS_S, self._window_s)
             finally:
                 for _ in batch:
                     self._queue.task_done()

@@ -6,6 +6,11 @@ old study (code, order details, narrative, body site) is replaced. The reason po
 mass: its Condition, or the ultrasound report that describes it when the problem list has none.
 The note says pre-contrast images are required, because that phase is the point of the
 recommendation.
+
+Every CodeableConcept of the suggested order carries a coding and a text: clients apply a
+suggestion by reading `coding[0]` (the CDS Hooks Sandbox reads `code.coding[0]` and each
+`reasonCode[].coding[0]`, and threw on a text-only reason, after it had already posted
+"accepted" feedback). A reason the draft gives in words only is kept in the order's note.
 """
 
 from __future__ import annotations
@@ -39,6 +44,38 @@ def _merge_refs(existing, refs: list[str]) -> list[dict]:
     return merged
 
 
+def concept(coding: dict, text: str | None = None) -> dict:
+    """A CodeableConcept of one of our codings, with its text."""
+    return {"coding": [dict(coding)], "text": text or coding["display"]}
+
+
+def _coded(concept_: dict) -> list[dict]:
+    return [c for c in concept_.get("coding") or () if isinstance(c, dict) and c.get("system") and c.get("code")]
+
+
+def _reasons(kb, evidence, given) -> tuple[list[dict], list[str]]:
+    """The order's reasons, each coded and worded, and the words of reasons the draft gave uncoded.
+
+    The draft's coded reasons stay (given a text when they lack one); when none is coded the
+    reason is the mass: its Condition's codes, else the knowledge's code for it."""
+    reasons, uncoded = [], []
+    for item in given or ():
+        if not isinstance(item, dict):
+            continue
+        coded = _coded(item)
+        words = item.get("text") if isinstance(item.get("text"), str) and item["text"].strip() else None
+        if coded:
+            reasons.append({**item, "coding": coded, "text": words or coded[0].get("display") or coded[0]["code"]})
+        elif words:
+            uncoded.append(words)
+    if not reasons:
+        mass = evidence.mass
+        coded = _coded(mass.resource.get("code") or {}) if mass is not None and not mass.from_report else []
+        reason = {"coding": coded, "text": kb.cards["reasonText"]} if coded else None
+        reasons.append(reason or concept(kb.suggested_order["reasonCode"], kb.cards["reasonText"]))
+    return reasons, uncoded
+
+
 def ct_request(kb, evidence, context: dict, draft: dict | None = None) -> dict:
     spec = kb.suggested_order
     notes = kb.cards["noteOnSuggestedOrder"]
@@ -50,7 +87,7 @@ def ct_request(kb, evidence, context: dict, draft: dict | None = None) -> dict:
     resource["status"] = "draft"
     if resource.get("intent") not in INTENTS:
         resource["intent"] = spec["defaultIntent"]
-    resource["category"] = [{"coding": [dict(spec["category"])]}]
+    resource["category"] = [concept(spec["category"])]
     resource["code"] = {"coding": [dict(c) for c in spec["codes"]], "text": spec["text"]}
     resource["subject"] = {"reference": f"Patient/{context['patientId']}"}
     if "encounter" not in resource and isinstance(context.get("encounterId"), str):
@@ -61,13 +98,13 @@ def ct_request(kb, evidence, context: dict, draft: dict | None = None) -> dict:
     resource.setdefault("authoredOn", datetime.now(UTC).replace(microsecond=0).isoformat())
     if evidence.mass is not None:
         resource["reasonReference"] = _merge_refs(resource.get("reasonReference"), [evidence.mass.ref])
-    if not resource.get("reasonCode"):
-        resource["reasonCode"] = [{"text": kb.cards["reasonText"]}]
+    resource["reasonCode"], uncoded = _reasons(kb, evidence, resource.get("reasonCode"))
     us_refs = [f.ref for f in evidence.ultrasounds]
     if us_refs:
         resource["supportingInfo"] = _merge_refs(resource.get("supportingInfo"), us_refs)
-    resource["bodySite"] = [{"coding": [dict(spec["bodySite"])]}]
-    added = [{"text": notes["all"]}] + ([{"text": notes["pediatric"]}] if evidence.pediatric else [])
+    resource["bodySite"] = [concept(spec["bodySite"])]
+    added = [{"text": spec["uncodedReasonNote"].format(text=words)} for words in uncoded]
+    added += [{"text": notes["all"]}] + ([{"text": notes["pediatric"]}] if evidence.pediatric else [])
     safety = contrast.order_note(kb, evidence.safety, evidence.limits)
     if safety:
         added.append({"text": safety})

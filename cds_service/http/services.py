@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 
 from .. import pipeline
+from ..audit import decisions
 from ..errors import CdsError
 from ..pipeline.exchange import Exchange
 from . import json_response, runtime, too_large
@@ -40,5 +41,6 @@ def invoke(service_id: str):
         if exchange.notes:
             g.log.update(exchange.notes)
     if exchange.issued or exchange.ratings:
-        rt.ledger.submit(service.id, service.hook, exchange.issued, exchange.ratings, exchange.request_id)
+        issued = decisions.keyed(exchange.issued, rt.decision_secret, exchange.context.get("patientId"))
+        rt.ledger.submit(service.id, service.hook, issued, exchange.ratings, exchange.request_id)
     return json_response(body)

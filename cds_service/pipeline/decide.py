@@ -1,6 +1,6 @@
 """Stage 6: which advice applies, one Decision per judged draft (plus one for patient-view).
 
-Every judged draft gets a verdict (appropriate / not-appropriate / no-criteria) even when no
+Every judged draft gets a verdict (appropriate / not-appropriate / no-criteria-apply) even when no
 card is shown, so a later stage can record an appropriateness rating per order. The table that
 maps order class and chart state to card kind and verdict is data (hooks/knowledge/rules.json).
 """
@@ -29,9 +29,10 @@ def _matches(rule: dict, flags: dict) -> bool:
 
 
 def order_rule(kb, order_class: str | None, flags: dict) -> dict:
-    """The first rules.json order rule for this class and chart state (no-criteria when none)."""
+    """The first rules.json order rule for this class and chart state (no-criteria-apply when none)."""
     return next(
-        (r for r in kb.rules["orders"] if r["class"] == order_class and _matches(r, flags)), {"verdict": "no-criteria"}
+        (r for r in kb.rules["orders"] if r["class"] == order_class and _matches(r, flags)),
+        {"verdict": "no-criteria-apply"},
     )
 
 

@@ -23,6 +23,11 @@ from .decide import order_rule
 from .exchange import Exchange
 
 
+def client_code(profile: dict, verdict: str) -> str:
+    """The rating in our one vocabulary, or the word this client needs instead."""
+    return (profile.get("clientCodes") or {}).get(verdict, verdict)
+
+
 def _extensions(resource: dict, profile: dict, pama: dict, verdict: str, consult_id: str) -> list:
     """The resource's extensions with this profile's rating in place of any earlier one of ours."""
     ours = {profile["ratingUrl"], profile["consultedUrl"], profile["consultIdUrl"]}
@@ -31,7 +36,8 @@ def _extensions(resource: dict, profile: dict, pama: dict, verdict: str, consult
         {
             "url": profile["ratingUrl"],
             "valueCodeableConcept": {
-                "coding": [{"system": profile["ratingSystem"], "code": profile["codes"][verdict]}]
+                "coding": [{"system": profile["ratingSystem"], "code": client_code(profile, verdict)}],
+                "text": pama["ratings"][verdict],
             },
         },
         {"url": profile["consultedUrl"], "valueString": pama["mechanism"]},

@@ -158,7 +158,9 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     spec = cards["kinds"][decision.kind]
     group = "pediatric" if evidence.pediatric else "adult"
     side = evidence.side or "unknown"
-    suggests_ct = decision.action in ("create-ct", "update-draft-to-ct")
+    # the CT is advised by a card that suggests it, and by patient-view's card, which names it as the
+    # next test without a suggestion (clients such as the Sandbox do nothing when it is accepted there)
+    suggests_ct = decision.action in ("create-ct", "update-draft-to-ct") or decision.draft is None
     values = {
         "side": cards["sides"][side],
         "sideAdj": cards["sideAdjectives"][side],

@@ -61,8 +61,15 @@ class SiteConfig:
 
     @property
     def per_call_options(self) -> tuple[str, ...]:
-        allowed = self.doc.get("perCallOptions")
-        return tuple(OPTIONS) if allowed is None else tuple(allowed)
+        return allowed_options(self.doc)
+
+
+def allowed_options(doc: dict) -> tuple[str, ...]:
+    """The per-call options an EHR may set: those the site file lists (all when absent), less the
+    ones that would do nothing here (suppress-repeats while suppression is off)."""
+    listed = OPTIONS if doc.get("perCallOptions") is None else doc["perCallOptions"]
+    suppressing = bool((doc.get("suppression") or {}).get("enabled"))
+    return tuple(code for code in listed if suppressing or code != "suppress-repeats")
 
 
 def _fail(path, key: str, message: str):
@@ -125,7 +132,8 @@ def load_site(path: str | None, schemas, services: dict, kb, secret: bytes | Non
             "needs CDS_SUPPRESSION_SECRET (at least 32 characters) in the environment; "
             "patient ids are only ever stored as a keyed hash",
         )
+    if "suppress-repeats" in (doc.get("perCallOptions") or ()) and not (doc.get("suppression") or {}).get("enabled"):
+        _fail(path, "perCallOptions", "suppress-repeats does nothing unless suppression.enabled is true")
     knowledge = _merge_codes(kb, path, doc.get("orderCodes") or {})
-    allowed = OPTIONS if doc.get("perCallOptions") is None else doc["perCallOptions"]
-    body = discovery_document(services, allowed, doc)
+    body = discovery_document(services, allowed_options(doc), doc)
     return SiteConfig(path, doc, knowledge, body, secret)

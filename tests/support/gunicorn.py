@@ -27,7 +27,6 @@ def served(
     env: dict,
     log_dir: Path,
     workers: int | None = 2,
-    threads: int | None = 4,
     command: tuple = ("cds_service", "serve"),
     with_process: bool = False,
 ):
@@ -35,8 +34,8 @@ def served(
 
     `command` is the module and subcommand to run (the benchmark's floor uses it too); with
     `with_process` the Popen is yielded as a third item. Only the CDS_ variables given here reach
-    the server, so a developer's shell cannot change a test. workers/threads None: not passed (the
-    command's defaults, CDS_WORKERS / CDS_THREADS, apply).
+    the server, so a developer's shell cannot change a test. workers None: not passed (the
+    command's default, CDS_WORKERS, applies).
     """
     port = free_port()
     log_path = log_dir / f"serve-{port}.log"
@@ -52,7 +51,6 @@ def served(
                 "--port",
                 str(port),
                 *(("--workers", str(workers)) if workers is not None else ()),
-                *(("--threads", str(threads)) if threads is not None else ()),
             ],
             cwd=ROOT,
             env=full_env,
