@@ -29,6 +29,8 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 # fixture with the app's server threads running. schemathesis.openapi.from_url imports this lazily.
 from schemathesis.specs.openapi.schemas import OpenApiSchema  # noqa: F401
 
+from cds_service.warmup import warm
+
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 
 
@@ -73,10 +75,14 @@ def test_the_description_is_valid_openapi_3_1(live, http):
 
 
 @pytest.fixture
-def api(live):
+def api(live_app):
     config = schemathesis.Config.from_dict({"generation": {"max-examples": 25, "database": "none"}})
     # generated fhirServer values name hosts that do not exist: keep each failed fetch short
-    url = live({"CDS_FHIR_TIMEOUT_S": "0.3", "CDS_FHIR_DEADLINE_S": "0.5"})
+    url, runtime = live_app({"CDS_FHIR_TIMEOUT_S": "0.3", "CDS_FHIR_DEADLINE_S": "0.5"})
+    # Build now, in this thread, what a first call builds lazily (the narrative pipeline imports
+    # spaCy and medspaCy): CPython 3.11 counts AST depth per interpreter, and an import compiling
+    # classes in a server thread while hypothesis parses a lambda's source here raised SystemError.
+    warm(runtime)
     return url, schemathesis.openapi.from_url(f"{url}/openapi.json", config=config)
 
 

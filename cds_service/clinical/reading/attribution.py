@@ -69,28 +69,40 @@ class _Mass:
 
 
 class Attributor:
-    """Aggregates the sentence readings of one document into mass statements."""
+    """Aggregates the sentence readings of one document into mass statements (shared by every
+    call; each document is worked through by its own _Work)."""
 
     def __init__(self, organ_regions: dict[str, str | None]):
         self.organ_regions = organ_regions  # organ kind -> region: an organ heading places its masses
-        self.context_side: str | None = None  # while reading one section: the side last spoken of
 
     def statements(self, sections: list[tuple[Section, list[SentenceReading]]]) -> list[MassStatement]:
-        body: list[_Mass] = []
-        revisions: list[_Mass] = []
-        withdrawn = False
+        work = _Work(self.organ_regions)
         for section, readings in sorted(sections, key=lambda s: s[0].override):
-            found = revisions if section.override else body
-            last: _Mass | None = None
-            self.context_side = section.side
-            for reading in readings:
-                # a reference with no mass named yet in its section is to the report's last mass
-                fallback = body[-1] if body and (section.override or last is None) else None
-                last = self._sentence(section, reading, found, last, fallback, revises=section.override)
-                withdrawn = withdrawn or (section.override and _gives_away(reading))
-        self._settle(body, revisions, withdrawn)
-        kept = body + [m for m in revisions if m.target is None and m.assertion in COUNTED]
+            work.section(section, readings)
+        _settle(work.body, work.revisions, work.withdrawn)
+        kept = work.body + [m for m in work.revisions if m.target is None and m.assertion in COUNTED]
         return [_statement(m) for m in kept]
+
+
+class _Work:
+    """One document's masses as its sentences are read, in order."""
+
+    def __init__(self, organ_regions: dict[str, str | None]):
+        self.organ_regions = organ_regions
+        self.body: list[_Mass] = []
+        self.revisions: list[_Mass] = []  # what addenda and amendments say
+        self.withdrawn = False  # an addendum gave the calcium to another structure
+        self.context_side: str | None = None  # within a section: the side last spoken of
+
+    def section(self, section: Section, readings: list[SentenceReading]) -> None:
+        found = self.revisions if section.override else self.body
+        last: _Mass | None = None
+        self.context_side = section.side
+        for reading in readings:
+            # a reference with no mass named yet in its section is to the report's last mass
+            fallback = self.body[-1] if self.body and (section.override or last is None) else None
+            last = self._sentence(section, reading, found, last, fallback, revises=section.override)
+            self.withdrawn = self.withdrawn or (section.override and _gives_away(reading))
 
     def carry_side(self, sides: set[str]) -> None:
         """The side a sentence spoke of carries to the next ("Normal right kidney. No mass.")."""
@@ -152,27 +164,27 @@ class Attributor:
                 last.calcium += [(c, said) for c in reading.loose]
         return last
 
-    @staticmethod
-    def _settle(body: list[_Mass], revisions: list[_Mass], withdrawn: bool) -> None:
-        """The addendum's word on the body's masses."""
-        if withdrawn and not any(m.calcium for m in revisions):
-            for mass in body:
-                mass.revised = False
-        for revision in revisions:
-            side = (revision.target or revision).side
-            # the body names one mass in its findings and again in its impression: revise every mention
-            targets = [m for m in body if side is None or m.side in (side, None)]
-            if revision.assertion == "negated" and not revision.calcium:
-                for mass in targets:
-                    mass.assertion = "negated"
-            elif revision.calcium:
-                verdict = revision.assertion in COUNTED and any(
-                    c.assertion in COUNTED and not c.negative for c, _ in revision.calcium
-                )
-                for mass in targets:
-                    mass.revised = verdict
-                if revision.target is None and targets:
-                    revision.target = targets[0]  # it revised a body mass; not a mass of its own
+
+def _settle(body: list[_Mass], revisions: list[_Mass], withdrawn: bool) -> None:
+    """The addendum's word on the body's masses."""
+    if withdrawn and not any(m.calcium for m in revisions):
+        for mass in body:
+            mass.revised = False
+    for revision in revisions:
+        side = (revision.target or revision).side
+        # the body names one mass in its findings and again in its impression: revise every mention
+        targets = [m for m in body if side is None or m.side in (side, None)]
+        if revision.assertion == "negated" and not revision.calcium:
+            for mass in targets:
+                mass.assertion = "negated"
+        elif revision.calcium:
+            verdict = revision.assertion in COUNTED and any(
+                c.assertion in COUNTED and not c.negative for c, _ in revision.calcium
+            )
+            for mass in targets:
+                mass.revised = verdict
+            if revision.target is None and targets:
+                revision.target = targets[0]  # it revised a body mass; not a mass of its own
 
 
 def _gives_away(reading: SentenceReading) -> bool:
