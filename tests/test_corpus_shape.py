@@ -57,6 +57,7 @@ CLASSES = {
     "depth",
     "transport",
     "vocabulary-orders",
+    "other-subject",
 }
 # The label-policy ids: the README's "Decisions" table, one "| `id` | rule |" row each.
 DECISIONS = re.findall(

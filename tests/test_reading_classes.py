@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.builders import SERVICE_IDS
-from tests.support.charts import CPT, LOINC, attachment, chart, condition, flank_site, us_report
+from tests.support.charts import CPT, LOINC, attachment, condition, flank_site, poster, text_report
 
 MRI_SUMMARY = "CT abdomen without then with contrast should come before MRI"
 
@@ -21,21 +20,9 @@ def body(findings: str) -> str:
     )
 
 
-def text_report(text: str, **extra):
-    return us_report(forms=[attachment(text)], **extra)
-
-
 @pytest.fixture
 def answer(live, http):
-    base = live()
-
-    def call(*resources, hook="order-select", **extra):
-        request = chart(*resources, hook=hook, **extra)
-        response = http.post(f"{base}/cds-services/{SERVICE_IDS[hook]}", json=request, timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    return call
+    return poster(http, live())
 
 
 def carded(answer_body) -> bool:

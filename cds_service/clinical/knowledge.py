@@ -287,6 +287,7 @@ def _check_reading(docs: dict, paths: dict) -> None:
     for where, patterns in [
         ("clauseBreaks", nlp["clauseBreaks"]),
         ("attributionBreaks", nlp["attributionBreaks"]),
+        ("forwardBreaks", nlp["forwardBreaks"]),
         ("revisionCues", nlp["revisionCues"]),
         ("calciumWithoutOwner", nlp["calciumWithoutOwner"]),
         ("sections/fields", nlp["sections"]["fields"]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from .builders import PREFETCH_KEYS, bundle, draft_service_request, patient, request
+from .builders import PREFETCH_KEYS, SERVICE_IDS, bundle, draft_service_request, patient, request
 
 SCT, ICD, LOINC, CPT = (
     "http://snomed.info/sct",
@@ -99,3 +99,21 @@ def chart(*resources, pid="p1", hook="order-select", draft_code=None, birth="197
     prefetch["patient"] = patient(pid, birth)
     drafts = [draft_service_request(pid=pid, code=draft_code or MRI_ABDOMEN)] if hook != "patient-view" else None
     return request(hook, pid, prefetch, drafts=drafts, **extra)
+
+
+def text_report(text: str, **extra) -> dict:
+    """An ultrasound report whose narrative is this plain text."""
+    return us_report(forms=[attachment(text)], **extra)
+
+
+def poster(http, base: str):
+    """call(*resources, hook=..., **chart options) -> the service's answer to that chart, checked 200."""
+
+    def call(*resources, hook="order-select", **extra):
+        response = http.post(
+            f"{base}/cds-services/{SERVICE_IDS[hook]}", json=chart(*resources, hook=hook, **extra), timeout=30
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return call

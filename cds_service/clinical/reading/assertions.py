@@ -86,6 +86,7 @@ class Assertor:
         self.counted = frozenset(policy["counted"])
         self.not_counted = frozenset(c for c, a in self.order if a not in self.counted)
         self.breaks = re.compile("|".join(f"(?:{p})" for p in spec["clauseBreaks"]), re.IGNORECASE)
+        self.forward_breaks = re.compile("|".join(f"(?:{p})" for p in spec["forwardBreaks"]), re.IGNORECASE)
         self.cue = re.compile(
             "|".join(f"(?:{m['pattern']})" for m in spec["modifiers"] if m["category"] in self.not_counted),
             re.IGNORECASE,
@@ -152,6 +153,8 @@ class Assertor:
         if modifier.start < target.start:
             start, end = modifier.end_char, target.start_char
             after = text[target.end_char : target.end_char + 40]
+            if self.forward_breaks.search(text, start, end):
+                return False
         else:
             start, end = target.end_char, modifier.start_char
             after = ""

@@ -34,6 +34,8 @@ _IS = re.compile(
     r"(?:\s+(?:an?|the))?\s*",
     re.IGNORECASE,
 )
+_WITH_NEXT = re.compile(r"\s*(?:with|w/|containing|showing|demonstrating)(?:\s+[a-z-]+){0,3}\s*$", re.IGNORECASE)
+_SEPARATE = re.compile(r"\b(?:separate|distinct|apart|unrelated|remote)\b", re.IGNORECASE)
 _RELATIVE = re.compile(
     r"\s*,?\s*(?:which|that|who)\s+(?:is|are|was|were|appears?|shows?|contains?|has|have|demonstrates?)\b",
     re.IGNORECASE,
@@ -76,7 +78,8 @@ class Thing:
     depth: str | None = None
     reference: bool = False  # "it", "this": refers back to an earlier mass
     definite: bool = False  # "the lesion", "this mass": may be the mass named before
-    located_in_clause: bool = False  # an organ that only places an earlier structure of its clause
+    located_in_clause: bool = False  # a place or landmark of an earlier structure of its clause
+    contained: bool = False  # ... that contains it ("mass in the left kidney"): part of that structure's phrase
     calcium: list[Calcium] = field(default_factory=list)
 
 
@@ -97,6 +100,10 @@ class SentenceReader:
         self.revision = re.compile("|".join(f"(?:{p})" for p in spec["revisionCues"]), re.IGNORECASE)
         self.no_type = re.compile(rf"^(?:{'|'.join(spec['calciumWithoutOwner'])})$", re.IGNORECASE)
         self.pronoun = lexicon.links["pronoun"]
+        self.mass_kinds = {s.kind for s in lexicon.structures if s.cls == MASS}
+        self.identity_field = re.compile(
+            rf"(?:{'|'.join(spec['sections']['identityFields'])})\s*:\s*(?:[a-z-]+\s+){{0,2}}$", re.I
+        )
         tail = r"(?:\s+[\w/-]+){0,4}\s*$"  # the words between the place word and the noun: "of the descending"
         self.contained = re.compile(rf"(?:{lexicon.links['locative'].pattern}){tail}", re.IGNORECASE)
         self.landmark = re.compile(rf"(?:{lexicon.links['landmark'].pattern}){tail}", re.IGNORECASE)
@@ -118,6 +125,7 @@ class SentenceReader:
     def read(self, text: str) -> SentenceReading:
         mentions = self.lexicon.mentions(text)
         things, modifiers = self._things(text, mentions)
+        self._identify(text, things)
         calcium = [Calcium(m.start, m.end, m.text, m.kind, m.negative) for m in mentions if m.layer == "calcium"]
         spans = [(t.start, t.end) for t in things] + [(c.start, c.end) for c in calcium]
         found = self.assertor.categories(text, spans)
@@ -137,9 +145,26 @@ class SentenceReader:
             calc.side = between[-1].kind if between else None
             if calc.owner is None:
                 loose.append(calc)
-            else:
-                things[calc.owner].calcium.append(calc)
+                continue
+            owner = things[calc.owner]
+            owner.calcium.append(calc)
+            if (
+                owner.start > calc.end
+                and owner.assertion == calc.assertion == "negated"
+                and self.lexicon.links["locative"].search(text[calc.end : owner.np_start])
+            ):
+                owner.assertion = "present"  # "no calcification within the mass": the negation is the calcium's
         return SentenceReading(text, things, loose, bool(self.revision.search(text)), {m.kind for m in sides})
+
+    def _identify(self, text: str, things: list[Thing]) -> None:
+        """In a field record, a type field names what the record's lesion is ("Lesion: 2, ...,
+        Composition: Cyst (Bosniak II)"): the lesion is then that structure, not a mass."""
+        for i, thing in enumerate(things):
+            if thing.cls == MASS or not self.identity_field.search(text[: thing.np_start]):
+                continue
+            lesion = next((t for t in reversed(things[:i]) if t.kind == "mass"), None)
+            if lesion is not None:
+                lesion.cls, lesion.kind = thing.cls, thing.kind
 
     # -- structures and their noun phrases ----------------------------------------------------
     def _things(self, text: str, mentions: list[Mention]) -> tuple[list[Thing], list[Mention]]:
@@ -150,7 +175,20 @@ class SentenceReader:
         for n, m in enumerate(heads):
             structure = self.lexicon.by_kind[m.kind]
             following = heads[n + 1] if n + 1 < len(heads) else None
-            adjunct = following is not None and following.head and not text[m.end : following.start].strip(" -")
+            gap = text[m.end : following.start] if following is not None else ""
+            adjunct = (
+                following is not None
+                and (
+                    (following.head and not gap.strip(" -"))
+                    or (  # "upper pole renal mass": the place qualifies the mass it leads into
+                        structure.cls == ORGAN
+                        and self.lexicon.by_kind[following.kind].cls in (MASS, ORGAN)
+                        and _filler(gap)
+                        and next((h for h in heads[n + 1 :] if h.head), following).kind in self.mass_kinds
+                        and _filler(text[m.end : next((h for h in heads[n + 1 :] if h.head), following).start])
+                    )
+                )
+            )
             if not m.head or adjunct:  # "lower pole mass": the first noun qualifies the second
                 pending.append(m)
                 continue
@@ -202,6 +240,7 @@ class SentenceReader:
             if not (self.contained.search(gap) or (thing.cls == ORGAN and earlier[-1].cls != ORGAN)):
                 continue
             thing.located_in_clause = True
+            thing.contained = True
             owner = earlier[-1]
             if thing.cls == ORGAN and owner.cls == MASS and owner.location is None and not thing.reference:
                 owner.location = thing.kind
@@ -263,7 +302,8 @@ class SentenceReader:
             gap = text[calc.end : max(calc.end, things[i].np_start)]
             if links["identity"].search(gap) or (things[i].cls != MASS and _IS.fullmatch(gap)):
                 return i
-            break
+            if things[i].cls != ORGAN:
+                break  # places between ("focus in the renal sinus, c/w a stone") do not stop the reading
         # 2. the noun a calcium adjective qualifies
         if calc.form == "adjectival" and after:
             gap = text[
@@ -292,9 +332,15 @@ class SentenceReader:
             return len(things) - 1
         # 4. a relative clause describes the noun right before it, landmark or not ("the costal cartilage,
         # which is calcified"); otherwise the structure before it that a linking word ties it to
-        if before and _RELATIVE.match(text[things[before[-1]].end : calc.start]):
-            return before[-1]
+        nouns = [i for i in before if not things[i].contained]  # "mass in the left kidney, which ...": the mass
+        if nouns and _RELATIVE.match(text[things[nouns[-1]].end : calc.start]):
+            return nouns[-1]
+        # "... adjacent to a separate cyst with rim calcification": "with" ties it to the noun right before
+        if nouns and _WITH_NEXT.match(text[things[nouns[-1]].end : calc.start]):
+            return nouns[-1]
         candidates = [i for i in before if not things[i].located_in_clause]
+        if candidates and _SEPARATE.search(text[things[candidates[-1]].end : calc.start]):
+            candidates = []  # "a mass with a separate echogenic focus": the calcium is not the mass's
         if candidates:
             gap = text[things[candidates[-1]].end : calc.start]
             if links["with"].search(gap) or links["copula"].search(gap) or not gap.strip(" ,-"):

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from .lexicon import ORGAN, Lexicon
-from .templates import Tables, checkboxes
+from .templates import Tables, checkboxes, queries
 
 _LABEL = re.compile(r"^[ \t>*#•\-]*(?P<label>[A-Za-z][A-Za-z /&()'.,#-]{0,48}?)[ \t]*:(?!//)[ \t]*(?P<rest>.*)$")
 _TITLE_LINE = re.compile(r"^[ \t*#=_\-]*(?P<label>[A-Za-z][A-Za-z /&()'-]{1,48}?)[ \t*#=_\-]*$")
@@ -32,6 +32,11 @@ _ADDENDUM_LINE = re.compile(
 )
 _INLINE_LABEL = re.compile(r"(?<=[.!?;])[ \t]+(?=[A-Z][A-Za-z /&()-]{1,40}:[ \t])")
 _CONTINUES = re.compile(r"[^.!?:]\s*$")  # a line that ends mid-sentence
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_LABEL_COLON = re.compile(r"(?<=[A-Za-z)])[ \t]*:[ \t]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z/()-]*")
+_PLAIN_LABEL = re.compile(r"[A-Za-z][A-Za-z /()-]*")
+_VALUES = {"no", "yes", "none", "present", "absent", "not", "negative", "positive", "nil", "y", "n"}
 _WORDS_OF_TITLE = re.compile(r"[^a-z]+")
 MAX_TITLE_WORDS = 6
 MAX_REMEMBERED = 4096  # label readings kept (labels are at most 49 characters)
@@ -106,10 +111,38 @@ class Sectioner:
             return "organ", organs[-1].kind, side
         return None
 
+    def _inline(self, line: str) -> str:
+        """A report or template flattened onto one line: a break before each label the sectioner
+        knows ("... 10.9 cm Lesion: Yes ... Left kidney: ..."), the longest such label before each
+        colon, never one that starts with a value ("No Calcification:" is "No" then a label)."""
+        if line.count(":") < 2:
+            return line
+        cuts = []
+        for colon in _LABEL_COLON.finditer(line):
+            words = list(_WORD.finditer(line, max(0, colon.start() - 40), colon.start()))
+            for k in range(min(4, len(words)), 0, -1):
+                first = words[-k]
+                label = line[first.start() : colon.start()].strip()
+                if (
+                    first.start() == 0
+                    or not first.group(0)[0].isupper()
+                    or first.group(0).lower() in _VALUES
+                    or not _PLAIN_LABEL.fullmatch(label)
+                ):
+                    continue
+                if line[words[-1].end() : colon.start()].strip() == "" and (
+                    self._heading(label) or self._category(label)
+                ):
+                    cuts.append(first.start())
+                    break
+        for cut in reversed(cuts):
+            line = line[:cut].rstrip() + "\n" + line[cut:]
+        return line
+
     def _lines(self, text: str) -> list[str]:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        text = _INLINE_LABEL.sub("\n", text)
-        return self.tables.rewrite([checkboxes(line) for line in text.split("\n")])
+        text = _INLINE_LABEL.sub("\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+        text = "\n".join(self._inline(queries(checkboxes(line))) for line in text.split("\n"))
+        return self.tables.rewrite(text.split("\n"))
 
     def split(self, text: str) -> list[Section]:
         reader = _Builder(self.default)
@@ -131,15 +164,17 @@ class Sectioner:
                 continue
             name = heading.group("label")
             rest = label.group("rest") if label else ""
+            category = self._category(name)
+            kind = None if category is not None and not category["counts"] else self._heading(name)
             if label is None and not name.isupper() and _norm(name) not in self.exact:
-                reader.text(line)  # a short line of prose, not a title
-                continue
-            kind = self._heading(name)
+                if not (kind is not None and kind[0] == "organ" and len(name.split()) <= 4):
+                    reader.text(line)  # a short line of prose, not a title ("Left kidney" alone is one)
+                    continue
             if kind is not None and kind[0] == "field":
                 reader.field(line.strip())
             elif kind is not None:
                 reader.start(self.by_category["findings"], name, rest, organ=kind[1], side=kind[2])
-            elif (category := self._category(name)) is not None or label is not None:
+            elif category is not None or label is not None:
                 reader.start(category or self.default, name, rest)
             else:
                 reader.text(line)  # a short line of prose, not a title
@@ -193,9 +228,17 @@ class _Builder:
         self._close()
         self.spec, self.title, self.organ, self.side = spec, title.strip(), organ, side
         self.ends_with_sentence = False
-        if rest.strip():
-            self.text(rest.strip())
+        rest = rest.strip()
+        after = ""
+        if spec.get("oneSentence") and (cut := _SENTENCE_END.search(rest)):
+            rest, after = rest[: cut.start()], rest[cut.end() :]
+        if rest:
+            self.text(rest)
             self.ends_with_sentence = self._history()
+        if after:  # "FHx: Wilms tumour (father). A calcified mass ...": the rest is untitled, and read
+            self.start(self.default, "")
+            self.spec = None
+            self.text(after)
 
     def text(self, line: str) -> None:
         if self.ends_with_sentence and self.para and not _CONTINUES.search(self.para[-1]):

@@ -21,20 +21,39 @@ _WORD_FIRST = re.compile(rf"({_WORD})[ \t]*({_CHECKED}|{_EMPTY})")
 _TICKED = re.compile(_CHECKED)
 _CELL_SPLIT = re.compile(r"\s*\|\s*|\t+|\s{2,}")
 MAX_TABLE_ROWS = 40
+_RUN_TOGETHER = re.compile(r"(?<=[A-Za-z)])\s+(?=\d{1,2}$)")
 NUMBERING = ("", "no", "nr", "num", "number")  # a "#" or "No." column numbers the table's lesions
 
 
 def _ticked_words(line: str, pattern: re.Pattern, box_group: int, word_group: int) -> str | None:
+    """Each run of options (boxes with their words, nothing else between) becomes its ticked
+    word(s); a line may carry several fields' runs ("Mass: [ ] Yes [X] No  Calcification: [X] Yes")."""
     options = list(pattern.finditer(line))
     if len(options) < 2:
         return None
-    chosen = [m.group(word_group) for m in options if _TICKED.fullmatch(m.group(box_group))]
-    start, end = options[0].start(), options[-1].end()
-    return line[:start] + ("/".join(chosen) if chosen else "not answered") + line[end:]
+    runs: list[list[re.Match]] = [[options[0]]]
+    for option in options[1:]:
+        if line[runs[-1][-1].end() : option.start()].strip():
+            runs.append([option])
+        else:
+            runs[-1].append(option)
+    for run in reversed(runs):
+        chosen = [m.group(word_group) for m in run if _TICKED.fullmatch(m.group(box_group))]
+        line = line[: run[0].start()] + ("/".join(chosen) if chosen else "not answered") + line[run[-1].end() :]
+    return line
+
+
+_QUERY = re.compile(r"(?:(?<=^)|(?<=[\s:(]))\?[ \t]*(?=[A-Za-z])")
+
+
+def queries(line: str) -> str:
+    """A leading "?" marks a query ("? calcified mass"): spelled as a word, so the sentence is not
+    cut at it and the query cue of nlp.json governs what follows."""
+    return _QUERY.sub("query ", line) if "?" in line else line
 
 
 def checkboxes(line: str) -> str:
-    """A line whose options are boxes, with each group of boxes replaced by the ticked word(s)."""
+    """A line whose options are boxes, with each run of boxes replaced by the ticked word(s)."""
     if "[" not in line and "(" not in line and not any(c in line for c in "☒☑■☐□"):
         return line
     for pattern, box, word in ((_BOX_FIRST, 1, 2), (_WORD_FIRST, 2, 1)):
@@ -65,7 +84,21 @@ class Tables:
             return names
         return None
 
+    def _one_line(self, line: str) -> list[str]:
+        """A table flattened onto one line: its header's cells, then rows of as many cells (the
+        last cell of one row and the first of the next may have run together: "Present 2")."""
+        cells = _cells(line)
+        for candidate in (cells, [part for c in cells for part in _RUN_TOGETHER.split(c)]):
+            width = next((i for i, c in enumerate(candidate) if not self._column(c)), len(candidate))
+            if 2 <= width < len(candidate) and len(candidate) % width == 0 and self._header(candidate[:width]):
+                return [" | ".join(candidate[i : i + width]) for i in range(0, len(candidate), width)]
+        return [line]
+
+    def _column(self, cell: str) -> bool:
+        return any(rx.match(cell.strip(" :*#")) for rx in self.columns.values())
+
     def rewrite(self, lines: list[str]) -> list[str]:
+        lines = [row for line in lines for row in (self._one_line(line) if line.count("|") >= 5 else [line])]
         out: list[str] = []
         header: list[str | None] | None = None
         titles: list[str] = []
