@@ -356,7 +356,14 @@ def test_ct_done_by_study_and_by_final_report(chart):
 
 def test_mr_done_is_cross_sectional_but_not_ct(chart):
     evidence = chart(*positive(study(sid="mr1", modality="MR", description="MRI abdomen")))
-    assert evidence.flags() == {"ctDone": False, "crossSectionalDone": True, "ctOrdered": False, "pediatric": False}
+    assert evidence.flags() == {
+        "ctDone": False,
+        "crossSectionalDone": True,
+        "ctOrdered": False,
+        "pediatric": False,
+        "neonate": False,
+        "pregnant": False,
+    }
 
 
 def test_ct_guided_biopsy_and_other_regions_are_not_workup(chart):

@@ -57,6 +57,9 @@ CLASSES = {
     "depth",
     "transport",
     "vocabulary-orders",
+    "pregnancy",
+    "newborn",
+    "missing-data",
     "other-subject",
 }
 # The label-policy ids: the README's "Decisions" table, one "| `id` | rule |" row each.

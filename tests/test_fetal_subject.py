@@ -12,8 +12,9 @@ import pytest
 
 from tests.support.charts import CPT, LOINC, SCT, attachment, condition, flank_site, poster, report_body, text_report
 
-ORDER_CT = "next test is CT abdomen without then with contrast"
-BIOPSY_FIRST = "image it with CT before any biopsy"
+# a pregnant woman's own calcified mass: the pregnancy pathway's cards (issue 23 point 1)
+ORDER_CT = "ultrasound or MRI without contrast before any CT"
+BIOPSY_FIRST = "image it first (test agreed with radiology), then consider biopsy"
 # An obstetric report whose body never says fetal: only its code or title tells whose anatomy it is.
 OB_TEXT = (
     "EXAM: {exam}\nCLINICAL HISTORY: G2P1 at 32 weeks, growth and anatomy follow-up.\nCOMPARISON: None.\n\n"

@@ -51,7 +51,7 @@ def test_one_json_log_line_per_request_with_stage_timings_and_no_secrets(live, h
         "shadow",
         "respond",
     }
-    assert first["requestId"] and first["ms"] >= 0 and len(first["fetched"]) == 10
+    assert first["requestId"] and first["ms"] >= 0 and len(first["fetched"]) == 11
     assert lines[1]["status"] == 400 and "error" in lines[1]
     for secret in ("patient-secret-id-42", "access-token-xyz", "eyJhbGciOiJFUzM4NCJ9"):
         assert secret not in log_lines.text

@@ -26,15 +26,18 @@ NOTE = "Could not be checked:** contrast allergies"
 def _complete_case(name: str):
     """A fixture case with the contrast-safety keys (issue 12) answered "no data", as a full prefetch would."""
     service, body = _case(name)
-    body["prefetch"].update(renalLabs=None, pregnancy=None, documentReferences=None)
+    body["prefetch"].update(renalLabs=None, pregnancy=None, documentReferences=None, medications=None)
     return service, body
 
 
 def test_services_mark_allergies_optional_and_everything_else_essential():
     content = Content.load(REPO_ROOT / "hooks")
-    # renalLabs, pregnancy: contrast safety (issue 12); documentReferences: imaging notes (issue 19)
+    # renalLabs, pregnancy: contrast safety (issue 12); documentReferences: imaging notes (issue 19);
+    # medications: metformin, a kidney-function risk factor (issue 23)
     for service in content.services.values():
-        assert service.optional_prefetch == frozenset({"allergies", "renalLabs", "pregnancy", "documentReferences"})
+        assert service.optional_prefetch == frozenset(
+            {"allergies", "renalLabs", "pregnancy", "documentReferences", "medications"}
+        )
         assert set(service.prefetch) - service.optional_prefetch >= {
             "patient",
             "conditions",

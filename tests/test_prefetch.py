@@ -73,6 +73,7 @@ def test_missing_keys_are_fetched_concurrently_with_the_bearer_token(live, http,
             "Observation?patient=p1&category=imaging",
             "ServiceRequest?patient=p1&status=active",
             "AllergyIntolerance?patient=p1",
+            "MedicationRequest?patient=p1&status=active",
             *OPTIONAL_LAB_SEARCHES,
         ]
     )

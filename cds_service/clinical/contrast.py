@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .codes import codings, concept_text
+from .kidney_risk import risk_factors
 from .masses import is_live
 
 RESULT_STATUSES = ("final", "amended", "corrected")
@@ -23,9 +24,20 @@ UMOL_PER_MG_DL = 88.4
 
 
 @dataclass(frozen=True)
+class PregnancyCheck:
+    """A site's request to say when pregnancy status is unknown (ACR-SPR: each facility sets its
+    own screening policy): ages from_age..to_age inclusive, a status older than within_days is unknown."""
+
+    from_age: int
+    to_age: int
+    within_days: int = 30
+
+
+@dataclass(frozen=True)
 class Limits:
     egfr_below: float = 30.0
     lab_window_days: int = 90
+    pregnancy_check: PregnancyCheck | None = None  # off unless the site turns it on
 
 
 @dataclass
@@ -45,6 +57,20 @@ class Safety:
     renal: Result | None = None
     pregnancy: Result | None = None
     allergies: list[str] = field(default_factory=list)
+    renal_missing: list[str] = field(default_factory=list)  # risk factors, when no result is in the window
+    pregnancy_unknown: int | None = None  # the patient's age, when the site asks and no status is recent
+
+    @property
+    def gaps(self) -> list[str]:
+        """What the chart does not show and should: 'renal-missing', 'pregnancy-unknown'."""
+        return [
+            name
+            for name, on in (
+                ("renal-missing", self.renal_missing),
+                ("pregnancy-unknown", self.pregnancy_unknown is not None),
+            )
+            if on
+        ]
 
     @property
     def renal_concern(self) -> bool:
@@ -226,23 +252,71 @@ def pregnancy(record, kb, now: datetime, groups: dict | None = None) -> Result |
     return None
 
 
-def assess(record, kb, evidence, limits: Limits, now: datetime, observations: list[dict] | None = None) -> Safety:
-    """Everything about contrast safety the chart shows for this patient (allergies from evidence).
-    `observations`: where to look for results (default: every Observation of the chart)."""
+def _status_recorded(record, groups: dict, now: datetime, days: int) -> bool:
+    """Any pregnancy status result (whatever its answer) within `days`."""
+    return _newest(record, groups["pregnancy-status"], now - timedelta(days=days)) is not None
+
+
+def _could_be_pregnant(patient: dict | None, age: int | None, check: PregnancyCheck | None) -> bool:
+    """Of child-bearing age by the site's range and not recorded as male (administrative gender
+    says nothing sure about anatomy, so only 'male' is left out)."""
+    return (
+        check is not None
+        and age is not None
+        and check.from_age <= age <= check.to_age
+        and (patient or {}).get("gender") != "male"
+    )
+
+
+def assess(
+    record,
+    kb,
+    evidence,
+    limits: Limits,
+    now: datetime,
+    observations: list[dict] | None = None,
+    unavailable=(),
+) -> Safety:
+    """Everything about contrast safety the chart shows for this patient (allergies from evidence),
+    and what it should show but does not. `observations`: where to look for results (default:
+    every Observation of the chart); `unavailable`: optional prefetch keys that could not be
+    obtained (then their absence is already said on the card, not read as a gap)."""
     groups = results_by_group(record, kb, observations)
-    return Safety(
+    safety = Safety(
         renal=renal_function(record, kb, limits, now, record.patient, evidence.age, groups),
         pregnancy=pregnancy(record, kb, now, groups),
         allergies=list(evidence.contrast_allergies),
     )
+    if safety.renal is None and "renalLabs" not in unavailable:
+        safety.renal_missing = risk_factors(record, kb, evidence.age)
+    check = limits.pregnancy_check
+    if (
+        safety.pregnancy is None
+        and "pregnancy" not in unavailable
+        and _could_be_pregnant(record.patient, evidence.age, check)
+        and not _status_recorded(record, groups, now, check.within_days)  # type: ignore[union-attr]
+    ):
+        safety.pregnancy_unknown = evidence.age
+    return safety
 
 
 def _date(value: str) -> str:
     return value[:10] if value else "date not recorded"
 
 
+def _gap_lines(kb, safety: Safety, limits: Limits) -> list[str]:
+    words, lines = kb.contrast["wording"], []
+    if safety.renal_missing:
+        lines.append(words["renalMissing"].format(days=limits.lab_window_days, factors="; ".join(safety.renal_missing)))
+    if safety.pregnancy_unknown is not None and limits.pregnancy_check is not None:
+        lines.append(
+            words["pregnancyUnknown"].format(days=limits.pregnancy_check.within_days, age=safety.pregnancy_unknown)
+        )
+    return lines
+
+
 def findings(kb, safety: Safety, limits: Limits | None) -> list[str]:
-    """One worded line per concern, in the order of Safety.concerns."""
+    """One worded line per concern, in the order of Safety.concerns, then one per gap."""
     words, limits = kb.contrast["wording"], limits or Limits()
     lines = []
     for concern in safety.concerns:
@@ -269,18 +343,21 @@ def findings(kb, safety: Safety, limits: Limits | None) -> list[str]:
             p = safety.pregnancy
             assert p is not None  # "pregnancy" is a concern only with a finding
             lines.append(words["pregnancy"].format(what=p.value[:80], date=_date(p.date), ref=p.ref))
-    return lines
+    return lines + _gap_lines(kb, safety, limits)
 
 
-def card_section(kb, safety: Safety | None, limits: Limits) -> str:
-    if safety is None or not safety.concerns:
+def card_section(kb, safety: Safety | None, limits: Limits, suggests_ct: bool = True) -> str:
+    """The card's contrast safety section; its last line says whether the card still suggests the
+    CT or is about a CT already drafted (a card never says a CT is suggested when it is not)."""
+    if safety is None or not (safety.concerns or safety.gaps):
         return ""
     words = kb.contrast["wording"]
-    return "\n".join([words["heading"], *findings(kb, safety, limits), "", words["closing"]])
+    closing = words["closing"] if suggests_ct else words["closingOrdered"]
+    return "\n".join([words["heading"], *findings(kb, safety, limits), "", closing])
 
 
 def order_note(kb, safety: Safety | None, limits: Limits) -> str | None:
-    if safety is None or not safety.concerns:
+    if safety is None or not (safety.concerns or safety.gaps):
         return None
     lines = [line.lstrip("- ").replace("**", "") for line in findings(kb, safety, limits)]
     return kb.contrast["wording"]["orderNote"].format(findings=" ".join(lines))

@@ -114,13 +114,14 @@ def find_ultrasounds(
         if _in_region(kb, coded, is_linked, study_text(study)) and not obstetric(kb, study.get("procedureCode") or []):
             candidates.append((is_linked, study.get("started") or "", study))
     studies = {f"ImagingStudy/{s.get('id')}": s for s in validated(record, _best_first(candidates), MAX_IMAGING)}
+    fetal = {  # obstetric studies: a report of one is about the fetus, whatever its own code says
+        f"ImagingStudy/{s.get('id')}"
+        for s in record.of_type("ImagingStudy")
+        if obstetric(kb, s.get("procedureCode") or []) or kb.concepts["obstetric"].found(study_text(s))
+    }
     study_refs, candidates = set(studies), []
     for doc in docs:
-        if (
-            doc.modality != "us"
-            or obstetric(kb, *kind_codes(doc.resource))
-            or kb.concepts["obstetric"].found(doc.title)
-        ):
+        if doc.modality != "us" or doc.study & fetal or _obstetric_document(kb, doc):
             continue
         via_study = bool(doc.study & study_refs)
         coded = any(us_codes.first(c) for c in kind_codes(doc.resource) if c)
@@ -131,6 +132,15 @@ def find_ultrasounds(
     kept = {id(r) for r in valid}
     reports = {c[2].ref: c[2] for c in candidates if id(c[2].resource) in kept}
     return studies, reports
+
+
+def _obstetric_document(kb: Knowledge, doc: Document) -> bool:
+    """An obstetric report by its codes, its title or the exam its text names."""
+    return (
+        obstetric(kb, *kind_codes(doc.resource))
+        or kb.concepts["obstetric"].found(doc.title)
+        or kb.concepts["obstetric"].found(doc.exam)
+    )
 
 
 def obstetric(kb: Knowledge, *concepts) -> bool:

@@ -42,6 +42,9 @@ FRAGMENT_FIELDS = {
     "evidenceDocument": {"what", "title", "date", "detail"},
     "otherSide": {"name", "massSide", "side"},
     "unavailableNote": {"what"},
+    "orderLine": {"order"},
+    "pregnancyRecord": {"what", "date", "ref"},
+    "neonateAge": {"days", "bound"},
 }
 SUMMARY_FIELDS = {"side", "sideAdj", "patientGroup"}
 RENDER_FIELDS = {
@@ -58,6 +61,9 @@ RENDER_FIELDS = {
     "unavailableNote",
     "references",
     "patientGroup",
+    "orderLine",
+    "pregnancyRecord",
+    "neonateAge",
 }
 MAX_SUMMARY = 139
 
@@ -213,7 +219,11 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
     for cid in docs["pama"]["ratedClasses"]:
         _require(paths["pama"], cid in classes, f"ratedClasses: unknown order class {cid!r}")
     for i, rule in enumerate(rules["patientView"]):
-        _require(paths["rules"], rule["card"] in kinds, f"patientView/{i}: unknown card kind {rule['card']!r}")
+        _require(
+            paths["rules"],
+            "card" not in rule or rule["card"] in kinds,
+            f"patientView/{i}: unknown card kind {rule.get('card')!r}",
+        )
     for sid, source in sources["sources"].items():
         _require(
             paths["sources"], source["topic"] in sources["topics"], f"sources/{sid}: unknown topic {source['topic']!r}"
@@ -240,7 +250,12 @@ def _check_cross_refs(docs: dict, paths: dict, classes: dict) -> None:
         where = f"kinds/{kid}"
         for reason in kind["overrideReasons"]:
             _require(paths["cards"], reason in reasons["reasons"], f"{where}: unknown override reason {reason!r}")
-        for group in ("adult", "pediatric"):  # a card cites and links only sources written for its patient
+        _require(
+            paths["cards"],
+            set(kind.get("links", {})) <= set(kind["source"]),
+            f"{where}: links for a group without a source",
+        )
+        for group in kind["source"]:  # a card cites and links only sources written for its patient
             for sid in [kind["source"][group], *kind.get("links", {}).get(group, ())]:
                 _require(paths["cards"], sid in sources["sources"], f"{where}: unknown source {sid!r}")
                 _require(
@@ -331,10 +346,25 @@ def load_knowledge(hooks_dir: Path, schemas: Schemas) -> Knowledge:
     value_sets = {name: CodeSet(spec["codes"], aliases) for name, spec in docs["valuesets"]["valueSets"].items()}
     reader = _build_reader(docs, paths)
     concepts = _build_concepts(docs["text"], paths["text"], reader.assertor)
+    risk = docs["contrast"]["kidneyRisk"]
+    risk_words = {name: spec["text"] for group in ("conditions", "medications") for name, spec in risk[group].items()}
+    concepts.update(
+        {
+            f"kidney-risk/{n}": c
+            for n, c in _build_concepts({"concepts": risk_words}, paths["contrast"], reader.assertor).items()
+        }
+    )
     classes, precedence, order_text = _build_orders(docs["orders"], paths["orders"], aliases)
     _check_cross_refs(docs, paths, classes)
     value_sets.update(
         {f"contrast/{name}": CodeSet(codes, aliases) for name, codes in docs["contrast"]["valueSets"].items()}
+    )
+    value_sets.update(
+        {
+            f"kidney-risk/{name}": CodeSet(spec["codes"], aliases)
+            for group in ("conditions", "medications")
+            for name, spec in risk[group].items()
+        }
     )
     order_index = {key: cid for cid, spec in classes.items() for key in spec.codes.keys()}
     siteless = frozenset(

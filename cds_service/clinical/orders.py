@@ -52,6 +52,9 @@ def classify_text(text: str, kb: Knowledge) -> str:
             return "ct-with"
         return "ct-unspecified"
     if rx["mri"].search(text):
+        # gadolinium matters in pregnancy: an MRI said to be without contrast is its own class
+        if rx["contrastWithout"].search(text) and not rx["contrastBoth"].search(text):
+            return "mri-without"
         return "mri"
     return OTHER
 

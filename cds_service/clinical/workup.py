@@ -114,5 +114,18 @@ def age_years(patient: dict | None, today: date | None = None) -> int | None:
     return today.year - year - ((today.month, today.day) < (month, day))
 
 
+def age_days(patient: dict | None, today: date) -> int | None:
+    """Days since birth; None unless the full birth date is recorded (a year or a month alone
+    cannot place a newborn either side of a bound counted in days)."""
+    raw = (patient or {}).get("birthDate")
+    if not isinstance(raw, str) or len(raw) != 10:
+        return None
+    try:
+        born = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return (today - born).days
+
+
 def is_pediatric(age: int | None, below: int = PEDIATRIC_BELOW) -> bool:
     return age is not None and age < below

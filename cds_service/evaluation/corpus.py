@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 
 from ..pipeline.rate import client_code
+from ..site import SiteHolder
 from .standin import StandIn
 
 
@@ -127,6 +129,12 @@ def _judge(chart: dict, status: int, body: dict, kinds: dict, kb) -> tuple[bool,
     side = SIDES.get(expect.get("side") or "")
     if side and named and any(s != side for _, s in named):
         problems.append(f"side {[s for _, s in named]} != expected {side}")
+    for card, want in zip(
+        body.get("cards") or (), expect.get("cards") or (), strict=False
+    ):  # counts differ: said above
+        detail = card.get("detail") or ""
+        problems += [f"detail lacks {w!r}" for w in want.get("detailIncludes", ()) if w not in detail]
+        problems += [f"detail says {w!r}" for w in want.get("detailExcludes", ()) if w in detail]
     verdicts = _verdicts(body, kb)
     for ref, verdict in (expect.get("verdicts") or {}).items():
         verdict = LABEL_ALIASES.get(verdict, verdict)
@@ -142,6 +150,25 @@ def _clock(now):
         return time.time
     moment = datetime.fromisoformat(now.replace("Z", "+00:00")).timestamp()
     return lambda: moment
+
+
+@contextmanager
+def _under_site(runtime, site: dict | None, tmp: str):
+    """A chart may name the site file it is judged under (`site`, the object a CDS_SITE_CONFIG file
+    would hold, validated the same way); it applies to that chart only, then the runtime's own
+    site and knowledge are put back."""
+    if site is None:
+        yield
+        return
+    saved = (runtime.site, runtime.knowledge)
+    path = Path(tmp) / "site.json"
+    path.write_text(orjson.dumps(site).decode())
+    try:
+        runtime.site = SiteHolder(str(path), runtime.content.schemas, runtime.content.services, saved[1], None)
+        runtime.knowledge = runtime.site.current().knowledge
+        yield
+    finally:
+        runtime.site, runtime.knowledge = saved
 
 
 def run(folder: Path, settings_overrides: dict | None = None) -> Result:
@@ -174,11 +201,13 @@ def run(folder: Path, settings_overrides: dict | None = None) -> Result:
                 "subject": "cds-eval",
             }
             runtime.clock = _clock(chart.get("now"))
-            started = time.perf_counter()
-            response = client.post(
-                f"/cds-services/{chart['service']}", data=orjson.dumps(request), content_type="application/json"
-            )
-            ms = (time.perf_counter() - started) * 1000
+            with _under_site(runtime, chart.get("site"), tmp):
+                started = time.perf_counter()
+                response = client.post(
+                    f"/cds-services/{chart['service']}", data=orjson.dumps(request), content_type="application/json"
+                )
+                ms = (time.perf_counter() - started) * 1000
+
             body = response.get_json(silent=True) or {}
             got, ok, why = _judge(chart, response.status_code, body, kinds, kb)
             result.outcomes.append(

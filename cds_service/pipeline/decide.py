@@ -77,7 +77,7 @@ def decide_patient_view(kb, evidence, hook: str) -> list[Decision]:
         return []
     flags = evidence.flags()
     rule = next((r for r in kb.rules["patientView"] if _matches(r, flags)), None)
-    if rule is None:
+    if rule is None or "card" not in rule:  # a rule without a card: silence for that chart state
         return []
     indicator, action = _card(kb, rule["card"], hook, bool(evidence.ct_orders))
     return [Decision(rule["card"], indicator, action=action)]

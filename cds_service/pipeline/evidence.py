@@ -35,6 +35,9 @@ DRAFT_SLACK = 10  # placed orders kept beyond MAX_IMAGING per modality, for draf
 class Evidence:
     age: int | None = None
     pediatric: bool = False
+    neonate: bool = False  # younger than the site's neonate bound (set by the safety stage, on its clock)
+    age_days: int | None = None
+    neonate_below: int | None = None  # the newborn bound in days the safety stage judged with
     masses: list[Mass] = field(default_factory=list)
     ultrasounds: list[Finding] = field(default_factory=list)
     calcifications: list[Finding] = field(default_factory=list)
@@ -83,6 +86,11 @@ class Evidence:
         )
 
     @property
+    def pregnant(self) -> bool:
+        """A pregnancy recorded in the chart (the safety stage reads it for a positive chart)."""
+        return self.safety is not None and self.safety.pregnancy is not None
+
+    @property
     def ct_done(self) -> bool:
         return any(f.kind == "ct" for f in self.cross_sectional)
 
@@ -93,6 +101,8 @@ class Evidence:
             "crossSectionalDone": bool(self.cross_sectional),
             "ctOrdered": bool(self.ct_orders),
             "pediatric": self.pediatric,
+            "neonate": self.neonate,
+            "pregnant": self.pregnant,
         }
 
 

@@ -145,22 +145,54 @@ def _override_order(kb, evidence, spec, suggests_ct: bool) -> list[str]:
     return first + [r for r in spec["overrideReasons"] if r not in first]
 
 
-def _unavailable_note(kb, unavailable) -> str:
-    """One line naming what the answer could not check (optional prefetch keys not obtainable)."""
+def _unavailable_note(kb, evidence, unavailable) -> str:
+    """One line naming what the answer could not check (optional prefetch keys not obtainable).
+    The medication list only matters when no recent kidney function result is at hand (metformin
+    is a reason to look for one), so it is named only then."""
+    have_renal = getattr(evidence.safety, "renal", None) is not None
+    unavailable = [k for k in unavailable if not (k == "medications" and have_renal)]
     if not unavailable:
         return ""
     frag = kb.cards["fragments"]
-    return frag["unavailableNote"].format(what="; ".join(frag["unavailableWhat"].get(k, k) for k in unavailable))
+    known = frag["unavailableWhat"]  # said in the order cards.json lists them, kidney function before metformin
+    ordered = [k for k in known if k in unavailable] + [k for k in unavailable if k not in known]
+    return frag["unavailableNote"].format(what="; ".join(known.get(k, k) for k in ordered))
+
+
+def _patient_lines(kb, evidence, decision, safety_shown: bool) -> dict:
+    """The lines about who the patient is: the draft named (order cards only), the pregnancy
+    record (unless the contrast section already says it) and a newborn's age."""
+    frag, pregnancy = kb.cards["fragments"], getattr(evidence.safety, "pregnancy", None)
+    return {
+        "orderLine": frag["orderLine"].format(order=_order_label(kb, decision)) if decision.draft is not None else "",
+        "pregnancyRecord": frag["pregnancyRecord"].format(
+            what=_line(pregnancy.value), date=(pregnancy.date or "date not recorded")[:10], ref=pregnancy.ref
+        )
+        if pregnancy is not None and not safety_shown
+        else "",
+        "neonateAge": frag["neonateAge"].format(days=evidence.age_days, bound=evidence.neonate_below)
+        if evidence.neonate
+        else "",
+    }
 
 
 def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
     cards, frag = kb.cards, kb.cards["fragments"]
     spec = cards["kinds"][decision.kind]
     group = "pediatric" if evidence.pediatric else "adult"
+    if group not in spec["source"]:  # a kind written for one group only (a newborn is always a child)
+        group = next(iter(spec["source"]))
     side = evidence.side or "unknown"
-    # the CT is advised by a card that suggests it, and by patient-view's card, which names it as the
-    # next test without a suggestion (clients such as the Sandbox do nothing when it is accepted there)
-    suggests_ct = decision.action in ("create-ct", "update-draft-to-ct") or decision.draft is None
+    # the CT is advised by a card that suggests it, and by a kind that names it as the next test
+    # without a suggestion (`advisesCt`: patient-view's, since clients such as the Sandbox do nothing
+    # when it is accepted there); another pathway's card (pregnancy, newborn) does not advise it
+    suggests_ct = decision.action in ("create-ct", "update-draft-to-ct") or bool(spec.get("advisesCt"))
+    safety = (
+        contrast.card_section(kb, evidence.safety, evidence.limits, suggests_ct)
+        if suggests_ct or spec.get("contrastSafety")
+        else ""
+    )
+    other_ct = [ref for ref in evidence.ct_orders if ref != decision.draft_ref]  # a CT draft is not "already ordered"
     values = {
         "side": cards["sides"][side],
         "sideAdj": cards["sideAdjectives"][side],
@@ -173,17 +205,17 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "pediatricNote": frag["pediatricNote"] if evidence.pediatric else "",
         "allergyNote": "",  # the contrast allergy is part of the contrast safety section below
         "ctOrderedNote": frag["ctOrderedNote"].format(
-            orders=", ".join(_line(evidence.order_names.get(ref) or ref) for ref in evidence.ct_orders[:3])
+            orders=", ".join(_line(evidence.order_names.get(ref) or ref) for ref in other_ct[:3])
         )
-        if evidence.ct_orders
+        if other_ct
         else "",
-        "unavailableNote": _unavailable_note(kb, unavailable),
+        "unavailableNote": _unavailable_note(kb, evidence, unavailable),
         "references": frag["referencesHeading"]
         + "; ".join(kb.sources["sources"][s]["label"] for s in kb.sources["citedOnEveryCard"][group]),
+        **_patient_lines(kb, evidence, decision, bool(safety)),
     }
     summary = spec["summary"].format(**values)
     detail = _paragraphs(spec["detail"].format(**values))
-    safety = contrast.card_section(kb, evidence.safety, evidence.limits) if suggests_ct else ""
     if safety:  # first, so it is read before the order is signed
         detail = f"{safety}\n\n{detail}"
     source_id = spec["source"][group]
@@ -201,7 +233,7 @@ def render_card(kb, evidence, decision, context: dict, unavailable=()) -> dict:
         "source": _source(kb, source_id),
         "overrideReasons": [
             {"system": reasons["system"], "code": r, "display": reasons["reasons"][r]}
-            for r in _override_order(kb, evidence, spec, suggests_ct)
+            for r in _override_order(kb, evidence, spec, suggests_ct or bool(spec.get("contrastSafety")))
         ],
         "links": links,
     }

@@ -1,9 +1,12 @@
-"""Stage 5b: what the site and patient safety add to the evidence just gathered.
+"""Stage 5b: who the patient is today, and what patient safety adds to the evidence just gathered.
 
-The site's pediatric age cut-off decides the patient group, and for a positive chart (a CT can be
-suggested) the contrast safety findings are read: kidney function, a contrast allergy or prior
-reaction, pregnancy (clinical.contrast). Kept apart from the evidence stage so the chart search
-stays one concern and this one stays small; dates are judged against the runtime's clock.
+Age is judged against the runtime's clock here (the chart search is remembered across calls and
+must not hold a date): the site's pediatric cut-off gives the patient group and its newborn bound
+the newborn pathway. For a positive chart (a CT can be suggested) the contrast safety findings are
+read: kidney function, a contrast allergy or prior reaction, pregnancy (clinical.contrast), and
+what the chart should show but does not (no recent kidney function with a risk factor; pregnancy
+status unknown when the site asks). Kept apart from the evidence stage so the chart search stays
+one concern and this one stays small.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..clinical import contrast
-from ..clinical.workup import is_pediatric
+from ..clinical.workup import PEDIATRIC_BELOW, age_days, age_years, is_pediatric
 from .exchange import Exchange
 from .parse import resources_of
 
@@ -30,15 +33,23 @@ def _results(exchange: Exchange) -> list[dict] | None:
 
 def run(exchange: Exchange, runtime) -> None:
     evidence, site, kb = exchange.evidence, exchange.site, runtime.knowledge
-    if evidence is None:
+    if evidence is None or exchange.record is None:
         return
-    if site is not None:
-        evidence.pediatric = is_pediatric(evidence.age, site.pediatric_below)
+    now = datetime.fromtimestamp(runtime.clock(), UTC)
+    patient = exchange.record.patient
+    evidence.age = age_years(patient, now.date())
+    evidence.pediatric = is_pediatric(evidence.age, site.pediatric_below if site is not None else PEDIATRIC_BELOW)
+    evidence.age_days = age_days(patient, now.date())
+    bound = site.neonate_below_days(kb) if site is not None else kb.rules["neonateBelowDays"]
+    evidence.neonate_below = bound
+    evidence.neonate = evidence.age_days is not None and evidence.age_days < bound
     if not evidence.positive:
         return
     evidence.limits = site.limits(kb) if site is not None else contrast.Limits()
-    now = datetime.fromtimestamp(runtime.clock(), UTC)
-    evidence.safety = contrast.assess(exchange.record, kb, evidence, evidence.limits, now, _results(exchange))
-    concerns = evidence.safety.concerns
+    unavailable = exchange.notes.get("unavailable", ())
+    evidence.safety = contrast.assess(
+        exchange.record, kb, evidence, evidence.limits, now, _results(exchange), unavailable
+    )
+    concerns = evidence.safety.concerns + evidence.safety.gaps
     if concerns:
         exchange.notes["contrastSafety"] = concerns

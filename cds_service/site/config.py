@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..clinical.contrast import Limits
+from ..clinical.contrast import Limits, PregnancyCheck
 from ..clinical.workup import PEDIATRIC_BELOW
 from ..content import ContentError
 from .options import OPTIONS, discovery_document
@@ -34,11 +34,16 @@ class SiteConfig:
     def pediatric_below(self) -> int:
         return self.doc.get("pediatricAgeBelow", PEDIATRIC_BELOW)
 
+    def neonate_below_days(self, kb) -> int:
+        return self.doc.get("neonateAgeBelowDays", kb.rules["neonateBelowDays"])
+
     def limits(self, kb) -> Limits:
         defaults, site = kb.contrast["defaults"], self.doc.get("contrast") or {}
+        asked = site.get("pregnancyStatus")
         return Limits(
             float(site.get("egfrBelow", defaults["egfrBelow"])),
             int(site.get("labWindowDays", defaults["labWindowDays"])),
+            PregnancyCheck(asked["fromAge"], asked["toAge"], asked.get("withinDays", 30)) if asked else None,
         )
 
     def mode(self, service_id: str) -> str:
@@ -122,6 +127,9 @@ def load_site(path: str | None, schemas, services: dict, kb, secret: bytes | Non
     for kind in doc.get("cardKinds") or {}:
         if kind not in kb.cards["kinds"]:
             _fail(path, f"cardKinds/{kind}", f"unknown card kind; known: {sorted(kb.cards['kinds'])}")
+    asked = (doc.get("contrast") or {}).get("pregnancyStatus") or {}
+    if asked and asked["fromAge"] > asked["toAge"]:
+        _fail(path, "contrast/pregnancyStatus", "fromAge is above toAge")
     for service_id in doc.get("services") or {}:
         if service_id not in services:
             _fail(path, f"services/{service_id}", f"unknown service id; known: {sorted(services)}")

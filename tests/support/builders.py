@@ -15,6 +15,7 @@ PREFETCH_KEYS = (
     "allergies",
     "renalLabs",
     "pregnancy",
+    "medications",
 )
 
 SERVICE_IDS = {

@@ -96,7 +96,7 @@ def allergy(
 def positive(name: str = POSITIVE, **keys) -> dict:
     """The fixture case with every optional key answered ('no data' unless given)."""
     body = case_request(name)
-    for key in ("renalLabs", "pregnancy", "documentReferences"):
+    for key in ("renalLabs", "pregnancy", "documentReferences", "medications"):
         body["prefetch"][key] = keys.get(key)
     if "allergies" in keys:
         body["prefetch"]["allergies"] = keys["allergies"]

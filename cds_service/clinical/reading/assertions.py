@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import threading
 import warnings
+from functools import partial
 
 # Every rule here is a regular expression, so medspaCy's token-pattern matcher stays empty by design;
 # spaCy warns about that (W036) on each call, which would only be noise in the log.
@@ -86,7 +87,12 @@ class Assertor:
         self.counted = frozenset(policy["counted"])
         self.not_counted = frozenset(c for c, a in self.order if a not in self.counted)
         self.breaks = re.compile("|".join(f"(?:{p})" for p in spec["clauseBreaks"]), re.IGNORECASE)
+        # what ends even a comma-free cue's scope: the breaks that are not commas
+        self.hard_breaks = re.compile(
+            "|".join(f"(?:{p})" for p in spec["clauseBreaks"] if not p.startswith(",")), re.IGNORECASE
+        )
         self.forward_breaks = re.compile("|".join(f"(?:{p})" for p in spec["forwardBreaks"]), re.IGNORECASE)
+        self.comma_free = frozenset(spec["commaFreeCues"])
         self.cue = re.compile(
             "|".join(f"(?:{m['pattern']})" for m in spec["modifiers"] if m["category"] in self.not_counted),
             re.IGNORECASE,
@@ -129,7 +135,9 @@ class Assertor:
                     pattern=m["pattern"],
                     direction=m["direction"],
                     max_scope=m.get("maxScope"),
-                    on_modifies=None if m["direction"] in ("TERMINATE", "PSEUDO") else self._within_clause,
+                    on_modifies=None
+                    if m["direction"] in ("TERMINATE", "PSEUDO")
+                    else partial(self._within_clause, comma_free=m["category"] in self.comma_free),
                 )
                 for m in self.spec["modifiers"]
             ]
@@ -146,7 +154,7 @@ class Assertor:
                 nlp = self._nlp
         return nlp
 
-    def _within_clause(self, target, modifier, _between) -> bool:
+    def _within_clause(self, target, modifier, _between, comma_free: bool = False) -> bool:
         """Whether a cue reaches a target: no clause break between them, and a bare comma only
         inside a coordinated list ("no A, B or C")."""
         text = target.doc.user_data["text"]  # Doc.text joins every token anew on each access
@@ -158,9 +166,11 @@ class Assertor:
         else:
             start, end = target.end_char, modifier.start_char
             after = ""
-        if self.breaks.search(text, start, end):  # searched in place: a break may look behind ("if there is")
-            return False
+        if (self.hard_breaks if comma_free else self.breaks).search(text, start, end):
+            return False  # searched in place: a break may look behind ("if there is")
         between = text[start:end]
+        if comma_free:
+            return True
         if "," in between and not _LIST_WORD.search(between.split(",", 1)[1]) and not _CONJUNCTION.match(after):
             return False
         return True

@@ -44,6 +44,7 @@ class Document:
     study: frozenset[str]  # what identifies the study it reports: ImagingStudy refs, accession identifiers
     addenda: list[dict] = field(default_factory=list)  # DocumentReferences that append to it
     future_dated: bool = False
+    exam: str = ""  # the exam its text names at its head ("EXAM: OB US 2ND TRIMESTER")
 
     @property
     def kind(self) -> str:
@@ -177,13 +178,12 @@ def modality_from_words(text: str, kb: Knowledge) -> str | None:
     return found if found in ("ct", "mr") else None
 
 
-def _exam_named(text: str, kb: Knowledge) -> str | None:
-    """The modality of the exam a report's text names at its head: an "EXAM:" line, else its first
-    line (not any mention: "Ultrasound or CT suggested" in the impression is advice)."""
+def exam_line(text: str) -> str:
+    """The exam a report's text names at its head: an "EXAM:" line, else its first line (not any
+    mention: "Ultrasound or CT suggested" in the impression is advice)."""
     head = text[:HEADER_CHARS]
     labelled = _EXAM_LINE.search(head)
-    first = next((line for line in head.split("\n") if line.strip()), "")
-    return modality_from_words(labelled.group(1) if labelled else first, kb)
+    return labelled.group(1) if labelled else next((line for line in head.split("\n") if line.strip()), "")
 
 
 def is_imaging(resource: dict, kb: Knowledge, has_modality: bool) -> bool:
@@ -266,8 +266,9 @@ def documents(record, kb: Knowledge, now: datetime) -> list[Document]:
         found = modality(resource, kb, studies)
         if not is_imaging(resource, kb, found is not None):
             continue
+        exam = exam_line(report_text(resource, record.binaries, HEADER_CHARS, _attachments(resource)))
         if found is None:
-            found = _exam_named(report_text(resource, record.binaries, HEADER_CHARS, _attachments(resource)), kb)
+            found = modality_from_words(exam, kb)
         date, future = sane_date(raw_date(resource), now)
         docs.append(
             Document(
@@ -280,6 +281,7 @@ def documents(record, kb: Knowledge, now: datetime) -> list[Document]:
                 study=_study_keys(resource),
                 addenda=addenda.get(ref, []),
                 future_dated=future,
+                exam=exam,
             )
         )
     docs = _latest_versions(docs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class Reader:
         self.max_chars = spec["maxNarrativeChars"]
         self.max_sentences = spec["maxSentences"]
         self.cache = DigestCache(spec["cache"]["entries"], spec["cache"]["bytes"])
+        self.fetal_study = re.compile("|".join(f"(?:{p})" for p in spec["sections"]["fetalStudy"]), re.IGNORECASE)
 
     def cut(self, text: str) -> tuple[str, bool]:
         if len(text) <= self.max_chars:
@@ -99,7 +101,10 @@ class Reader:
 
     def _read(self, text: str, truncated: bool) -> Reading:
         sections, analysed = [], 0
-        for section in self.sectioner.split(text):
+        parts = self.sectioner.split(text)
+        if any(s.category == "technique" and self.fetal_study.search(" ".join(s.units + (s.title,))) for s in parts):
+            return EMPTY  # "sonography of the gravid uterus": the study is of the fetus, not the patient
+        for section in parts:
             if not section.counts:
                 continue
             readings = []
