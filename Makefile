@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: serve test lint format bench soak clean
+.PHONY: serve test lint format bench soak scale-test clean
 
 LINTED := cds_service tests bench fixtures/corpus
 
@@ -42,6 +42,11 @@ bench: $(VENV)/.dev
 # Not part of `make test`: SOAK_SECONDS (default 600) of mixed traffic at SOAK_CONCURRENCY (32).
 soak: $(VENV)/.dev
 	$(BIN)/python -m bench.soak
+
+# Not part of `make test` (which runs the short form, tests/test_replicas.py): three replicas behind
+# HAProxy on loopback, kill -9 and a rolling restart under load, latency through the balancer vs direct.
+scale-test: $(VENV)/.dev
+	$(BIN)/python -m bench.scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -118,6 +118,8 @@ class Settings:
     spool_dir: str = "instance/spool"
     spool_max_bytes: int = 64 * 1024 * 1024
     feedback_wait_s: float = 2.0
+    migration_timeout_s: float = 300.0
+    graceful_timeout_s: int = 20
     decision_window_min: int = 30
 
     @classmethod
@@ -175,6 +177,8 @@ class Settings:
             spool_dir=env.get("CDS_SPOOL_DIR") or cls.spool_dir,
             spool_max_bytes=_int(env, "CDS_SPOOL_MAX_BYTES", cls.spool_max_bytes),
             feedback_wait_s=_float(env, "CDS_FEEDBACK_WAIT_S", cls.feedback_wait_s),
+            migration_timeout_s=_float(env, "CDS_MIGRATION_TIMEOUT_S", cls.migration_timeout_s),
+            graceful_timeout_s=_int(env, "CDS_GRACEFUL_TIMEOUT_S", cls.graceful_timeout_s),
             decision_window_min=_int(env, "CDS_DECISION_WINDOW_MIN", cls.decision_window_min),
             **_tls(env),
         )

@@ -67,7 +67,10 @@ class Runtime:
 
         content, knowledge = load_content(settings.hooks_dir)
         database = database_for(
-            settings.database_url, timeout_s=settings.db_timeout_s, connect_timeout_s=settings.db_connect_timeout_s
+            settings.database_url,
+            migration_timeout_s=settings.migration_timeout_s,
+            timeout_s=settings.db_timeout_s,
+            connect_timeout_s=settings.db_connect_timeout_s,
         )
         discovery = {"services": [s.discovery for s in content.services.values()]}
         secret = settings.suppression_secret.encode() if settings.suppression_secret else None

@@ -81,9 +81,12 @@ def gunicorn_options(
     *,
     read_timeout_s: int = 10,
     connections: int = 1000,
+    graceful_timeout_s: int = 20,
     tls_cert: str | None = None,
     tls_key: str | None = None,
 ) -> dict:
+    from .worker import FLUSH_RESERVE_S
+
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -91,7 +94,9 @@ def gunicorn_options(
         "worker_connections": connections,
         "keepalive": read_timeout_s,
         "timeout": 30,
-        "graceful_timeout": 10,
+        # SIGTERM: calls in flight get graceful_timeout_s to finish, then each worker writes its queued
+        # records (the worker drains for FLUSH_RESERVE_S less than this, which the master waits)
+        "graceful_timeout": graceful_timeout_s + FLUSH_RESERVE_S,
         "max_requests": 0,
         "limit_request_line": 8190,
         "limit_request_fields": 100,
@@ -130,6 +135,7 @@ def run_gunicorn(host: str, port: int, workers: int) -> int:
         workers,
         read_timeout_s=settings.read_timeout_s,
         connections=settings.worker_connections,
+        graceful_timeout_s=settings.graceful_timeout_s,
         tls_cert=settings.tls_cert,
         tls_key=settings.tls_key,
     )

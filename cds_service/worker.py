@@ -28,6 +28,10 @@ from gunicorn.workers.ggevent import GeventWorker
 from .errors import error_body
 
 DEFAULT_BODY_LIMIT = 16 * 1024 * 1024
+# On SIGTERM the master kills what is left after its graceful timeout; each worker stops draining
+# calls this much earlier, so writing its queued card records (audit.writer, with its retries of
+# about 5 s) always has time. gunicorn_options adds it to the drain the operator asked for.
+FLUSH_RESERVE_S = 10
 _REASONS = {
     400: "Bad Request",
     408: "Request Timeout",
@@ -142,9 +146,11 @@ class BufferedBody:
 
 
 class CdsWorker(GeventWorker):
-    """gunicorn's gevent worker with the changes described at the top of this module, and one
-    more: on shutdown, connections idle between keep-alive requests are closed at once rather
-    than held open (and the worker with them) until their keep-alive time runs out."""
+    """gunicorn's gevent worker with the changes described at the top of this module, and two
+    more: on shutdown, connections idle between keep-alive requests (and only those) are closed at
+    once rather than held open (and the worker with them) until their keep-alive time runs out;
+    and calls drain for FLUSH_RESERVE_S less than the master waits, leaving that time to write
+    records."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -158,6 +164,12 @@ class CdsWorker(GeventWorker):
         client = getattr(self._connection, "client", None) if self._connection is not None else None
         return _HeaderDeadline(self.cfg.keepalive, client)
 
+    def init_process(self):
+        # In the forked worker, on its own copy of the settings (the master built this object and
+        # keeps its own): calls drain for CDS_GRACEFUL_TIMEOUT_S, then the records are written.
+        self.cfg.set("graceful_timeout", max(1, self.cfg.graceful_timeout - FLUSH_RESERVE_S))
+        super().init_process()
+
     def run(self):
         from gevent.local import local
 
@@ -170,18 +182,20 @@ class CdsWorker(GeventWorker):
         super().run()
 
     def _close_idle_when_stopping(self) -> None:
+        """Once, when the worker stops: close each kept-alive connection waiting for its next request.
+
+        Only those: a connection whose next request has begun to arrive, and a new connection that
+        has not finished its first (a balancer sends the request as it connects), are calls in
+        flight; closing them would fail a call the client already sent (one whose token this
+        worker had accepted could not even be re-sent elsewhere). They are answered, then closed."""
         while self.alive:
             gevent.sleep(0.2)
         for client in list(self._idle):
-            try:  # the OS socket: gevent's own shutdown would fail the waiting read with EBADF (logged as an error)
-                getattr(client, "_sock", client).shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _close_unless_input(client)
 
     def handle(self, listener, client, addr):
         if self._connection is not None:
             self._connection.client = client
-        self._idle.add(client)
         try:
             super().handle(listener, client, addr)
         finally:
@@ -194,6 +208,8 @@ class CdsWorker(GeventWorker):
         finally:
             if self.alive:
                 self._idle.add(sock)
+            else:  # answered while stopping (gunicorn chose keep-alive when the call began): now close
+                _close_unless_input(sock)
 
     def load_wsgi(self):
         super().load_wsgi()
@@ -249,6 +265,23 @@ def _buffered(client) -> bool:
     """Bytes already decrypted and waiting in a TLS socket's buffer (the OS socket looks idle)."""
     pending = getattr(client, "pending", None)
     return bool(pending and pending())
+
+
+def _close_unless_input(client) -> None:
+    """Shut a connection between requests, unless bytes of a next request (or its end) are
+    already waiting: that request is then read and answered, and the connection closed after it."""
+    raw = getattr(client, "_sock", client)  # the OS socket: gevent's shutdown would fail the waiting read with EBADF
+    try:
+        raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        return
+    except BlockingIOError:
+        pass
+    except OSError:  # reset or closed already: nothing to save, nothing to shut
+        return
+    try:
+        raw.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _linger(client, limit: int = 1024 * 1024, seconds: float = 2.0) -> None:

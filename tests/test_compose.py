@@ -1,6 +1,7 @@
 """The compose demo's wiring, checked without Docker (which does not run here): services, start-up
-order and its conditions, healthchecks, volumes, the service's settings, the files it mounts, and
-the seed step's command as the real CLI parses it."""
+order and its conditions, healthchecks, volumes, the service's settings, the files it mounts, the
+balancer's wiring to the replicas, and the seed step's command as the real CLI parses it. (The
+balancer's own behaviour is proved on loopback by tests/test_replicas.py, with the same file.)"""
 
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import yaml
 from cds_service.auth.clients import load_registry
 from cds_service.cli import build_parser
 from cds_service.config import Settings
+from cds_service.worker import FLUSH_RESERVE_S
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
@@ -32,13 +34,16 @@ def _mounts(service: dict) -> dict:
 
 def test_start_up_order_and_its_conditions(compose):
     services = compose["services"]
-    assert set(services) == {"cds", "fhir-seed", "fhir", "fhir-db"}
+    assert set(services) == {"balancer", "cds", "cds-db", "redis", "fhir-seed", "fhir", "fhir-db"}
     conditions = {
         name: {dep: spec["condition"] for dep, spec in svc.get("depends_on", {}).items()}
         for name, svc in services.items()
     }
     assert conditions == {
-        "cds": {"fhir-seed": "service_completed_successfully"},
+        "balancer": {"cds": "service_started"},
+        "cds": {"fhir-seed": "service_completed_successfully", "cds-db": "service_healthy", "redis": "service_healthy"},
+        "cds-db": {},
+        "redis": {},
         "fhir-seed": {"fhir": "service_started"},
         "fhir": {"fhir-db": "service_healthy"},
         "fhir-db": {},
@@ -51,20 +56,63 @@ def test_start_up_order_and_its_conditions(compose):
 
 
 def test_healthchecks_probe_the_real_endpoints(compose):
-    cds, db = compose["services"]["cds"], compose["services"]["fhir-db"]
+    services = compose["services"]
+    cds = services["cds"]
     probe = " ".join(cds["healthcheck"]["test"])
-    assert "http://127.0.0.1:8080/healthz" in probe and "timeout=" in probe
-    assert "8080:8080" in cds["ports"]
-    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
-    for service in (cds, db):
-        assert service["healthcheck"]["retries"] >= 1 and service["healthcheck"]["timeout"]
+    assert "http://127.0.0.1:8080/readyz" in probe and "timeout=" in probe  # warm and database answering
+    for name in ("fhir-db", "cds-db"):
+        assert "pg_isready" in " ".join(services[name]["healthcheck"]["test"])
+    assert "ping" in services["redis"]["healthcheck"]["test"]
+    for name in ("cds", "fhir-db", "cds-db", "redis"):
+        assert services[name]["healthcheck"]["retries"] >= 1 and services[name]["healthcheck"]["timeout"]
+
+
+def _haproxy_lines() -> list[str]:
+    return [line.strip() for line in (ROOT / "deploy/haproxy/haproxy.cfg").read_text().splitlines()]
+
+
+def test_the_balancer_publishes_the_port_and_health_checks_every_replica_on_readyz(compose):
+    services = compose["services"]
+    balancer, cds = services["balancer"], services["cds"]
+    assert "8080:8080" in balancer["ports"] and "ports" not in cds  # calls reach the replicas through it only
+    assert _mounts(balancer)["/usr/local/etc/haproxy/haproxy.cfg"] == "./deploy/haproxy/haproxy.cfg"
+    assert cds["deploy"]["replicas"] >= 2
+    lines = _haproxy_lines()
+    assert "bind :8080" in lines
+    [template] = [line for line in lines if line.startswith("server-template ")]
+    assert template.split()[3] == "cds:8080"  # the compose service's name and the port serve listens on
+    assert "http-check send meth GET uri /readyz" in lines and "http-check expect status 200" in lines
+    [default] = [line for line in lines if line.startswith("default-server ")]
+    assert " check " in f" {default} "
+    env = cds["environment"]
+    assert env["CDS_PUBLIC_BASE_URL"] == "http://localhost:8080"  # what clients call: the balancer
+
+
+def test_replicas_share_postgresql_and_a_persistent_redis(compose):
+    services = compose["services"]
+    env = services["cds"]["environment"]
+    database, redis = urlsplit(env["CDS_DATABASE_URL"]), urlsplit(env["CDS_REDIS_URL"])
+    assert database.scheme == "postgresql" and database.hostname == "cds-db"
+    assert database.path == "/" + services["cds-db"]["environment"]["POSTGRES_DB"]
+    assert database.username == services["cds-db"]["environment"]["POSTGRES_USER"]
+    assert redis.hostname == "redis"
+    command = services["redis"]["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"  # seen JWT ids survive a Redis restart
+    assert _mounts(services["redis"])["/data"] == "redis-data"
+
+
+def test_a_stopping_replica_gets_longer_than_its_drain(compose):
+    cds = compose["services"]["cds"]
+    grace = int(cds["stop_grace_period"].rstrip("s"))
+    drain = Settings.from_env({k: str(v) for k, v in cds["environment"].items()}).graceful_timeout_s
+    assert grace > drain + FLUSH_RESERVE_S  # calls drain, then queued records are written, then SIGKILL
 
 
 def test_data_lives_in_named_volumes_and_mounted_files_exist(compose):
     declared = set(compose["volumes"])
-    assert declared == {"cds-data", "hapi-data"}
+    assert declared == {"cds-db-data", "redis-data", "hapi-data"}
     assert _mounts(compose["services"]["fhir-db"])["/var/lib/postgresql/data"] == "hapi-data"
-    assert _mounts(compose["services"]["cds"])["/data"] == "cds-data"
+    assert _mounts(compose["services"]["cds-db"])["/var/lib/postgresql/data"] == "cds-db-data"
     for name, service in compose["services"].items():
         for source in _mounts(service).values():
             if source.startswith("./"):
@@ -81,7 +129,7 @@ def test_the_service_settings_are_valid_and_point_at_mounted_files(compose):
     settings = Settings.from_env(env)  # raises on an unknown value
     assert settings.auth_mode == "required" and settings.cors_origins == ("https://sandbox.cds-hooks.org",)
     assert settings.trusted_clients_path in _mounts(cds)
-    assert settings.database_url == "sqlite:////data/cds.sqlite3"  # inside the cds-data volume
+    assert settings.database_url.startswith("postgresql://") and settings.redis_url
     assert env["CDS_WORKERS"] and "CDS_THREADS" not in env  # serve refuses a thread count (gevent workers)
 
 

@@ -111,7 +111,7 @@ def test_prune_removes_every_empty_value():
 def test_compose_runs_the_service_next_to_hapi_fhir():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     cds, fhir = compose["services"]["cds"], compose["services"]["fhir"]
-    assert cds["build"] == "." and "8080:8080" in cds["ports"]
+    assert cds["build"] == "." and "8080:8080" in compose["services"]["balancer"]["ports"]  # replicas behind it
     assert cds["environment"]["CDS_AUTH_MODE"] == "required"
     assert {"CDS_PUBLIC_BASE_URL", "CDS_TRUSTED_CLIENTS", "CDS_DATABASE_URL"} <= set(cds["environment"])
     assert fhir["image"].startswith("hapiproject/hapi:") and fhir["environment"]["hapi.fhir.fhir_version"] == "R4"

@@ -5,6 +5,12 @@ Files are `migrations/NNNN_what.sql`; the number is the version, recorded in
 start together, so the whole check-and-apply runs under one lock: a PostgreSQL advisory
 transaction lock, or SQLite's write lock taken up front by BEGIN IMMEDIATE.
 Migrations must be portable SQL (they run on both engines) and must not contain `?`.
+
+On PostgreSQL the lock is keyed by the schema as well, so services (or test runs) that keep their
+tables in different schemas of one database never wait on each other; the processes that find it
+taken wait up to `lock_wait_s` (CDS_MIGRATION_TIMEOUT_S), not the few seconds a call's statement
+may take: a replica starting while another applies a long migration waits for it, then finds
+nothing left to do.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from .database import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-_ADVISORY_KEY = 0x4344535F4D494752  # "CDS_MIGR": any constant shared by every replica
+_ADVISORY_KEY = 0x4344534D  # "CDSM": with the schema's hash, the two-part advisory lock key
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,15 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def migrate(db: Database, directory: Path = MIGRATIONS_DIR) -> list[int]:
+def migrate(db: Database, directory: Path = MIGRATIONS_DIR, lock_wait_s: float | None = None) -> list[int]:
     """Apply the migrations this database lacks; the versions applied now (usually none)."""
     migrations = load_migrations(directory)
     applied_now: list[int] = []
     with db.transaction():
         if db.kind == "postgresql":
-            db.query("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_KEY,))
+            if lock_wait_s is not None:  # this transaction only (set_config's is_local)
+                db.query("SELECT set_config('statement_timeout', ?, true)", (f"{int(lock_wait_s * 1000)}ms",))
+            db.query("SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", (_ADVISORY_KEY,))
         db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)"
