@@ -39,6 +39,7 @@ from tests.support.jwt_clients import Signer, bearer, jwks, write_clients
 from tests.support.replicas import Balancer, Replica
 
 ISS = "https://ehr-scale.example.org/fhir"
+OTHER_ISS = "https://ehr-other.example.org/fhir"  # another EHR, another tenant: its patient ids are its own
 SECRET = "scale-test-suppression-secret-0123456789"
 SELECT = SERVICE_IDS["order-select"]
 CASE = "adult-left-coded-conclusion-mri.json"
@@ -65,10 +66,14 @@ class Call:
 class Client:
     """A CDS client (an EHR): its key, registered with every replica, signs a fresh JWT per call."""
 
-    def __init__(self, public_base: str):
+    def __init__(self, public_base: str, iss: str = ISS, tenant: str = "hospital-1"):
         self.signer = Signer("ES384")
-        self.base = public_base
+        self.base, self.iss, self.tenant = public_base, iss, tenant
         self.template = json.dumps(case_request(CASE))
+
+    def entry(self) -> dict:
+        """Its registration in the trusted-clients file."""
+        return {"iss": self.iss, "tenant": self.tenant, "jwks": jwks(self.signer)}
 
     def body(self, patient: str) -> bytes:
         text = self.template.replace(CASE_PATIENT, patient)
@@ -80,7 +85,7 @@ class Client:
         return {
             "Content-Type": "application/json",
             "X-Request-ID": rid,
-            **bearer(self.signer.token(ISS, self.base + path)),
+            **bearer(self.signer.token(self.iss, self.base + path)),
         }
 
 
@@ -191,12 +196,13 @@ class Cluster:
         placeholders = {name: Replica(name, {}, directory, workers) for name in names}
         self.balancer = Balancer(directory, {name: r.port for name, r in placeholders.items()})
         self.client = Client(self.balancer.url)
+        self.other = Client(self.balancer.url, OTHER_ISS, "hospital-2")
         site = directory / "site.json"
         site.write_text(json.dumps({"suppression": {"enabled": True, "hours": 24}}))
         env = {
             "CDS_AUTH_MODE": "required",
             "CDS_PUBLIC_BASE_URL": self.balancer.url,
-            "CDS_TRUSTED_CLIENTS": write_clients(directory, [{"iss": ISS, "jwks": jwks(self.client.signer)}]),
+            "CDS_TRUSTED_CLIENTS": write_clients(directory, [self.client.entry(), self.other.entry()]),
             "CDS_DATABASE_URL": database_url,
             "CDS_REDIS_URL": redis,
             "CDS_SITE_CONFIG": str(site),
@@ -372,17 +378,19 @@ def replay_across_replicas(c: Cluster) -> dict:
 
 def suppression_across_replicas(c: Cluster) -> dict:
     """A card shown through the first replica and overridden (with a reason the card offers) through
-    the second; the same patient's next order-select asked of every replica."""
+    the second; the same patient's next order-select asked of every replica, by the same client and
+    by another EHR (another tenant) whose patient has the same id: the override is the first
+    client's alone (suppression is keyed by issuer and tenant as well as patient)."""
     path = f"/cds-services/{SELECT}"
     names = list(c.replicas)
     patient = f"suppress-{uuid.uuid4().hex[:12]}"
     first = c.replicas[names[0]]
 
-    def ask(replica: Replica) -> list[str]:
+    def ask(replica: Replica, client: Client) -> list[str]:
         response = requests.post(
             replica.url + path,
-            data=c.client.body(patient),
-            headers=c.client.headers(path, uuid.uuid4().hex),
+            data=client.body(patient),
+            headers=client.headers(path, uuid.uuid4().hex),
             timeout=30,
         )
         assert response.status_code == 200, response.text
@@ -409,7 +417,8 @@ def suppression_across_replicas(c: Cluster) -> dict:
     return {
         "overriddenVia": second.name,
         "feedbackStatus": feedback.status_code,
-        "cardsAfter": {name: len(ask(r)) for name, r in c.replicas.items()},
+        "cardsAfter": {name: len(ask(r, c.client)) for name, r in c.replicas.items()},
+        "otherTenantCardsAfter": {name: len(ask(r, c.other)) for name, r in c.replicas.items()},
     }
 
 

@@ -115,7 +115,9 @@ def test_the_replicas_probe_ready_and_live_and_are_bounded_and_locked_down(rende
     assert security["capabilities"]["drop"] == ["ALL"]
     assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["runAsUser"] >= 10000
     assert pod["automountServiceAccountToken"] is False
-    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/config", "/tmp"}  # all it writes is /tmp
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts == {"/config", "/tmp", "/spool"}  # all it writes: /tmp and the card spool
+    assert _settings(docs).spool_dir in mounts
     assert (
         deployment["spec"]["replicas"] >= 3 and deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     )

@@ -35,10 +35,11 @@ def test_a_jwt_replayed_to_another_replica_is_refused(cluster):
     assert sorted(statuses.values()) == [200, 401, 401], statuses
 
 
-def test_a_card_overridden_through_one_replica_is_suppressed_on_every_replica(cluster):
+def test_a_card_overridden_through_one_replica_is_suppressed_on_every_replica_for_that_client_only(cluster):
     found = scale.suppression_across_replicas(cluster)
     assert found["feedbackStatus"] == 200
     assert found["cardsAfter"] == {name: 0 for name in cluster.replicas}, found
+    assert found["otherTenantCardsAfter"] == {name: 1 for name in cluster.replicas}, found  # not silenced for them
 
 
 def test_kill_9_under_load_fails_only_calls_in_flight_on_the_killed_replica(cluster):
