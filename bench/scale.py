@@ -154,6 +154,8 @@ class Load:
                 if answer.get("received") != 1:
                     call.status = -1  # acknowledged something other than the one item sent
                 call.refused = bool(answer.get("refused"))  # e.g. a card not recorded yet: not acknowledged
+            else:
+                call.error = raw[:300].decode("utf-8", "replace")  # the service's (or the balancer's) reason
         except (OSError, http.client.HTTPException) as exc:
             call.status, call.error = None, type(exc).__name__
         call.ended = time.monotonic()

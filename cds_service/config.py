@@ -114,6 +114,7 @@ class Settings:
     tls_key: str | None = None
     db_timeout_s: float = 2.0
     db_connect_timeout_s: float = 3.0
+    db_pool_size: int = 8
     hook_db_timeout_s: float = 0.05
     spool_dir: str = "instance/spool"
     spool_max_bytes: int = 64 * 1024 * 1024
@@ -173,6 +174,7 @@ class Settings:
             worker_connections=_int(env, "CDS_WORKER_CONNECTIONS", cls.worker_connections),
             db_timeout_s=_float(env, "CDS_DB_TIMEOUT_S", cls.db_timeout_s),
             db_connect_timeout_s=_float(env, "CDS_DB_CONNECT_TIMEOUT_S", cls.db_connect_timeout_s),
+            db_pool_size=_int(env, "CDS_DB_POOL_SIZE", cls.db_pool_size),
             hook_db_timeout_s=_float(env, "CDS_HOOK_DB_TIMEOUT_S", cls.hook_db_timeout_s),
             spool_dir=env.get("CDS_SPOOL_DIR") or cls.spool_dir,
             spool_max_bytes=_int(env, "CDS_SPOOL_MAX_BYTES", cls.spool_max_bytes),

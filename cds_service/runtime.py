@@ -71,6 +71,7 @@ class Runtime:
             migration_timeout_s=settings.migration_timeout_s,
             timeout_s=settings.db_timeout_s,
             connect_timeout_s=settings.db_connect_timeout_s,
+            max_connections=settings.db_pool_size,
         )
         discovery = {"services": [s.discovery for s in content.services.values()]}
         secret = settings.suppression_secret.encode() if settings.suppression_secret else None

@@ -174,3 +174,39 @@ def test_statement_errors_do_not_echo_values(db):
     with pytest.raises(StorageError) as info:
         db.execute("INSERT INTO auth_seen_jti (jti_key, expires_at) VALUES (?, ?)", ("secret-value", 1))
     assert "secret-value" not in str(info.value)
+
+
+def test_a_worker_never_opens_more_postgresql_connections_than_its_pool_size():
+    """The connection budget (replicas x workers x (pool + 5) under max_connections) holds only if
+    a worker's pool is really bounded: eight callers at once share three connections, each waiting
+    for a free one rather than failing."""
+    with postgres_url() as url:
+        db = Database(url, timeout_s=10, max_connections=3)
+        start, backends, errors = threading.Barrier(8), set(), []
+
+        def call():
+            start.wait(10)
+            try:
+                with db.transaction():
+                    backends.add(db.query("SELECT pg_backend_pid()")[0][0])
+                    db.query("SELECT pg_sleep(0.2)")
+            except Exception as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        db.close()
+    assert not errors
+    assert 1 <= len(backends) <= 3, backends
+
+
+def test_the_pool_size_is_a_setting_with_a_bounded_default():
+    from cds_service.config import Settings
+
+    assert Settings.from_env({}).db_pool_size == 8
+    assert Settings.from_env({"CDS_DB_POOL_SIZE": "3"}).db_pool_size == 3
+    with pytest.raises(ConfigError, match="CDS_DB_POOL_SIZE"):
+        Settings.from_env({"CDS_DB_POOL_SIZE": "0"})

@@ -31,7 +31,10 @@ from ..config import ConfigError
 
 DEFAULT_TIMEOUT_S = 2.0
 DEFAULT_CONNECT_TIMEOUT_S = 3.0
-MAX_CONNECTIONS = {"postgresql": 16, "sqlite": 2}
+# Per Database object (one per worker process): PostgreSQL's default is CDS_DB_POOL_SIZE's; SQLite
+# has one writer at a time anyway, so more connections would only queue on its lock, and under
+# gevent occupy the native threads the lock holder needs for its next statement.
+POOL_SIZE = {"postgresql": 8, "sqlite": 2}
 
 
 class StorageError(RuntimeError):
@@ -94,9 +97,8 @@ class Database:
         self._all: list[Any] = []
         self._idle: list[Any] = []
         self._all_lock = threading.Lock()
-        # SQLite has one writer at a time anyway; more connections would only queue on its lock,
-        # and under gevent occupy the native threads the lock holder needs for its next statement.
-        self._slots = threading.BoundedSemaphore(min(max_connections or 99, MAX_CONNECTIONS[self.kind]))
+        size = max_connections or POOL_SIZE[self.kind]
+        self._slots = threading.BoundedSemaphore(min(size, POOL_SIZE["sqlite"]) if self.kind == "sqlite" else size)
 
     # -- connections -------------------------------------------------------------------------
     def _connect(self):

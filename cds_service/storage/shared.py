@@ -18,14 +18,14 @@ _lock = threading.Lock()
 _opened: dict[tuple[int, str], Database] = {}
 
 
-def database_for(url: str, migration_timeout_s: float | None = None, **timeouts) -> Database:
-    """`timeouts` (timeout_s, connect_timeout_s) apply when this call opens the Database;
+def database_for(url: str, migration_timeout_s: float | None = None, **options) -> Database:
+    """`options` (timeout_s, connect_timeout_s, max_connections) apply when this call opens the Database;
     `migration_timeout_s` bounds the wait for another process's migrations (storage.migrate)."""
     key = (os.getpid(), url)
     with _lock:
         db = _opened.get(key)
         if db is None:
-            db = Database(url, **timeouts)
+            db = Database(url, **options)
             applied = migrate(db, lock_wait_s=migration_timeout_s)
             if applied:  # one line per database, by the one process that applied them
                 log.info("schema migrated", extra={"versions": applied})
