@@ -44,7 +44,6 @@ class Evidence:
     cross_sectional: list[Finding] = field(default_factory=list)
     ct_orders: list[str] = field(default_factory=list)  # active CT orders, and concordant CT drafts
     order_names: dict[str, str] = field(default_factory=dict)  # order ref -> its name, for the card
-    mr_orders: list[str] = field(default_factory=list)
     placed: dict[str, list[str]] = field(default_factory=dict)  # active orders in the chart, drafts not yet told apart
     contrast_allergies: list[str] = field(default_factory=list)
     safety: Any = None  # clinical.contrast.Safety, set by the safety stage for a positive chart
@@ -175,7 +174,6 @@ def add_drafts(evidence: Evidence, record, kb) -> Evidence:
         }
         concordant = [f"ServiceRequest/{d.get('id')}" for d in concordant]
         evidence.ct_orders = orders_in_force(evidence.placed.get("ct", []), draft_refs) + concordant
-        evidence.mr_orders = orders_in_force(evidence.placed.get("mr", []), draft_refs)
     return evidence
 
 

@@ -34,7 +34,7 @@ BULLETS = {"-", "*", "•", "·", "–", "—", "+"}
 CONNECTIVES = {"with", "of", "and", "or", "the", "a", "an", "in", "to", "for", "by", "w/", "within", "without", "at"}
 _CONJUNCTION = re.compile(r"^\s*,?\s*(?:or|and|nor|and/or|/)\b", re.IGNORECASE)
 _LIST_WORD = re.compile(r"\b(?:or|and|nor|and/or)\b", re.IGNORECASE)
-PRESENT, UNCERTAIN = "present", "uncertain"
+PRESENT = "present"
 
 
 def _sentence_breaks(max_tokens: int):

@@ -39,7 +39,6 @@ class MassStatement:
     side: str | None
     size_cm: float | None
     calcified: bool  # counted calcification that belongs to this mass
-    uncertain: bool  # the mass or its calcification is only possible
     assertion: str  # present | uncertain | negated | hypothetical | historical | other-subject
     phrase: str  # the sentence that names the mass, one line, for the card
     calcium_phrase: str = ""  # the sentence that ties calcium to it, when another one
@@ -207,8 +206,6 @@ def _statement(mass: _Mass) -> MassStatement:
         calcium_denied=denied,
         size_cm=mass.size_cm,
         calcified=calcified,
-        uncertain=mass.assertion == "uncertain"
-        or any(c.assertion == "uncertain" for c, _ in mass.calcium if not c.negative),
         assertion=mass.assertion,
         phrase=quote(mass.sentence),
         calcium_phrase=quote(calcium_sentence) if calcium_sentence and calcium_sentence != mass.sentence else "",

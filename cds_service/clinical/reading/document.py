@@ -43,7 +43,6 @@ class Document:
     status: str
     study: frozenset[str]  # what identifies the study it reports: ImagingStudy refs, accession identifiers
     addenda: list[dict] = field(default_factory=list)  # DocumentReferences that append to it
-    future_dated: bool = False
     exam: str = ""  # the exam its text names at its head ("EXAM: OB US 2ND TRIMESTER")
 
     @property
@@ -94,19 +93,20 @@ def raw_date(resource: dict) -> str:
     return value if isinstance(value, str) else ""
 
 
-def sane_date(value: str, now: datetime) -> tuple[str, bool]:
-    """The date, or '' when it lies after `now` (plus a day): (date, dated in the future)."""
+def sane_date(value: str, now: datetime) -> str:
+    """The date, or '' when it lies after `now` (plus a day): a future date is a typing error, and
+    would otherwise make the report the newest of all."""
     if not value:
-        return "", False
+        return ""
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00") if len(value) > 10 else value[:10])
     except ValueError:
-        return value, False  # not a date a parser takes: compared as text, as before
+        return value  # not a date a parser takes: compared as text, as before
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if moment > now + FUTURE_SLACK:
-        return "", True
-    return value, False
+        return ""
+    return value
 
 
 def _status(resource: dict) -> str:
@@ -269,7 +269,7 @@ def documents(record, kb: Knowledge, now: datetime) -> list[Document]:
         exam = exam_line(report_text(resource, record.binaries, HEADER_CHARS, _attachments(resource)))
         if found is None:
             found = modality_from_words(exam, kb)
-        date, future = sane_date(raw_date(resource), now)
+        date = sane_date(raw_date(resource), now)
         docs.append(
             Document(
                 ref=ref,
@@ -280,7 +280,6 @@ def documents(record, kb: Knowledge, now: datetime) -> list[Document]:
                 status=status,
                 study=_study_keys(resource),
                 addenda=addenda.get(ref, []),
-                future_dated=future,
                 exam=exam,
             )
         )
