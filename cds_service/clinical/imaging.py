@@ -18,6 +18,7 @@ from .codes import concept_text, ref_keys
 from .knowledge import Knowledge
 from .reading.document import Document, kind_codes, study_modalities
 from .select import MAX_FINDINGS, MAX_IMAGING, validated
+from .studies import series_side, series_sites, study_text
 
 DEAD = ("cancelled", "entered-in-error")  # a tuple: a malformed (list) status must not raise
 NOT_DONE = ("registered", "cancelled", "entered-in-error")  # an ImagingStudy in these states was not performed
@@ -37,41 +38,6 @@ class Finding:
 def newest_first(findings: list[Finding]) -> list[Finding]:
     """The newest qualifying finding is the one cited first (undated ones last)."""
     return sorted(findings, key=lambda f: f.date or "", reverse=True)
-
-
-def modalities(study: dict, kb: Knowledge) -> set[str]:
-    """'us' / 'ct' / 'mr' from the study- and series-level modality Codings."""
-    index, found = kb.modality_index, set()
-    for coding in study.get("modality") or ():
-        key = kb.key(coding)
-        name = index.get(key) if key is not None else None
-        if name:
-            found.add(name)
-    for series in study.get("series") or ():
-        key = kb.key((series or {}).get("modality"))
-        name = index.get(key) if key is not None else None
-        if name:
-            found.add(name)
-    return found
-
-
-def study_text(study: dict) -> str:
-    parts = [study.get("description"), concept_text(study.get("procedureCode") or [])]
-    parts += [(s or {}).get("description") for s in study.get("series") or ()]
-    parts += [(n or {}).get("text") for n in study.get("note") or ()]
-    return " . ".join(p for p in parts if isinstance(p, str) and p)
-
-
-def series_sites(study: dict) -> list:
-    return [(s or {}).get("bodySite") for s in study.get("series") or () if (s or {}).get("bodySite")]
-
-
-def series_side(study: dict, kb: Knowledge) -> str | None:
-    for series in study.get("series") or ():
-        entry = kb.value_set("laterality").first((series or {}).get("laterality"))
-        if entry:
-            return entry["side"]
-    return None
 
 
 def _in_region(kb: Knowledge, coded: bool, linked: bool, text: str, unplaced_ok: bool = False) -> bool:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import date
 
 from .codes import concept_text, ref_keys
-from .imaging import NOT_DONE, Finding, series_sites, study_label, study_text
+from .imaging import NOT_DONE, Finding, study_label
 from .knowledge import Knowledge
 from .masses import is_live
 from .orders import OTHER, classify_concept, classify_order, modality_of
 from .reading.document import Document, study_modalities
 from .select import MAX_IMAGING
+from .studies import series_sites, study_text
 
 FINAL = ("final", "amended", "corrected", "appended")  # a tuple: a malformed status must not raise
 PEDIATRIC_BELOW = 18

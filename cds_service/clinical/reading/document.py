@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from ..codes import concept_text, ref_key, ref_keys
 from ..knowledge import Knowledge
 from ..orders import classify_concept, modality_of
+from ..studies import modalities, study_text
 from .transport import report_text
 
 SILENT = ("cancelled", "entered-in-error", "registered")  # a tuple: a malformed (list) status must not raise
@@ -232,8 +233,6 @@ def _issued(resource: dict) -> str:
 def study_modalities(record, kb: Knowledge) -> dict[str, set[str]]:
     """'ImagingStudy/x' -> its modalities (us / ct / mr), from DICOM modality codes, procedure codes
     or the description: some EHRs code an ultrasound only by its CPT/LOINC procedure or its name."""
-    from ..imaging import modalities, study_text  # study helpers live with the imaging search
-
     found: dict[str, set[str]] = {}
     us_codes = kb.value_set("ultrasound-region-procedure")
     for study in record.of_type("ImagingStudy"):
