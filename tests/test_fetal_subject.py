@@ -79,7 +79,9 @@ def test_an_obstetric_study_known_by_its_code_is_not_the_mothers_imaging(answer,
     assert result["cards"] == [], result["cards"]
 
 
-@pytest.mark.parametrize("title", ["OB US 2ND TRIMESTER", "US PREGNANT UTERUS DETAILED ANATOMY"])
+@pytest.mark.parametrize(
+    "title", ["OB US 2ND TRIMESTER", "US PREGNANT UTERUS DETAILED ANATOMY", "US 2ND TRIMESTER", "US PREGNANCY < 14 WKS"]
+)
 def test_an_obstetric_study_named_only_by_its_title_is_not_the_mothers_imaging(answer, title):
     report = text_report(OB_TEXT.format(exam=title), code={"text": title})
     result = answer(pregnancy(), condition(body=flank_site()), report)
@@ -143,6 +145,17 @@ def test_the_mothers_own_calcified_renal_mass_still_gets_its_card_beside_an_obst
     [card] = result["cards"]
     assert summary in card["summary"] and card["indicator"] == indicator
     assert "right" in card["summary"] and "left" not in card["summary"], card["summary"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["US RENAL (NON-OB)", "US KIDNEYS NON-OBSTETRIC", "US RENAL IN PREGNANCY", "US RETROPERITONEUM - PREGNANT PATIENT"],
+)
+def test_a_title_that_denies_an_obstetric_exam_or_names_her_own_organ_is_the_mothers_imaging(answer, title):
+    """A pregnancy word beside one of her organs, or a title that says non-OB, is her own study."""
+    own = text_report(MOTHERS_OWN.replace("US RETROPERITONEAL COMPLETE", title), code={"text": title})
+    [card] = answer(pregnancy(), own, hook="patient-view")["cards"]
+    assert ORDER_CT in card["summary"] and "right" in card["summary"], card["summary"]
 
 
 def test_in_utero_in_the_history_does_not_hide_the_patients_own_mass(answer):

@@ -83,7 +83,7 @@ def find_ultrasounds(
     fetal = {  # obstetric studies: a report of one is about the fetus, whatever its own code says
         f"ImagingStudy/{s.get('id')}"
         for s in record.of_type("ImagingStudy")
-        if obstetric(kb, s.get("procedureCode") or []) or kb.concepts["obstetric"].found(study_text(s))
+        if obstetric(kb, s.get("procedureCode") or []) or obstetric_title(kb, study_text(s))
     }
     study_refs, candidates = set(studies), []
     for doc in docs:
@@ -102,11 +102,16 @@ def find_ultrasounds(
 
 def _obstetric_document(kb: Knowledge, doc: Document) -> bool:
     """An obstetric report by its codes, its title or the exam its text names."""
-    return (
-        obstetric(kb, *kind_codes(doc.resource))
-        or kb.concepts["obstetric"].found(doc.title)
-        or kb.concepts["obstetric"].found(doc.exam)
-    )
+    return obstetric(kb, *kind_codes(doc.resource)) or obstetric_title(kb, doc.title) or obstetric_title(kb, doc.exam)
+
+
+def obstetric_title(kb: Knowledge, text: str) -> bool:
+    """A title that names an obstetric exam, or a pregnancy and none of the mother's own organs:
+    'US 2ND TRIMESTER' is the fetus's study, 'US RENAL IN PREGNANCY' the mother's kidneys."""
+    concepts = kb.concepts
+    if concepts["obstetric"].found(text):
+        return True
+    return concepts["pregnancy-words"].found(text) and not concepts["site"].found(text)
 
 
 def obstetric(kb: Knowledge, *concepts) -> bool:

@@ -98,8 +98,10 @@ class _Work:
         last: _Mass | None = None
         self.context_side = section.side
         for reading in readings:
-            # a reference with no mass named yet in its section is to the report's last mass
-            fallback = self.body[-1] if self.body and (section.override or last is None) else None
+            # a reference with no mass named yet in its section is to the report's last mass that
+            # still stands ("Liver: No focal lesion." is not what "Left kidney: The lesion ..." means)
+            standing = [m for m in self.body if m.assertion in COUNTED]
+            fallback = standing[-1] if standing and (section.override or last is None) else None
             last = self._sentence(section, reading, found, last, fallback, revises=section.override)
             self.withdrawn = self.withdrawn or (section.override and _gives_away(reading))
 
@@ -177,8 +179,10 @@ def _settle(body: list[_Mass], revisions: list[_Mass], withdrawn: bool) -> None:
             for mass in targets:
                 mass.assertion = "negated"
         elif revision.calcium:
+            # an addendum is read in order: its last sentence about the calcification is its word
+            final = revision.calcium[-1][1]
             verdict = revision.assertion in COUNTED and any(
-                c.assertion in COUNTED and not c.negative for c, _ in revision.calcium
+                c.assertion in COUNTED and not c.negative for c, said in revision.calcium if said == final
             )
             for mass in targets:
                 mass.revised = verdict

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 
 from .assertions import Assertor
-from .lexicon import MASS, ORGAN, Lexicon, Mention
+from .lexicon import MASS, ORGAN, VARIANT, Lexicon, Mention
 
 WINDOW = 60  # characters a linking phrase may span between calcium and its structure
 # "... is reverberation artifact": a bare copula between the calcium and another structure says what it is
@@ -80,6 +80,7 @@ class Thing:
     definite: bool = False  # "the lesion", "this mass": may be the mass named before
     located_in_clause: bool = False  # a place or landmark of an earlier structure of its clause
     contained: bool = False  # ... that contains it ("mass in the left kidney"): part of that structure's phrase
+    identified: bool = False  # a lesion the sentence says is another structure (_identify)
     calcium: list[Calcium] = field(default_factory=list)
 
 
@@ -108,6 +109,14 @@ class SentenceReader:
         self.contained = re.compile(rf"(?:{lexicon.links['locative'].pattern}){tail}", re.IGNORECASE)
         self.landmark = re.compile(rf"(?:{lexicon.links['landmark'].pattern}){tail}", re.IGNORECASE)
         self.definite = re.compile(rf"(?:{lexicon.links['definite'].pattern})\s*$", re.IGNORECASE)
+        # the words between a lesion and what it is said to be: "represents a", ", which is in fact the",
+        # "seen at the urgent care visit is in keeping with"
+        self.identifies = re.compile(
+            r"\s*,?\s*(?:(?:seen|noted|described|questioned|reported|identified)\b[^,;:.]{0,40}?\s+)?"
+            r"(?:(?:which|that)\s+)?(?:(?:is|are|was|were)\s+)?(?:(?:actually|in\s+fact|now|instead)\s+)?"
+            rf"(?:{lexicon.links['identifies'].pattern})\s*(?:(?:a|an|the)\s+)?",
+            re.IGNORECASE,
+        )
 
     def _clauses(self, text: str) -> list[int]:
         """Start offsets of the sentence's clauses (0 first), for attribution: the hard breaks only
@@ -131,6 +140,9 @@ class SentenceReader:
         found = self.assertor.categories(text, spans)
         for thing, cats in zip(things, found, strict=False):
             thing.assertion = self.assertor.assertion(cats)
+            if thing.identified and thing.cls == VARIANT and thing.assertion in ("present", "uncertain"):
+                # "the questioned lesion represents a column of Bertin": there is no mass there
+                thing.cls, thing.kind, thing.assertion = MASS, "mass", "negated"
         for calc, cats in zip(calcium, found[len(things) :], strict=True):
             calc.assertion = self.assertor.assertion(cats)
         clauses = self._clauses(text)
@@ -157,14 +169,25 @@ class SentenceReader:
         return SentenceReading(text, things, loose, bool(self.revision.search(text)), {m.kind for m in sides})
 
     def _identify(self, text: str, things: list[Thing]) -> None:
-        """In a field record, a type field names what the record's lesion is ("Lesion: 2, ...,
-        Composition: Cyst (Bosniak II)"): the lesion is then that structure, not a mass."""
+        """A lesion the sentence says is another structure is that structure, not a mass: in a
+        field record, by its type field ("Lesion: 2, ..., Composition: Cyst (Bosniak II)"); in prose,
+        by a firm identity ("the questioned lesion represents a column of Bertin", "the lump is the
+        costal cartilage tip"). A hedged one ("likely represents") leaves the mass standing."""
         for i, thing in enumerate(things):
-            if thing.cls == MASS or not self.identity_field.search(text[: thing.np_start]):
+            if thing.cls == MASS:
                 continue
-            lesion = next((t for t in reversed(things[:i]) if t.kind == "mass"), None)
-            if lesion is not None:
-                lesion.cls, lesion.kind = thing.cls, thing.kind
+            if self.identity_field.search(text[: thing.np_start]):
+                lesion = next((t for t in reversed(things[:i]) if t.kind == "mass"), None)
+            else:
+                lesion = things[i - 1] if i and self._is_said_to_be(text[things[i - 1].end : thing.np_start]) else None
+            if lesion is not None and lesion.kind == "mass":
+                lesion.cls, lesion.kind, lesion.identified = thing.cls, thing.kind, True
+
+    def _is_said_to_be(self, gap: str) -> bool:
+        """The words between a lesion and another structure say the lesion is it (modifiers of
+        that structure may follow: "is consistent with a calcified simple cyst")."""
+        said = self.identifies.match(gap)
+        return said is not None and (said.end() == len(gap) or _filler(gap[said.end() :]))
 
     # -- structures and their noun phrases ----------------------------------------------------
     def _things(self, text: str, mentions: list[Mention]) -> tuple[list[Thing], list[Mention]]:

@@ -22,6 +22,7 @@ _END = r"(?:(?<=[A-Za-z0-9])(?![A-Za-z0-9])|(?<=[^A-Za-z0-9]))"
 # classes of structure: only a 'mass' can be the flank mass; an 'organ' is a place (it locates a
 # mass, or owns calcium of its own parenchyma); every other class owns its calcium.
 MASS, ORGAN = "mass", "organ"
+VARIANT = "variant"  # normal anatomy that mimics a mass (a column of Bertin): a lesion said to be one is no mass
 
 
 def words(patterns: list[str]) -> re.Pattern:
