@@ -720,6 +720,86 @@ def no_side_stated(c: Chooser) -> Said:
     return positive(None, mass_sentence(c, phrase))
 
 
+# the report correcting itself: withdrawn statements, contrasts, an addendum's last word, a lesion
+# identified as normal anatomy (added from the second blind set's classes) -----------------------
+
+
+@rule("revision", "doc.addendum")
+def withdrawn_statement(c: Chooser) -> Said:
+    mass = flank_mass(c)
+    withdrawn = fill(c.pick(V.WITHDRAWN_FRAMES), calcium=mass.calcium, Calcium=cap(mass.calcium))
+    return mass_only(mass.side, mass_sentence(c, mass.plain), withdrawn)
+
+
+@rule("revision", "assert.negated")
+def contrasted_away(c: Chooser) -> Said:
+    mass = flank_mass(c)
+    frame = c.say(
+        (
+            "The shadowing focus is {other} {contrast} {calcium} within the mass.",
+            "On review the echogenic focus represents {other} {contrast} {calcium} of the mass.",
+        )
+    )
+    said = fill(frame, other=c.pick(V.CONTRASTED), contrast=c.pick(V.CONTRAST_WORDS), calcium=mass.calcium)
+    return mass_only(mass.side, mass_sentence(c, mass.plain), said)
+
+
+@rule("revision", "attrib.same-phrase")
+def contrast_keeps_what_precedes(c: Chooser) -> Said:
+    mass = flank_mass(c)
+    said = fill(
+        "{The_mass} contains {calcium} {contrast} {other}.",
+        **mass.forms("plain"),
+        contrast=c.pick(V.CONTRAST_WORDS),
+        other=c.pick(V.CONTRASTED[:2]),
+    )
+    return positive(mass.side, said)
+
+
+@rule("revision", "doc.addendum", sentences=False)
+def addendum_last_word(c: Chooser) -> Said:
+    mass = flank_mass(c, region="kidney")
+    words = side_word(c, mass.side or "left")
+    earlier = c.say(
+        (
+            "On review of the initial images, {calcium} within the {s} renal mass was suspected.",
+            "The initial images suggested {calcium} within the {s} renal mass.",
+        )
+    )
+    denies = c.say(
+        (
+            "On the cine clips the {s} renal mass itself contains no calcification.",
+            "The cine clips show no calcification within the {s} renal mass.",
+        )
+    )
+    affirms = "On the cine clips, {calcium} is confirmed within the {s} renal mass."
+    last = c.pick((denies, affirms))
+    body = (
+        "FINDINGS:",
+        mass_sentence(c, f"{words} renal mass with {mass.calcium}"),
+        "ADDENDUM:",
+        fill(earlier, calcium=mass.calcium, s=words),
+        fill(last, calcium=mass.calcium, s=words),
+    )
+    return (positive if last == affirms else mass_only)(mass.side, *body)
+
+
+@rule("revision", "recency.no-mass-supersedes")
+def identified_as_normal_anatomy(c: Chooser) -> Said:
+    side = c.pick(SIDES)
+    lesion = c.pick(V.QUESTIONED_LESIONS).format(s=side_word(c, side))
+    said = f"{lesion} {c.pick(V.FIRM_IDENTITY)} {c.pick(V.VARIANTS)}."
+    return nothing(c.say(V.NORMAL_FINDINGS), said)
+
+
+@rule("revision", "assert.uncertain")
+def identity_hedged(c: Chooser) -> Said:
+    side = c.pick(SIDES)
+    lesion = c.pick(V.QUESTIONED_LESIONS[:4]).format(s=side_word(c, side))
+    said = f"{lesion} {c.pick(V.HEDGED_IDENTITY)} {c.pick(V.VARIANTS[:3])}."
+    return mass_only(side, said)
+
+
 # the sweep and the strategies --------------------------------------------------------------------
 
 # how many items each family contributes to the sweep
@@ -740,6 +820,7 @@ SWEEP_SIZES = {
     "other_organ": 300,
     "depth": 300,
     "laterality": 420,
+    "revision": 360,
 }
 
 

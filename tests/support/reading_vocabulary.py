@@ -495,3 +495,44 @@ OTHER_ORGAN_SENTENCES = (
     "Gallbladder polyp, 6 mm.",
     "A calcified uterine fibroid.",
 )
+
+# -- the report correcting itself (the second blind set's classes) ----------------------------------
+# wording that takes a statement of calcification back: {calcium} is the calcium as the body said it
+WITHDRAWN_FRAMES = (
+    "The reference to {calcium} in the original report is withdrawn.",
+    "The sentence describing {calcium} was a template carry-over and is retracted.",
+    "The prior dictation erroneously described {calcium} within the mass.",
+    "Please disregard the mention of {calcium} in the preliminary report.",
+    "The description of {calcium} within the mass was dictated in error.",
+    "{Calcium} within the mass, as stated in the initial report, is erroneous.",
+    "The statement regarding {calcium} has been withdrawn.",
+)
+# what a shadowing focus turns out to be, contrasted with calcification of the mass
+CONTRASTED = (
+    "a calyceal calculus",
+    "a non-obstructing stone in the adjacent calyx",
+    "renal sinus fat",
+    "a calcified renal artery branch",
+    "bowel gas",
+)
+CONTRAST_WORDS = ("rather than", "instead of", "as opposed to")
+# normal anatomy that mimics a renal or left upper quadrant mass
+VARIANTS = (
+    "a prominent column of Bertin",
+    "a hypertrophied column of Bertin",
+    "a dromedary hump",
+    "persistent fetal lobulation",
+    "a junctional parenchymal defect",
+    "renal sinus lipomatosis",
+    "a pseudotumour",
+    "a normal variant",
+)
+FIRM_IDENTITY = ("represents", "corresponds to", "is in keeping with", "is consistent with", "is", "proved to be")
+HEDGED_IDENTITY = ("may represent", "likely represents", "could represent", "possibly represents", "may be")
+QUESTIONED_LESIONS = (
+    "The previously questioned {s} renal lesion",
+    "The {s} renal lesion questioned on the prior study",
+    "The echogenic {s} renal lesion seen at the outside ultrasound",
+    "The questioned {s} upper pole lesion",
+    "The {s} renal pseudolesion",
+)

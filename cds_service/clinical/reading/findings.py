@@ -112,7 +112,8 @@ class SentenceReader:
         # the words between a lesion and what it is said to be: "represents a", ", which is in fact the",
         # "seen at the urgent care visit is in keeping with"
         self.identifies = re.compile(
-            r"\s*,?\s*(?:(?:seen|noted|described|questioned|reported|identified)\b[^,;:.]{0,40}?\s+)?"
+            r"\s*,?\s*(?:(?:seen|noted|described|questioned|reported|identified)\b(?:(?!\b(?:may|might|could|can|"
+            r"likely|possibly|probably|perhaps|presumably|not|no)\b)[^,;:.]){0,40}?\s+)?"
             r"(?:(?:which|that)\s+)?(?:(?:is|are|was|were)\s+)?(?:(?:actually|in\s+fact|now|instead)\s+)?"
             rf"(?:{lexicon.links['identifies'].pattern})\s*(?:(?:a|an|the)\s+)?",
             re.IGNORECASE,
