@@ -91,3 +91,15 @@ def test_a_lesion_identified_as_a_normal_variant_lets_the_newer_report_supersede
 def test_a_palpable_lump_that_is_a_splenule_is_not_a_mass(answer):
     text = body("Left upper quadrant: The palpable lump is a 2.8 cm splenule with a calcified focus.")
     assert not carded(answer(condition(body=flank_site()), text_report(text)))
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["ADDENDUM 11/21/2026:", "Addendum by Dr Lee, 21 Nov 2026 10:15:", "ADDENDUM 2 11/21/2026\n", "*** ADDENDUM ***\n"],
+)
+def test_an_addendum_header_with_a_date_an_author_or_a_time_opens_the_addendum(answer, header):
+    text = body(CALCIFIED) + (
+        f"\n{header} On review with colour Doppler, the shadowing focus is the calcified wall of a segmental "
+        "renal artery. The mass itself is not calcified.\n"
+    )
+    assert not carded(answer(condition(body=flank_site()), text_report(text)))

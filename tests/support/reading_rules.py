@@ -800,6 +800,106 @@ def identity_hedged(c: Chooser) -> Said:
     return mass_only(side, said)
 
 
+# which structure a sentence is about: landmark verbs, relative clauses with a parenthetical, a
+# clause that ends by naming its calcium, telegraphed places, dated addendum headers (added from the
+# third blind set's classes) ---------------------------------------------------------------------
+
+
+@rule("structure", "attrib.other-structure")
+def neighbour_named_through_a_verb(c: Chooser) -> Said:
+    side = c.pick(SIDES)
+    mass, heading = c.pick(V.NEIGHBOUR_MASSES)
+    said = fill(
+        "{heading}: A {size} {mass} {verb} the {pole} of the {s} kidney and contains {calcium}{differential}.",
+        heading=heading,
+        size=c.say(V.SIZES),
+        mass=mass,
+        verb=c.pick(V.LANDMARK_VERBS),
+        pole=c.pick(("upper pole", "lower pole", "anterior surface")),
+        s=side_word(c, side),
+        calcium=c.say(V.CALCIUM)[0],
+        differential=c.pick(V.DIFFERENTIALS),
+    )
+    return nothing(said, f"{side_word(c, side).capitalize()} kidney: normal.")
+
+
+@rule("structure", "attrib.same-phrase")
+def renal_mass_reaching_a_neighbour(c: Chooser) -> Said:
+    side = c.pick(SIDES)
+    neighbour = "the inferior surface of the liver" if side == "right" else "the spleen"
+    said = fill(
+        "{S} kidney: A {size} {pole} renal mass with {calcium} {verb} {neighbour}.",
+        S=side_word(c, side).capitalize(),
+        size=c.say(V.SIZES),
+        pole=c.pick(("upper pole", "lower pole")),
+        calcium=c.say(V.CALCIUM)[0],
+        verb=c.pick(V.LANDMARK_VERBS),
+        neighbour=neighbour,
+    )
+    return positive(side, said)
+
+
+@rule("structure", "attrib.other-structure")
+def relative_clause_describes_its_noun(c: Chooser) -> Said:
+    side = c.pick(SIDES)
+    where, neighbour = c.pick(V.NEIGHBOURS_WITH_CALCIUM)
+    said = fill(
+        "A {size} {s} adrenal mass lies {where} {neighbour}{relative} {calcium}.",
+        size=c.say(V.SIZES),
+        s=side_word(c, side),
+        where=where,
+        neighbour=neighbour,
+        relative=c.pick(V.RELATIVE_PARENTHETICALS),
+        calcium=c.say(V.CALCIUM)[0],
+    )
+    return mass_only(side, said)
+
+
+@rule("structure", "attrib.other-structure")
+def clause_ends_by_naming_its_calcium(c: Chooser) -> Said:
+    mass = flank_mass(c, region="kidney")
+    place = c.pick(V.FAR_PLACES)
+    where = "kidney" if "kidney" in place else "pelvis"
+    foci = fill(
+        "{foci} {place}, {identity}.",
+        foci=c.pick(V.FOCI),
+        place=place.format(s=side_word(c, mass.side or "left")),
+        identity=c.say(V.FAR_IDENTITIES[where]),
+    )
+    return mass_only(mass.side, mass_sentence(c, mass.plain), foci)
+
+
+@rule("structure", "attrib.same-phrase")
+def place_telegraphed_after_the_mass(c: Chooser) -> Said:
+    side = c.pick(SIDES)
+    said = fill(
+        "{S} kidney: {size} {composition} {noun} {pole} w/ {calcium}.",
+        S=side_word(c, side).capitalize(),
+        size=c.say(V.SIZES),
+        composition=c.say(("solid", "exophytic solid", "hyperechoic", "heterogeneous")),
+        noun=c.pick(("mass", "lesion", "SOL")),
+        pole=c.pick(V.POLES),
+        calcium=c.say(("coarse calcs", "calcs + PAS", "calcific foci", "internal calcification")),
+    )
+    return positive(side, said)
+
+
+@rule("structure", "doc.addendum", sentences=False)
+def dated_addendum_header(c: Chooser) -> Said:
+    mass = flank_mass(c, region="kidney")
+    words = side_word(c, mass.side or "left")
+    header = c.pick(V.ADDENDUM_HEADERS)
+    retraction = fill(
+        "On review with colour Doppler, the shadowing focus is the calcified wall of a segmental renal artery. "
+        "The {s} renal mass itself is not calcified.",
+        s=words,
+    )
+    lines = ("FINDINGS:", mass_sentence(c, f"{words} renal mass with {mass.calcium}"))
+    if header.endswith(":"):
+        return mass_only(mass.side, *lines, f"{header} {retraction}")
+    return mass_only(mass.side, *lines, header, retraction)
+
+
 # the sweep and the strategies --------------------------------------------------------------------
 
 # how many items each family contributes to the sweep
@@ -821,6 +921,7 @@ SWEEP_SIZES = {
     "depth": 300,
     "laterality": 420,
     "revision": 360,
+    "structure": 360,
 }
 
 

@@ -536,3 +536,52 @@ QUESTIONED_LESIONS = (
     "The questioned {s} upper pole lesion",
     "The {s} renal pseudolesion",
 )
+
+# -- which structure a sentence is about (the third blind set's classes) ----------------------------
+LANDMARK_VERBS = ("indents", "abuts", "displaces", "compresses", "contacts", "deforms", "borders", "effaces")
+NEIGHBOUR_MASSES = (  # a calcified mass of another organ and where it sits
+    ("mass in segment 6 of the liver", "Liver"),
+    ("hepatic mass in the right lobe", "Liver"),
+    ("mass in the inferior right hepatic lobe", "Liver"),
+    ("splenic mass", "Spleen"),
+    ("mass in the lower pole of the spleen", "Spleen"),
+)
+DIFFERENTIALS = ("", " (HCC vs calcified metastasis)", " (calcified metastasis vs haemangioma)", " (? old haematoma)")
+RELATIVE_PARENTHETICALS = (
+    ", which contains",
+    ", which, like the head and body, contains",
+    ", which also contains",
+    ", which, as before, contains",
+    " that contains",
+    ", which demonstrates",
+)
+NEIGHBOURS_WITH_CALCIUM = (  # (landmark word, the structure whose calcium it is)
+    ("just posterior to", "the pancreatic tail"),
+    ("anterior to", "the left psoas"),
+    ("medial to", "the splenic hilum vessels"),
+    ("abutting", "the aorta"),
+)
+FOCI = (
+    "Several small shadowing echogenic foci",
+    "Two shadowing echogenic foci",
+    "Multiple tiny echogenic foci with clean posterior shadowing",
+    "A few punctate calcifications",
+)
+FAR_PLACES = (
+    "lie deep in the {s} hemipelvis along the course of the pelvic veins",
+    "are seen in the lower pole collecting system of the {s} kidney, well away from the mass",
+    "lie in the {s} hemipelvis near the bladder",
+)
+FAR_IDENTITIES = {
+    "pelvis": ("in keeping with phleboliths", "consistent with phleboliths", "compatible with pelvic phleboliths"),
+    "kidney": ("consistent with non-obstructing calculi", "in keeping with small calculi", "compatible with stones"),
+}
+POLES = ("lower pole", "upper pole", "interpolar region", "mid pole")
+ADDENDUM_HEADERS = (
+    "ADDENDUM 11/21/2026:",
+    "Addendum by Dr Lee, 21 Nov 2026 10:15:",
+    "ADDENDUM 2 11/21/2026",
+    "*** ADDENDUM ***",
+    "ADDENDUM (21/11/2026 09:40):",
+    "Addendum - 2026-11-21:",
+)

@@ -36,10 +36,14 @@ _IS = re.compile(
 )
 _WITH_NEXT = re.compile(r"\s*(?:with|w/|containing|showing|demonstrating)(?:\s+[a-z-]+){0,3}\s*$", re.IGNORECASE)
 _SEPARATE = re.compile(r"\b(?:separate|distinct|apart|unrelated|remote)\b", re.IGNORECASE)
+# "..., which contains", "..., which, like the head and body, contains": a parenthetical may sit
+# between the relative pronoun and its verb
 _RELATIVE = re.compile(
-    r"\s*,?\s*(?:which|that|who)\s+(?:is|are|was|were|appears?|shows?|contains?|has|have|demonstrates?)\b",
+    r"\s*,?\s*(?:which|that|who)(?:\s*,[^,.;]{1,40},)?\s+(?:also\s+)?"
+    r"(?:is|are|was|were|appears?|shows?|contains?|has|have|demonstrates?)\b",
     re.IGNORECASE,
 )
+_OF = re.compile(r"\s+of(?:\s+the)?(?:\s+(?:left|right|lt|rt|l|r))?\s+", re.IGNORECASE)  # "pole of the left"
 _FILLER = re.compile(r"^[\s,\-]*(?:[a-z0-9][a-z0-9.\-/]*[\s,\-]+){0,5}$")
 # words that end a noun phrase: prepositions, verbs, determiners, negations
 _NOT_FILLER = re.compile(
@@ -107,8 +111,11 @@ class SentenceReader:
         )
         tail = r"(?:\s+[\w/-]+){0,4}\s*$"  # the words between the place word and the noun: "of the descending"
         self.contained = re.compile(rf"(?:{lexicon.links['locative'].pattern}){tail}", re.IGNORECASE)
-        self.landmark = re.compile(rf"(?:{lexicon.links['landmark'].pattern}){tail}", re.IGNORECASE)
+        # a landmark's noun phrase may be longer: "abuts the anterior surface of the left kidney"
+        self.landmark = re.compile(rf"(?:{lexicon.links['landmark'].pattern})(?:\s+[\w/-]+){{0,6}}\s*$", re.I)
         self.definite = re.compile(rf"(?:{lexicon.links['definite'].pattern})\s*$", re.IGNORECASE)
+        # what a clause says its calcium is, right before the structure: "..., in keeping with"
+        self.said_to_be = re.compile(rf"(?:{lexicon.links['identity'].pattern})\s*(?:(?:a|an|the)\s+)?$", re.I)
         # the words between a lesion and what it is said to be: "represents a", ", which is in fact the",
         # "seen at the urgent care visit is in keeping with"
         self.identifies = re.compile(
@@ -203,7 +210,11 @@ class SentenceReader:
             adjunct = (
                 following is not None
                 and (
-                    (following.head and not gap.strip(" -"))
+                    (  # "lower pole mass"; but "mass lower pole" is a mass and its place, telegraphed
+                        following.head
+                        and not gap.strip(" -")
+                        and not (structure.cls == MASS and self.lexicon.by_kind[following.kind].cls == ORGAN)
+                    )
                     or (  # "upper pole renal mass": the place qualifies the mass it leads into
                         structure.cls == ORGAN
                         and self.lexicon.by_kind[following.kind].cls in (MASS, ORGAN)
@@ -257,6 +268,11 @@ class SentenceReader:
             if not earlier:
                 continue
             gap = text[earlier[-1].end : thing.np_start]
+            if i - 1 in relational and self.contained.search(text[things[i - 1].end : thing.np_start]):
+                # "indents the upper pole of the right kidney": the kidney is part of the landmark
+                thing.located_in_clause = True
+                relational.add(i)
+                continue
             if self.landmark.search(gap):
                 thing.located_in_clause = True
                 relational.add(i)
@@ -266,7 +282,13 @@ class SentenceReader:
             thing.located_in_clause = True
             thing.contained = True
             owner = earlier[-1]
-            if thing.cls == ORGAN and owner.cls == MASS and owner.location is None and not thing.reference:
+            if thing.cls != ORGAN or owner.cls != MASS or thing.reference:
+                continue
+            part = things[i - 1]
+            if owner.location is None or (
+                part.cls == ORGAN and part.contained and _OF.fullmatch(text[part.end : thing.np_start])
+            ):
+                # the organ a part is "of" names where it is: "the lower pole of the spleen" is the spleen
                 owner.location = thing.kind
                 owner.region = self.lexicon.by_kind[thing.kind].region
         for thing in things:
@@ -328,6 +350,14 @@ class SentenceReader:
                 return i
             if things[i].cls != ORGAN:
                 break  # places between ("focus in the renal sinus, c/w a stone") do not stop the reading
+        # ... however far, when the calcium leads its clause and the clause ends by naming what it is
+        # ("Several shadowing foci lie deep in the left hemipelvis ..., in keeping with phleboliths")
+        if not any(things[i].cls == MASS for i in before):
+            for i in same:
+                named = things[i]
+                if named.start >= calc.end and named.cls not in (MASS, ORGAN):
+                    if self.said_to_be.search(text[calc.end : named.np_start]):
+                        return i
         # 2. the noun a calcium adjective qualifies
         if calc.form == "adjectival" and after:
             gap = text[

@@ -25,12 +25,22 @@ from .templates import Tables, checkboxes, queries
 
 _LABEL = re.compile(r"^[ \t>*#•\-]*(?P<label>[A-Za-z][A-Za-z /&()'.,#-]{0,48}?)[ \t]*:(?!//)[ \t]*(?P<rest>.*)$")
 _TITLE_LINE = re.compile(r"^[ \t*#=_\-]*(?P<label>[A-Za-z][A-Za-z /&()'-]{1,48}?)[ \t*#=_\-]*$")
-# "ADDENDUM", "*** ADDENDUM 1 (11/10/2026 10:15) ***:", "Amended report:" and what follows on the line
+# "ADDENDUM", "*** ADDENDUM 1 (11/10/2026 10:15) ***:", "ADDENDUM 11/21/2026:", "Addendum by Dr Lee,
+# 21 Nov 10:15:", "Amended report:" and what follows on the line; alone on its line, only numbers,
+# dates and times may follow the word ("ADDENDUM 2 11/21/2026")
+_ADDENDUM_DATING = r"(?:[ \t]*[\d/.:-]+|[ \t]*\([^)\n]*\)|[ \t]*[*=#_-]+)*"  # numbers, dates, times, rules
 _ADDENDUM_LINE = re.compile(
-    r"^[\W_]*(?:addend(?:um|a)|amended report|corrected report)\b(?:[ \t]*\d*)(?:[ \t]*\([^)\n]*\))?[\W_]*?(?::|$)[ \t]*",
+    r"^[\W_]*(?:addend(?:um|a)|amended report|corrected report)\b"
+    r"(?:[^:\n]{0,60}?(?:\d:\d[^:\n]{0,30}?)*:(?!//)"  # "... by Dr Lee, 21 Nov 10:15:"
+    rf"|{_ADDENDUM_DATING}[ \t]*$"  # alone on its line
+    rf"|{_ADDENDUM_DATING}[ \t]+(?=(?-i:[A-Z][a-z])))[ \t]*",  # "ADDENDUM 2 11/21/2026 On review, ..."
     re.IGNORECASE,
 )
-_INLINE_LABEL = re.compile(r"(?<=[.!?;])[ \t]+(?=[A-Z][A-Za-z /&()-]{1,40}:[ \t])")
+# a label inside a line after a sentence ends (one-line reports): "... normal. Impression: ...", and an
+# addendum header, which may have no colon ("... normal. ADDENDUM 11/21/2026 On review ...")
+_INLINE_LABEL = re.compile(
+    r"(?<=[.!?;])[ \t]+(?=[A-Z][A-Za-z /&()-]{1,40}:[ \t]|[*=#_ -]*(?:ADDEND(?:UM|A)|Addend(?:um|a))\b)"
+)
 _CONTINUES = re.compile(r"[^.!?:]\s*$")  # a line that ends mid-sentence
 WRAP_WIDTH = 55  # a line at least this long that ends mid-sentence was wrapped by the editor
 
