@@ -42,7 +42,9 @@ def classify_text(text: str, kb: Knowledge) -> str:
     if not rx["region"].search(text):
         return "imaging-other" if rx["otherImaging"].search(text) else OTHER
     if rx["biopsy"].search(text):
-        return "biopsy"
+        # a skin or marrow biopsy near the flank is not a biopsy of the deep mass
+        superficial = rx.get("superficialBiopsy")
+        return OTHER if superficial is not None and superficial.search(text) else "biopsy"
     if rx["ct"].search(text):
         if rx["contrastBoth"].search(text):
             return "ct-without-then-with"

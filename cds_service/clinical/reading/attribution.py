@@ -13,6 +13,7 @@ focus is a renal artery aneurysm") withdraws the body's calcification.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .findings import Calcium, SentenceReading, Thing
@@ -20,6 +21,7 @@ from .lexicon import MASS
 from .sections import Section
 
 MAX_QUOTE = 200
+_FORMER = re.compile(r"\b(?:the\s+)?(?:former|latter)\b", re.IGNORECASE)
 COUNTED = ("present", "uncertain")
 
 
@@ -59,6 +61,7 @@ class _Mass:
     assertion: str
     calcium: list[tuple[Calcium, str]] = field(default_factory=list)  # with the sentence each came from
     target: _Mass | None = None  # for an addendum's statement: the body's mass it revises
+    corrected_side: str | None = None  # ... and the side it gives that mass instead
     revised: bool | None = None  # the addendum's word on its calcification
 
     def calcified(self) -> bool:
@@ -92,6 +95,7 @@ class _Work:
         self.revisions: list[_Mass] = []  # what addenda and amendments say
         self.withdrawn = False  # an addendum gave the calcium to another structure
         self.context_side: str | None = None  # within a section: the side last spoken of
+        self.previous: list[_Mass] = []  # the masses the last sentence named, in order ("the former")
 
     def section(self, section: Section, readings: list[SentenceReading]) -> None:
         found = self.revisions if section.override else self.body
@@ -104,6 +108,13 @@ class _Work:
             fallback = standing[-1] if standing and (section.override or last is None) else None
             last = self._sentence(section, reading, found, last, fallback, revises=section.override)
             self.withdrawn = self.withdrawn or (section.override and _gives_away(reading))
+
+    @staticmethod
+    def _former_or_latter(thing: Thing, masses: list[_Mass]) -> _Mass | None:
+        """ "the former" is the first of the masses just named, "the latter" the last."""
+        if not masses:
+            return None
+        return masses[0] if thing.text.lower().endswith("former") else masses[-1]
 
     def carry_side(self, sides: set[str]) -> None:
         """The side a sentence spoke of carries to the next ("Normal right kidney. No mass.")."""
@@ -120,6 +131,7 @@ class _Work:
         return "unspecified"
 
     def _new(self, thing: Thing, section: Section, sentence: str, found: list[_Mass], target=None) -> _Mass:
+        corrected = thing.side if target is not None and thing.side and thing.side != target.side else None
         mass = _Mass(
             thing,
             sentence,
@@ -128,6 +140,7 @@ class _Work:
             thing.size_cm,
             thing.assertion,
             target=target,
+            corrected_side=corrected,
         )
         found.append(mass)
         return mass
@@ -138,10 +151,16 @@ class _Work:
         for thing in reading.things:
             if thing.cls != MASS:
                 continue
-            refers = thing.reference or (thing.definite and not thing.location and not thing.side)
+            # in an addendum a definite mass is the body's, even with a place ("The calcified mass
+            # described above is in the RIGHT kidney" corrects its side)
+            refers = thing.reference or (thing.definite and (revises or (not thing.location and not thing.side)))
             if thing.located_in_clause and refers:
+                if thing.calcium and named:  # "mass with calcification of the lesion rim": the same mass
+                    named.append((named[-1][0], thing))
                 continue  # "separate from the mass", "adjacent to the mass": a landmark, not what is described
             referent = last if last is not None else (fallback if not revises else None)
+            if thing.reference and _FORMER.fullmatch(thing.text.strip()):
+                referent = self._former_or_latter(thing, [m for m, _ in named] or self.previous) or referent
             if refers and referent is not None:
                 if thing.assertion not in COUNTED:
                     referent.assertion = thing.assertion
@@ -156,6 +175,8 @@ class _Work:
                 named.append((last, thing))
         for mass, thing in named:
             mass.calcium += [(c, said) for c in thing.calcium]
+        if named:
+            self.previous = [m for m, _ in named]
         self.carry_side(reading.sides)
         if reading.loose and not (section.organ and not named and last is None and not revises):
             # loose calcium under a heading that names another structure ("Aorta:") is that structure's
@@ -175,6 +196,9 @@ def _settle(body: list[_Mass], revisions: list[_Mass], withdrawn: bool) -> None:
         side = (revision.target or revision).side
         # the body names one mass in its findings and again in its impression: revise every mention
         targets = [m for m in body if side is None or m.side in (side, None)]
+        if revision.corrected_side is not None:  # "the mass described above is in the RIGHT kidney"
+            for mass in targets:
+                mass.side = revision.corrected_side
         if revision.assertion == "negated" and not revision.calcium:
             for mass in targets:
                 mass.assertion = "negated"

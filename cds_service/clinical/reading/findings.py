@@ -43,6 +43,12 @@ _RELATIVE = re.compile(
     r"(?:is|are|was|were|appears?|shows?|contains?|has|have|demonstrates?)\b",
     re.IGNORECASE,
 )
+_FORMER_LATTER = re.compile(r"[;,]\s*(the\s+(?:former|latter))\b", re.IGNORECASE)
+_OF_OWNER = re.compile(r"\s+of\s+(?:the|an?|this|that)\s+", re.IGNORECASE)
+# up to three modifiers between "of the" and the structure ("of the adjacent right renal artery")
+_OF_MODIFIERS = re.compile(
+    r"(?:(?!(?:in|within|with|without|and|or|but|no|not|is|are|was|were)\b)[a-z0-9.\-/]+\s+){0,3}", re.IGNORECASE
+)
 _OF = re.compile(r"\s+of(?:\s+the)?(?:\s+(?:left|right|lt|rt|l|r))?\s+", re.IGNORECASE)  # "pole of the left"
 _FILLER = re.compile(r"^[\s,\-]*(?:[a-z0-9][a-z0-9.\-/]*[\s,\-]+){0,5}$")
 # words that end a noun phrase: prepositions, verbs, determiners, negations
@@ -113,16 +119,16 @@ class SentenceReader:
         self.contained = re.compile(rf"(?:{lexicon.links['locative'].pattern}){tail}", re.IGNORECASE)
         # a landmark's noun phrase may be longer: "abuts the anterior surface of the left kidney"
         self.landmark = re.compile(rf"(?:{lexicon.links['landmark'].pattern})(?:\s+[\w/-]+){{0,6}}\s*$", re.I)
-        self.definite = re.compile(rf"(?:{lexicon.links['definite'].pattern})\s*$", re.IGNORECASE)
-        # what a clause says its calcium is, right before the structure: "..., in keeping with"
-        self.said_to_be = re.compile(rf"(?:{lexicon.links['identity'].pattern})\s*(?:(?:a|an|the)\s+)?$", re.I)
+        self.definite_word = re.compile(rf"(?:{lexicon.links['definite'].pattern})\s*", re.IGNORECASE)
+        self.said_to_be = re.compile(rf"(?:{lexicon.links['identity'].pattern})\s*(?:(?:a|an|the)\s+)?", re.I)
         # the words between a lesion and what it is said to be: "represents a", ", which is in fact the",
         # "seen at the urgent care visit is in keeping with"
         self.identifies = re.compile(
             r"\s*,?\s*(?:(?:seen|noted|described|questioned|reported|identified)\b(?:(?!\b(?:may|might|could|can|"
             r"likely|possibly|probably|perhaps|presumably|not|no)\b)[^,;:.]){0,40}?\s+)?"
             r"(?:(?:which|that)\s+)?(?:(?:is|are|was|were)\s+)?(?:(?:actually|in\s+fact|now|instead)\s+)?"
-            rf"(?:{lexicon.links['identifies'].pattern})\s*(?:(?:a|an|the)\s+)?",
+            rf"(?:{lexicon.links['identifies'].pattern})\s*(?:(?:a|an|the)\s+)?"
+            r"(?:(?:[a-z-]+\s+){0,2}(?:tip|pole|edge|margin|portion|part|end|lobe)\s+of\s+(?:(?:a|an|the)\s+)?)?",
             re.IGNORECASE,
         )
 
@@ -191,6 +197,18 @@ class SentenceReader:
             if lesion is not None and lesion.kind == "mass":
                 lesion.cls, lesion.kind, lesion.identified = thing.cls, thing.kind, True
 
+    def _definite(self, before: str) -> bool:
+        """A definite article or pointer before the noun phrase, modifiers between ("The calcified
+        mass", "the 4 cm calcified mass")."""
+        found = _last(self.definite_word, before)
+        return found is not None and (found.end() == len(before) or _filler(before[found.end() :]))
+
+    def _ends_saying_it_is(self, gap: str) -> bool:
+        """The words before a structure end by saying what the calcium is: "..., in keeping with",
+        "... represents a 6 mm non-obstructing" (modifiers of the structure may follow the link)."""
+        said = _last(self.said_to_be, gap)
+        return said is not None and (said.end() == len(gap) or _filler(gap[said.end() :]))
+
     def _is_said_to_be(self, gap: str) -> bool:
         """The words between a lesion and another structure say the lesion is it (modifiers of
         that structure may follow: "is consistent with a calcified simple cyst")."""
@@ -237,6 +255,10 @@ class SentenceReader:
             loose_adjectives += [a for a in pending if a.start < np_start]
             pending = []
             thing = Thing(m.kind, structure.cls, m.start, m.end, m.text, np_start, region=structure.region)
+            owners = [a for a in modifiers if self.lexicon.by_kind[a.kind].cls == ORGAN and a.kind != m.kind]
+            if structure.cls == ORGAN and owners:
+                # a part named by its organ's adjective is that organ's: "the splenic lower pole"
+                thing.kind, thing.region = owners[-1].kind, self.lexicon.by_kind[owners[-1].kind].region
             if structure.cls == MASS:
                 places = [a for a in modifiers if self.lexicon.by_kind[a.kind].cls == ORGAN]
                 if structure.organ:
@@ -245,7 +267,7 @@ class SentenceReader:
                     thing.location = places[-1].kind
                 if thing.location:
                     thing.region = self.lexicon.by_kind[thing.location].region
-            thing.definite = bool(self.definite.search(text[max(0, np_start - 12) : np_start]))
+            thing.definite = self._definite(text[max(0, np_start - 40) : np_start])
             things.append(thing)
         loose_adjectives += pending
         lead = len(text) - len(text.lstrip())
@@ -254,6 +276,10 @@ class SentenceReader:
             things and _filler(text[pronoun.end() : things[0].np_start]) and things[0].np_start - pronoun.end() < 25
         ):
             things.insert(0, Thing("reference", MASS, lead, pronoun.end(), pronoun.group(0), lead, reference=True))
+        for later in _FORMER_LATTER.finditer(text):  # "...; the former shows calcification"
+            at = later.start(1)
+            things.append(Thing("reference", MASS, at, later.end(1), later.group(1), at, reference=True))
+            things.sort(key=lambda t: t.start)
         return things, loose_adjectives
 
     def _place(self, text, things, modifiers, mentions, clauses) -> None:
@@ -338,6 +364,12 @@ class SentenceReader:
         ]
         if inside:
             return inside[0]
+        # 0b. the structure the calcium is "of" ("calcification of the adjacent renal artery wall")
+        of = _OF_OWNER.match(text, calc.end)
+        if of is not None:
+            owned = next((i for i, t in enumerate(things) if t.np_start >= of.end()), None)
+            if owned is not None and _OF_MODIFIERS.fullmatch(text[of.end() : things[owned].np_start]):
+                return owned
         clause = self._clause_of(clauses, calc.start)
         same = [i for i, t in enumerate(things) if self._clause_of(clauses, t.start) == clause]
         after = [i for i in same if things[i].start >= calc.end and things[i].start - calc.end <= WINDOW]
@@ -356,7 +388,7 @@ class SentenceReader:
             for i in same:
                 named = things[i]
                 if named.start >= calc.end and named.cls not in (MASS, ORGAN):
-                    if self.said_to_be.search(text[calc.end : named.np_start]):
+                    if self._ends_saying_it_is(text[calc.end : named.np_start]):
                         return i
         # 2. the noun a calcium adjective qualifies
         if calc.form == "adjectival" and after:
@@ -408,6 +440,11 @@ class SentenceReader:
         if candidates:
             return candidates[-1]
         return None
+
+
+def _last(pattern: re.Pattern, text: str) -> re.Match | None:
+    matches = list(pattern.finditer(text))
+    return matches[-1] if matches else None
 
 
 def _filler(gap: str) -> bool:

@@ -1,0 +1,145 @@
+"""Hard look-alikes, end to end over HTTP (the fifth blind set's classes): what a naive reader of
+"calcified" + "mass" + "flank" gets wrong. Calcium "of" another structure; what another study
+reported; a differential or a subjunctive ("were calcification present"); a final report that says
+it differs from the preliminary one; a long parenthetical aside about the other side; "the former"
+and "the latter"; a palpable mass that is the tip of an organ; an organ's part named by the organ's
+adjective ("the splenic lower pole"); an addendum that corrects the side; a skin biopsy near the
+flank. Each with the positive twin that must keep its card."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.charts import condition, flank_site, poster, text_report
+from tests.test_reading_classes import body
+
+
+@pytest.fixture
+def answer(live, http):
+    return poster(http, live())
+
+
+CASES = [
+    # calcium "of" another structure
+    (
+        "of-the-artery-wall",
+        "Right kidney: 4.0 cm solid mass at the renal hilum with calcification of the adjacent renal artery wall.",
+        False,
+    ),
+    ("of-the-aortic-wall", "Left kidney: 4 cm solid mass; calcification of the aortic wall is also noted.", False),
+    ("of-the-lesion", "Left kidney: 4 cm solid mass with calcification of the lesion rim.", True),
+    # what another study reported is not this ultrasound's finding
+    (
+        "reported-as-on-outside-ct",
+        "Left adrenal: The mass, reported as calcified on the outside CT, shows no sonographic calcification.",
+        False,
+    ),
+    (
+        "described-as-on-prior-mri",
+        "Left kidney: The 3 cm mass, described as calcified on the prior MRI, is homogeneous without shadowing foci.",
+        False,
+    ),
+    (
+        "reported-and-seen-again",
+        "Left kidney: The 3 cm mass, reported as calcified on the outside CT, again shows coarse calcification.",
+        True,
+    ),
+    # differential and subjunctive
+    (
+        "were-calcification-present",
+        "Left kidney: 3.6 cm solid mass. No calcification is identified. Differential considerations include renal "
+        "cell carcinoma and oncocytoma; were calcification present, a calcified complex cyst would also be considered.",
+        False,
+    ),
+    (
+        "had-calcification-been-seen",
+        "Left kidney: 3.6 cm solid mass without calcification. Had calcification been seen, neuroblastoma would lead "
+        "the differential.",
+        False,
+    ),
+    (
+        "differential-then-finding",
+        "Left kidney: Differential includes renal cell carcinoma. The 3.6 cm mass contains coarse calcification.",
+        True,
+    ),
+    # a final report that says it differs from the preliminary one
+    (
+        "final-differs-from-preliminary",
+        "Left kidney: 3.6 cm mass with echogenic foci which do not shadow; no definite calcification.\n"
+        "Final report differs from the preliminary reading regarding calcification.",
+        False,
+    ),
+    # a long parenthetical aside about the other side
+    (
+        "parenthetical-other-side",
+        "A 2.9 cm hypoechoic left adrenal mass is present (the right adrenal, by contrast, is small and densely "
+        "calcified, presumably from remote haemorrhage).",
+        False,
+    ),
+    (
+        "parenthetical-own",
+        "A 2.9 cm hypoechoic left adrenal mass is present (densely calcified, with a clean acoustic shadow).",
+        True,
+    ),
+    # the former and the latter
+    (
+        "the-former",
+        "A solid lesion arising from the lower pole of the left kidney and a cystic lesion in the spleen are seen, "
+        "measuring 3.2 cm and 2.1 cm respectively; the former shows a 6 mm focus of calcification with a clean "
+        "posterior acoustic shadow.",
+        True,
+    ),
+    (
+        "the-latter",
+        "A solid lesion arising from the lower pole of the left kidney and a cystic lesion in the spleen are seen, "
+        "measuring 3.2 cm and 2.1 cm respectively; the latter shows a 6 mm focus of calcification with a clean "
+        "posterior acoustic shadow.",
+        False,
+    ),
+    # the palpable mass is an organ's tip; an organ's part named by its adjective
+    (
+        "mass-is-the-splenic-tip",
+        "The palpable left flank mass corresponds to the inferior tip of an enlarged spleen. Within the splenic lower "
+        "pole is a 2.3 cm echogenic lesion with peripheral calcification, likely a sclerosed haemangioma.",
+        False,
+    ),
+    (
+        "renal-lower-pole",
+        "Within the left renal lower pole is a 2.3 cm solid lesion with peripheral calcification.",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize("case, findings, card", CASES, ids=[c[0] for c in CASES])
+def test_hard_look_alikes_and_their_twins(answer, case, findings, card):
+    result = answer(condition(body=flank_site()), text_report(body(findings)))
+    assert bool(result["cards"]) is card, result["cards"]
+
+
+@pytest.mark.parametrize(
+    "addendum, side",
+    [
+        ("Correction of laterality. The calcified mass described above is in the RIGHT kidney, lower pole.", "right"),
+        ("The calcified mass described above is in the right kidney; the left kidney is normal.", "right"),
+    ],
+)
+def test_an_addendum_that_corrects_the_side_moves_the_mass(answer, addendum, side):
+    text = body("Left kidney: 4.4 cm solid lower pole mass with coarse calcifications.") + f"\nADDENDUM: {addendum}\n"
+    [card] = answer(condition(text="Flank mass", body=flank_site()), text_report(text))["cards"]
+    other = "left" if side == "right" else "right"
+    assert side in card["summary"] and other not in card["summary"], card["summary"]
+
+
+@pytest.mark.parametrize(
+    "order, card",
+    [
+        ("Punch biopsy skin lesion, left flank", False),
+        ("Shave biopsy of a pigmented lesion, left flank skin", False),
+        ("US guided core biopsy left flank mass", True),
+    ],
+)
+def test_a_skin_biopsy_near_the_flank_is_not_a_biopsy_of_the_mass(answer, order, card):
+    calcified = body("Left kidney: 4.5 cm solid mass with coarse internal calcifications.")
+    result = answer(condition(body=flank_site()), text_report(calcified), draft_code={"text": order})
+    assert bool(result["cards"]) is card, result["cards"]
