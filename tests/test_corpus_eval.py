@@ -60,3 +60,18 @@ def test_wrong_label_is_named_and_fails_the_threshold(tmp_path):
     assert done.returncode == 1
     assert "flipped" in done.stdout and "specificity" in done.stderr
     assert run_eval(tmp_path, "--min-sensitivity", "1").returncode == 0
+
+
+def test_detail_words_match_whatever_their_case(tmp_path):
+    """A label's detailIncludes / detailExcludes are words, not a case-sensitive string: the card
+    writes "Pregnancy status" at a sentence start where a labeller writes "pregnancy status"."""
+    source = next(p for p in sorted(CORPUS.glob("*.json")) if "detailIncludes" in p.read_text())
+    chart = json.loads(source.read_text())
+    for card in chart["expect"]["cards"]:
+        card["detailIncludes"] = [w.swapcase() for w in card.get("detailIncludes", [])]
+    (tmp_path / source.name).write_text(json.dumps(chart))
+    assert run_eval(tmp_path, "--min-accuracy", "1").returncode == 0
+    for card in chart["expect"]["cards"]:
+        card["detailExcludes"] = [w.upper() for w in card.get("detailIncludes", [])]
+    (tmp_path / source.name).write_text(json.dumps(chart))
+    assert run_eval(tmp_path, "--min-accuracy", "1").returncode == 1

@@ -4,13 +4,16 @@ reported; a differential or a subjunctive ("were calcification present"); a fina
 it differs from the preliminary one; a long parenthetical aside about the other side; "the former"
 and "the latter"; a palpable mass that is the tip of an organ; an organ's part named by the organ's
 adjective ("the splenic lower pole"); an addendum that corrects the side; a skin biopsy near the
-flank. Each with the positive twin that must keep its card."""
+flank; and from the sixth set: a verb phrase after "reported as", a negative inversion far from its
+cue ("Neither ... could any calcification be demonstrated"), an aside between em dashes, "the
+former" after a dash, an "exophytic" liver lesion, and a linked Observation whose component codes
+calcification as absent. Each with the positive twin that must keep its card."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.charts import condition, flank_site, poster, text_report
+from tests.support.charts import SCT, condition, flank_site, poster, text_report
 from tests.test_reading_classes import body
 
 
@@ -111,6 +114,53 @@ CASES = [
 ]
 
 
+CASES += [
+    (
+        "reported-as-containing",
+        "Left kidney: The 4.1 cm interpolar mass, reported as containing calcification on the outside CT, is "
+        "homogeneously isoechoic today, without echogenic foci or shadowing.",
+        False,
+    ),
+    (
+        "could-any-calcification",
+        "Right kidney: A 3.8 cm solid lesion arises from the interpolar cortex. Neither on grayscale nor with "
+        "harmonic imaging, despite deliberate interrogation of its margins from two windows, could any calcification "
+        "be demonstrated.",
+        False,
+    ),
+    (
+        "could-be-demonstrated",
+        "Right kidney: A 3.8 cm solid lesion arises from the interpolar cortex. Coarse calcification could be "
+        "demonstrated along its posterior margin.",
+        True,
+    ),
+    (
+        "em-dash-aside",
+        "The left adrenal mass — unlike the right adrenal gland, which is small and densely calcified from remote "
+        "haemorrhage — is homogeneously hypoechoic and measures 2.9 cm.",
+        False,
+    ),
+    ("em-dash-own", "The left adrenal mass — densely calcified, with a clean shadow — measures 2.9 cm.", True),
+    (
+        "dash-the-former",
+        "Both the left renal mass (4.0 cm, interpolar) and the gallbladder contain echogenic foci with clean "
+        "posterior shadowing - the former a coarse calcification, the latter several small gallstones.",
+        True,
+    ),
+    (
+        "exophytic-liver-lesion",
+        "The palpable fullness corresponds to a 6.3 cm exophytic lesion of hepatic segment VI which indents the "
+        "upper pole of the right kidney and contains curvilinear peripheral calcification. The right kidney is normal.",
+        False,
+    ),
+    (
+        "exophytic-renal-lesion",
+        "Right kidney: a 6.3 cm exophytic lesion of the upper pole contains curvilinear peripheral calcification.",
+        True,
+    ),
+]
+
+
 @pytest.mark.parametrize("case, findings, card", CASES, ids=[c[0] for c in CASES])
 def test_hard_look_alikes_and_their_twins(answer, case, findings, card):
     result = answer(condition(body=flank_site()), text_report(body(findings)))
@@ -143,3 +193,37 @@ def test_a_skin_biopsy_near_the_flank_is_not_a_biopsy_of_the_mass(answer, order,
     calcified = body("Left kidney: 4.5 cm solid mass with coarse internal calcifications.")
     result = answer(condition(body=flank_site()), text_report(calcified), draft_code={"text": order})
     assert bool(result["cards"]) is card, result["cards"]
+
+
+def test_a_linked_observation_coding_calcification_absent_outranks_a_hedge_in_the_text(answer):
+    hedged = text_report(body("Left kidney: 3.0 cm solid mass; possible tiny calcification along its margin."))
+    hedged["result"] = [{"reference": "Observation/obs-1"}]
+    finding = {
+        "resourceType": "Observation",
+        "id": "obs-1",
+        "status": "final",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "121071"}]},
+        "valueCodeableConcept": {"coding": [{"system": SCT, "code": "309088003"}], "text": "Renal mass"},
+        "component": [
+            {
+                "code": {"coding": [{"system": SCT, "code": "18115005"}]},
+                "valueCodeableConcept": {"coding": [{"system": SCT, "code": "2667000"}], "text": "Absent"},
+            }
+        ],
+    }
+    assert not answer(condition(body=flank_site()), hedged, finding, hook="patient-view")["cards"]
+    assert answer(condition(body=flank_site()), hedged, hook="patient-view")["cards"]
+
+
+@pytest.mark.parametrize("which, side", [("latter", "left"), ("former", "right")])
+def test_one_and_one_then_the_former_or_the_latter_names_the_side(answer, which, side):
+    other = "former" if which == "latter" else "latter"
+    findings = (
+        "Two solid lesions are identified, one in the interpolar right kidney and one in the left adrenal bed, "
+        f"measuring 2.1 cm and 3.4 cm respectively; the {which} contains coarse echogenic foci with sharp posterior "
+        f"acoustic shadowing, whereas the {other} is homogeneously isoechoic."
+    )
+    [card] = answer(condition(text="Flank mass", body=flank_site()), text_report(body(findings)))["cards"]
+    wrong = "right" if side == "left" else "left"
+    assert side in card["summary"] and wrong not in card["summary"] and "both" not in card["summary"].lower()

@@ -138,10 +138,14 @@ def _observation_coded(obs: dict, kb: Knowledge) -> bool:
 def _observation_absent(obs: dict, kb: Knowledge) -> bool:
     """The Observation codes calcification as absent (code + 'absent' / false, or a 'non-calcified' value)."""
     calc, absent, none = kb.value_set("calcification"), kb.value_set("absent"), kb.value_set("calcification-absent")
-    value = obs.get("valueCodeableConcept")
-    if none.first(value):
-        return True
-    return bool(calc.first(obs.get("code")) and (obs.get("valueBoolean") is False or absent.first(value)))
+    for part in (obs, *(c for c in obs.get("component") or () if isinstance(c, dict))):
+        # the Observation itself, or a component ("Calcification: Absent" inside a finding)
+        value = part.get("valueCodeableConcept")
+        if none.first(value):
+            return True
+        if calc.first(part.get("code")) and (part.get("valueBoolean") is False or absent.first(value)):
+            return True
+    return False
 
 
 def _elsewhere(obs: dict, kb: Knowledge) -> bool:

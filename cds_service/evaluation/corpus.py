@@ -132,9 +132,9 @@ def _judge(chart: dict, status: int, body: dict, kinds: dict, kb) -> tuple[bool,
     for card, want in zip(
         body.get("cards") or (), expect.get("cards") or (), strict=False
     ):  # counts differ: said above
-        detail = card.get("detail") or ""
-        problems += [f"detail lacks {w!r}" for w in want.get("detailIncludes", ()) if w not in detail]
-        problems += [f"detail says {w!r}" for w in want.get("detailExcludes", ()) if w in detail]
+        detail = (card.get("detail") or "").casefold()  # words, whatever their case in the sentence
+        problems += [f"detail lacks {w!r}" for w in want.get("detailIncludes", ()) if w.casefold() not in detail]
+        problems += [f"detail says {w!r}" for w in want.get("detailExcludes", ()) if w.casefold() in detail]
     verdicts = _verdicts(body, kb)
     for ref, verdict in (expect.get("verdicts") or {}).items():
         verdict = LABEL_ALIASES.get(verdict, verdict)

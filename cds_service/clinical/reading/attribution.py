@@ -160,7 +160,8 @@ class _Work:
                 continue  # "separate from the mass", "adjacent to the mass": a landmark, not what is described
             referent = last if last is not None else (fallback if not revises else None)
             if thing.reference and _FORMER.fullmatch(thing.text.strip()):
-                referent = self._former_or_latter(thing, [m for m, _ in named] or self.previous) or referent
+                each = [m for m, t in named if t.distributive]  # "one in X and one in Y ...; the latter"
+                referent = self._former_or_latter(thing, each or [m for m, _ in named] or self.previous) or referent
             if refers and referent is not None:
                 if thing.assertion not in COUNTED:
                     referent.assertion = thing.assertion

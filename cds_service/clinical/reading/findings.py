@@ -43,7 +43,8 @@ _RELATIVE = re.compile(
     r"(?:is|are|was|were|appears?|shows?|contains?|has|have|demonstrates?)\b",
     re.IGNORECASE,
 )
-_FORMER_LATTER = re.compile(r"[;,]\s*(the\s+(?:former|latter))\b", re.IGNORECASE)
+_DISTRIBUTIVE = re.compile(r"(?:,|\band)\s+(one)\s+(?=(?:in|at|within|of|from|arising|involving)\b)", re.IGNORECASE)
+_FORMER_LATTER = re.compile(r"(?:[;,:]|\s[-—–])\s*(the\s+(?:former|latter))\b", re.IGNORECASE)
 _OF_OWNER = re.compile(r"\s+of\s+(?:the|an?|this|that)\s+", re.IGNORECASE)
 # up to three modifiers between "of the" and the structure ("of the adjacent right renal artery")
 _OF_MODIFIERS = re.compile(
@@ -91,6 +92,7 @@ class Thing:
     located_in_clause: bool = False  # a place or landmark of an earlier structure of its clause
     contained: bool = False  # ... that contains it ("mass in the left kidney"): part of that structure's phrase
     identified: bool = False  # a lesion the sentence says is another structure (_identify)
+    distributive: bool = False  # "two lesions, one in the left kidney and one in the right adrenal"
     calcium: list[Calcium] = field(default_factory=list)
 
 
@@ -276,6 +278,11 @@ class SentenceReader:
             things and _filler(text[pronoun.end() : things[0].np_start]) and things[0].np_start - pronoun.end() < 25
         ):
             things.insert(0, Thing("reference", MASS, lead, pronoun.end(), pronoun.group(0), lead, reference=True))
+        if any(t.cls == MASS and t.text.lower().endswith("s") for t in things):
+            for each in _DISTRIBUTIVE.finditer(text):  # "two lesions, one in the left kidney and one in ..."
+                at = each.start(1)
+                things.append(Thing("mass", MASS, at, each.end(1), each.group(1), at, distributive=True))
+            things.sort(key=lambda t: t.start)
         for later in _FORMER_LATTER.finditer(text):  # "...; the former shows calcification"
             at = later.start(1)
             things.append(Thing("reference", MASS, at, later.end(1), later.group(1), at, reference=True))
