@@ -147,6 +147,24 @@ CASES += [
         "posterior shadowing - the former a coarse calcification, the latter several small gallstones.",
         True,
     ),
+    # what the next sentence says the lesion is (the seventh set)
+    (
+        "this-is-a-cyst",
+        "Left kidney upper pole: 2.8 cm anechoic lesion with thin smooth rim calcification; no solid component. "
+        "This is consistent with a minimally complex cyst (Bosniak II).",
+        False,
+    ),
+    (
+        "this-is-a-carcinoma",
+        "Left kidney: 2.8 cm solid lesion with coarse calcification. This is consistent with a renal cell carcinoma.",
+        True,
+    ),
+    ("this-is-likely-a-cyst", "Left kidney: 2.8 cm lesion with coarse calcification. This is likely a cyst.", True),
+    (
+        "no-other-mass-then-it",
+        "Left kidney: A 3 cm solid mass. No other mass is seen. It contains coarse calcification.",
+        True,
+    ),
     (
         "exophytic-liver-lesion",
         "The palpable fullness corresponds to a 6.3 cm exophytic lesion of hepatic segment VI which indents the "

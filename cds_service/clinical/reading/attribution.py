@@ -172,8 +172,11 @@ class _Work:
                 last = self._new(thing, section, said, found, target=fallback)
                 named.append((last, thing))
             elif not thing.reference:
-                last = self._new(thing, section, said, found)
-                named.append((last, thing))
+                new = self._new(thing, section, said, found)
+                named.append((new, thing))
+                # what follows refers back to a mass that stands, not to "no solid component"
+                if new.assertion in COUNTED or last is None or last.assertion not in COUNTED:
+                    last = new
         for mass, thing in named:
             mass.calcium += [(c, said) for c in thing.calcium]
         if named:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from .assertions import Assertor
 from .lexicon import MASS, ORGAN, VARIANT, Lexicon, Mention
 
+COUNTED = ("present", "uncertain")  # the assertions that count as a finding (nlp.json "counted")
 WINDOW = 60  # characters a linking phrase may span between calcium and its structure
 # "... is reverberation artifact": a bare copula between the calcium and another structure says what it is
 _IS = re.compile(
@@ -156,9 +157,12 @@ class SentenceReader:
         found = self.assertor.categories(text, spans)
         for thing, cats in zip(things, found, strict=False):
             thing.assertion = self.assertor.assertion(cats)
-            if thing.identified and thing.cls == VARIANT and thing.assertion in ("present", "uncertain"):
-                # "the questioned lesion represents a column of Bertin": there is no mass there
-                thing.cls, thing.kind, thing.assertion = MASS, "mass", "negated"
+            if thing.identified and (thing.cls == VARIANT or thing.reference) and thing.assertion in COUNTED:
+                # "the questioned lesion represents a column of Bertin", "This is consistent with a
+                # simple cyst": there is no mass there
+                if not thing.reference:
+                    thing.cls, thing.kind = MASS, "mass"
+                thing.assertion = "negated"
         for calc, cats in zip(calcium, found[len(things) :], strict=True):
             calc.assertion = self.assertor.assertion(cats)
         clauses = self._clauses(text)
@@ -188,7 +192,9 @@ class SentenceReader:
         """A lesion the sentence says is another structure is that structure, not a mass: in a
         field record, by its type field ("Lesion: 2, ..., Composition: Cyst (Bosniak II)"); in prose,
         by a firm identity ("the questioned lesion represents a column of Bertin", "the lump is the
-        costal cartilage tip"). A hedged one ("likely represents") leaves the mass standing."""
+        costal cartilage tip"), also from the next sentence ("This is consistent with a Bosniak II
+        cyst": the mass "This" refers to is no mass). A hedged one ("likely represents") leaves the
+        mass standing."""
         for i, thing in enumerate(things):
             if thing.cls == MASS:
                 continue
@@ -196,7 +202,10 @@ class SentenceReader:
                 lesion = next((t for t in reversed(things[:i]) if t.kind == "mass"), None)
             else:
                 lesion = things[i - 1] if i and self._is_said_to_be(text[things[i - 1].end : thing.np_start]) else None
-            if lesion is not None and lesion.kind == "mass":
+            if lesion is not None and lesion.reference and thing.cls not in (ORGAN, "node"):
+                # (a nodal mass may itself be the flank mass: "It is a conglomerate of calcified nodes")
+                lesion.identified = True  # stays a reference: what it refers to is not a mass
+            elif lesion is not None and lesion.kind == "mass":
                 lesion.cls, lesion.kind, lesion.identified = thing.cls, thing.kind, True
 
     def _definite(self, before: str) -> bool:

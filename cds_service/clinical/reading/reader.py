@@ -74,6 +74,12 @@ class Reader:
         self.max_sentences = spec["maxSentences"]
         self.cache = DigestCache(spec["cache"]["entries"], spec["cache"]["bytes"])
         self.fetal_study = re.compile("|".join(f"(?:{p})" for p in spec["sections"]["fetalStudy"]), re.IGNORECASE)
+        links = self.lexicon.links
+        # "This is consistent with a simple cyst.": names no mass, yet says what the last one is
+        self.identifies_before = re.compile(
+            rf"^\s*(?:{links['pronoun'].pattern})\s+(?:(?:is|are|was|were)\s+)?(?:{links['identifies'].pattern})",
+            re.IGNORECASE,
+        )
 
     def cut(self, text: str) -> tuple[str, bool]:
         if len(text) <= self.max_chars:
@@ -112,7 +118,7 @@ class Reader:
                 if not self.relevant(unit):
                     continue
                 for sentence in self.assertor.sentences(unit):
-                    if not self.relevant(sentence):
+                    if not self.relevant(sentence) and not self.identifies_before.match(sentence):
                         # still a place: "The left kidney measures 12.9 cm." sets the side of what follows
                         readings.append(SentenceReading(sentence, [], [], False, self.lexicon.sides_in(sentence)))
                         continue
