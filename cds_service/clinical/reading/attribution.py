@@ -16,13 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .findings import Calcium, SentenceReading, Thing
+from .findings import COUNTED, Calcium, SentenceReading, Thing
 from .lexicon import MASS
 from .sections import Section
 
 MAX_QUOTE = 200
 _FORMER = re.compile(r"\b(?:the\s+)?(?:former|latter)\b", re.IGNORECASE)
-COUNTED = ("present", "uncertain")
 
 
 def quote(text: str, limit: int = MAX_QUOTE) -> str:
